@@ -1,0 +1,23 @@
+# The two commands a new user needs: `make run` and `make test`. The rest are steps of those.
+.PHONY: run test setup train eval lint clean
+
+run:
+	@bash scripts/run.sh
+
+test:
+	@bash scripts/test.sh
+
+setup:
+	@bash scripts/setup.sh
+
+train: setup
+	@bash scripts/train.sh
+
+eval: train
+	@.venv/bin/python scripts/evaluate_nlu.py
+
+lint: setup
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+clean:
+	rm -rf .venv models/*.tar.gz models/.train-stamp var results

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `make run`: set up, train when needed, start the action server, the Rasa server and the web page
+# on embedded defaults (SQLite), and stop them all on Ctrl-C or SIGTERM. Never reads the keyboard.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/common.sh
+
+bash scripts/setup.sh
+bash scripts/train.sh
+
+ACTION_PORT=${ACTION_PORT:-5055}
+RASA_PORT=${RASA_PORT:-5005}
+WEB_PORT=${WEB_PORT:-8000}
+for port in "$ACTION_PORT" "$RASA_PORT" "$WEB_PORT"; do
+  if port_in_use "$port"; then
+    echo "error: port $port is already in use. Stop what runs there, or set ACTION_PORT / RASA_PORT / WEB_PORT." >&2
+    exit 1
+  fi
+done
+
+mkdir -p var/logs
+# The development WeChat token is documented in the README; production needs its own (see .env.example).
+export WECHAT_TOKEN=${WECHAT_TOKEN:-pos-assistant-dev-token}
+export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2
+RASA_API_TOKEN=${RASA_API_TOKEN:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+export RASA_API_TOKEN RASA_URL="http://localhost:$RASA_PORT"
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  echo
+  echo "run: stopping"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  exit 0
+}
+trap stop_all INT TERM EXIT
+
+.venv/bin/rasa run actions --port "$ACTION_PORT" --actions actions </dev/null >var/logs/actions.log 2>&1 &
+pids+=($!)
+.venv/bin/rasa run --model models/pos-assistant.tar.gz --port "$RASA_PORT" \
+  --credentials credentials.yml --endpoints endpoints.yml --cors "*" \
+  --enable-api --auth-token "$RASA_API_TOKEN" </dev/null >var/logs/rasa.log 2>&1 &
+pids+=($!)
+if [ -f web/server.py ]; then
+  .venv/bin/python -m web.server --port "$WEB_PORT" --rasa-url "http://localhost:$RASA_PORT" \
+    </dev/null >var/logs/web.log 2>&1 &
+  pids+=($!)
+fi
+
+echo "run: starting (loading the model takes about a minute)"
+wait_for_url "http://localhost:$ACTION_PORT/health" 120 "action server"
+wait_for_url "http://localhost:$RASA_PORT/" 240 "Rasa server"
+
+cat <<MSG
+
+The assistant is running.
+  Chat over REST:
+    curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"u1","message":"你好"}'
+MSG
+if [ -f web/server.py ]; then
+  echo "  Chat in the browser:  http://localhost:$WEB_PORT/"
+fi
+cat <<MSG
+  WeChat webhook:         http://localhost:$RASA_PORT/webhooks/wechat/webhook (token: \$WECHAT_TOKEN)
+  Logs:                   var/logs/
+Press Ctrl-C to stop.
+MSG
+
+# Exit (and stop the rest) as soon as any of the servers dies.
+wait -n "${pids[@]}" || true
+echo "run: a server stopped unexpectedly; see var/logs/" >&2
+stop_all

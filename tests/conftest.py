@@ -1,0 +1,24 @@
+"""Shared fixtures. End-to-end tests share one real Rasa server + action server per session."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.stack import RasaStack, running_stack
+
+_sender_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
+    with running_stack(tmp_path_factory.mktemp("stack")) as stack:
+        yield stack
+
+
+@pytest.fixture
+def sender(request: pytest.FixtureRequest) -> str:
+    """A fresh conversation id per test, readable in logs."""
+    return f"{request.node.name[:40]}-{next(_sender_counter)}"

@@ -1,0 +1,159 @@
+"""Starts the real action server and Rasa server on free ports for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MODEL_PATH = PROJECT_ROOT / "models" / "pos-assistant.tar.gz"
+VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
+API_TOKEN = "e2e-test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up in {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+@dataclass
+class RasaStack:
+    """A running action server + Rasa server pair and what the tests need to talk to them."""
+
+    rasa_url: str
+    action_url: str
+    workdir: Path
+    env: dict[str, str]
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def send(self, sender: str, text: str, metadata: dict | None = None) -> list[dict]:
+        """Sends one message over the REST channel and returns the assistant's replies."""
+        body: dict = {"sender": sender, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        response = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def texts(self, sender: str, text: str) -> str:
+        """Sends a message and returns all reply texts (and button titles) joined by newlines."""
+        parts: list[str] = []
+        for reply in self.send(sender, text):
+            if reply.get("text"):
+                parts.append(reply["text"])
+            parts.extend(button["title"] for button in reply.get("buttons", []))
+        return "\n".join(parts)
+
+    def tracker(self, sender: str) -> dict:
+        response = httpx.get(
+            f"{self.rasa_url}/conversations/{sender}/tracker",
+            params={"token": API_TOKEN},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()
+
+
+def write_endpoints(workdir: Path, action_port: int, extra: str = "") -> Path:
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
+        + extra,
+        encoding="utf-8",
+    )
+    return endpoints
+
+
+@contextmanager
+def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[RasaStack]:
+    if not MODEL_PATH.exists():
+        raise RuntimeError(f"{MODEL_PATH} is missing: run `make train` first")
+    workdir.mkdir(parents=True, exist_ok=True)
+    action_port, rasa_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'cases.db'}",
+        "RASA_API_TOKEN": API_TOKEN,
+        "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "WECHAT_TOKEN": "e2e-wechat-token",
+        "PYTHONHASHSEED": "0",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        **(extra_env or {}),
+    }
+    endpoints = write_endpoints(workdir, action_port)
+    stack = RasaStack(
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        action_url=f"http://127.0.0.1:{action_port}",
+        workdir=workdir,
+        env=env,
+    )
+    action_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
+    try:
+        with action_log.open("w") as action_out, rasa_log.open("w") as rasa_out:
+            actions = subprocess.Popen(
+                [str(VENV_BIN / "rasa"), "run", "actions", "--port", str(action_port)],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=action_out,
+                stderr=subprocess.STDOUT,
+            )
+            stack.processes.append(actions)
+            rasa = subprocess.Popen(
+                [
+                    str(VENV_BIN / "rasa"),
+                    "run",
+                    "--model",
+                    str(MODEL_PATH),
+                    "--port",
+                    str(rasa_port),
+                    "--endpoints",
+                    str(endpoints),
+                    "--credentials",
+                    str(PROJECT_ROOT / "credentials.yml"),
+                    "--enable-api",
+                    "--auth-token",
+                    API_TOKEN,
+                ],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=rasa_out,
+                stderr=subprocess.STDOUT,
+            )
+            stack.processes.append(rasa)
+            wait_until_up(f"{stack.action_url}/health", actions, action_log, 120)
+            wait_until_up(f"{stack.rasa_url}/status?token={API_TOKEN}", rasa, rasa_log, 300)
+            yield stack
+    finally:
+        for process in stack.processes:
+            process.terminate()
+        for process in stack.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
