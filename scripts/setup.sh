@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 stamp_file=.venv/.setup-stamp
-inputs_hash=$(cat requirements.in constraints.txt pyproject.toml web/package.json web/package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+hash_inputs=(requirements.in constraints.txt pyproject.toml)
+[ -f web/package-lock.json ] && hash_inputs+=(web/package.json web/package-lock.json)
+inputs_hash=$(cat "${hash_inputs[@]}" | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$inputs_hash" ] && [ -x .venv/bin/rasa ]; then
   exit 0
 fi
@@ -16,10 +18,16 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; assert sys.ve
   rm -rf .venv
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade "pip<25" "setuptools<70" wheel
+.venv/bin/python -m pip install --quiet --upgrade "pip<25" 2>&1 \
+  | { grep -v 'is ignored: it is neither' || true; }
 echo "setup: installing pinned Python packages (first run takes a few minutes)"
-.venv/bin/python -m pip install --quiet -r requirements.in -c constraints.txt
-.venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+quiet_pip() {
+  # This machine's pip config names local wheel folders that may be absent: hide those warnings.
+  .venv/bin/python -m pip install --quiet "$@" 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+  return "${PIPESTATUS[0]}"
+}
+quiet_pip -r requirements.in -c constraints.txt
+quiet_pip --no-deps --no-build-isolation -e .
 
 if [ -f web/package.json ]; then
   if ! command -v npm >/dev/null 2>&1; then

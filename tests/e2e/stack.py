@@ -81,8 +81,9 @@ def write_endpoints(workdir: Path, action_port: int, extra: str = "") -> Path:
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
-        + extra,
+        "tracker_store:\n"
+        "  type: pos_assistant.tracker_store.MaskingSQLTrackerStore\n"
+        f"  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n" + extra,
         encoding="utf-8",
     )
     return endpoints
