@@ -1,0 +1,167 @@
+"""Conversation glue: session start, clarification, out-of-scope, yes/no outside forms.
+
+A "failed turn" is one the assistant answered with a clarification or an out-of-scope reply.
+Two failed turns in a row offer a human. Failures are read from the tracker's events instead of a
+counter slot, so nothing has to remember to reset a counter.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+TOPICS_FILE = Path(__file__).resolve().parent.parent / "data" / "topics.yml"
+FAILURE_ACTIONS = {"action_clarify", "action_out_of_scope"}
+MAX_CLARIFY_OPTIONS = 3
+MIN_CLARIFY_CONFIDENCE = 0.05
+
+
+@lru_cache(maxsize=1)
+def topic_labels() -> dict[str, str]:
+    """Intent → short Chinese label, from data/topics.yml."""
+    with TOPICS_FILE.open(encoding="utf-8") as handle:
+        return dict(yaml.safe_load(handle)["topics"])
+
+
+def actions_since_previous_user_turn(tracker: Tracker) -> list[str]:
+    """Names of the actions run between the previous user message and the latest one."""
+    names: list[str] = []
+    user_messages_seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            user_messages_seen += 1
+            if user_messages_seen == 2:
+                break
+        elif event.get("event") == "action" and user_messages_seen == 1:
+            names.append(event.get("name") or "")
+    return names
+
+
+def previous_turn_failed(tracker: Tracker) -> bool:
+    return any(name in FAILURE_ACTIONS for name in actions_since_previous_user_turn(tracker))
+
+
+def last_bot_response(tracker: Tracker) -> str | None:
+    """The response name (utter_…) of the last bot message before the latest user message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif event.get("event") == "bot" and seen_user:
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
+def clarification_candidates(tracker: Tracker) -> list[str]:
+    """Up to three topic intents the message most likely meant, best first."""
+    labels = topic_labels()
+    ranking: list[dict[str, Any]] = tracker.latest_message.get("intent_ranking") or []
+    candidates = [
+        entry["name"]
+        for entry in ranking
+        if entry.get("name") in labels and (entry.get("confidence") or 0) >= MIN_CLARIFY_CONFIDENCE
+    ]
+    return candidates[:MAX_CLARIFY_OPTIONS]
+
+
+def offer_human(dispatcher: CollectingDispatcher) -> list[EventType]:
+    dispatcher.utter_message(response="utter_offer_human")
+    return [SlotSet("human_offered", True)]
+
+
+class ActionSessionStart(Action):
+    """Starts a session with a one-line welcome; a handed-over conversation stays with the agent."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
+        # Carry the slots over (session_config says so), except the one-turn offer flag.
+        for key, value in tracker.current_slot_values().items():
+            if value is not None and key not in {"human_offered", "requested_slot"}:
+                events.append(SlotSet(key, value))
+        if tracker.is_paused():
+            # SessionStarted resets the pause: keep a handed-over conversation with the agent.
+            events.append(ConversationPaused())
+        else:
+            dispatcher.utter_message(response="utter_session_welcome")
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+class ActionClarify(Action):
+    """Low-confidence or ambiguous message: ask "您是想问……吗？" with the likely topics."""
+
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        candidates = clarification_candidates(tracker)
+        if candidates:
+            labels = topic_labels()
+            dispatcher.utter_message(
+                response="utter_clarify_topics",
+                topics="、".join(f"“{labels[name]}”" for name in candidates),
+                buttons=[{"title": labels[name], "payload": f"/{name}"} for name in candidates],
+            )
+        else:
+            dispatcher.utter_message(response="utter_default")
+        if previous_turn_failed(tracker):
+            return offer_human(dispatcher)
+        return [SlotSet("human_offered", False)]
+
+
+class ActionOutOfScope(Action):
+    """Says what the assistant covers; the second miss in a row offers a human."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_out_of_scope")
+        if previous_turn_failed(tracker):
+            return offer_human(dispatcher)
+        return [SlotSet("human_offered", False)]
+
+
+class ActionDeclineHuman(Action):
+    """The user said no to the offered human: carry on with the assistant."""
+
+    def name(self) -> str:
+        return "action_decline_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_continue_with_assistant")
+        return [SlotSet("human_offered", False)]
+
+
+class ActionAcknowledgeYesNo(Action):
+    """A 是/好的 or 不是/没有 that answers no pending question: acknowledge, don't guess."""
+
+    def name(self) -> str:
+        return "action_acknowledge_yes_no"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        response = "utter_ack_affirm" if intent == "affirm" else "utter_ack_deny"
+        dispatcher.utter_message(response=response)
+        return []
