@@ -41,6 +41,13 @@ class Settings:
     rasa_url: str
     rasa_api_token: str
     environment: str
+    # WeChat Official Account channel (pos_assistant/channels/wechat.py).
+    wechat_token: str = ""
+    wechat_appid: str = ""
+    wechat_appsecret: str = ""
+    wechat_encoding_aes_key: str = ""
+    wechat_api_base_url: str = "https://api.weixin.qq.com/"
+    wechat_reply_deadline_seconds: float = 4.0
 
     @property
     def is_production(self) -> bool:
@@ -54,4 +61,22 @@ def get_settings() -> Settings:
         rasa_url=env("RASA_URL", "http://localhost:5005"),
         rasa_api_token=env("RASA_API_TOKEN", ""),
         environment=env("APP_ENV", "development"),
+        wechat_token=env("WECHAT_TOKEN", ""),
+        wechat_appid=env("WECHAT_APPID", ""),
+        wechat_appsecret=env("WECHAT_APPSECRET", ""),
+        wechat_encoding_aes_key=env("WECHAT_ENCODING_AES_KEY", ""),
+        wechat_api_base_url=env("WECHAT_API_BASE_URL", "https://api.weixin.qq.com/"),
+        wechat_reply_deadline_seconds=_positive_float(
+            "WECHAT_REPLY_DEADLINE_SECONDS", env("WECHAT_REPLY_DEADLINE_SECONDS", "4.0")
+        ),
     )
+
+
+def _positive_float(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be greater than 0, got {raw!r}")
+    return value

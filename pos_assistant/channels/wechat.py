@@ -1,0 +1,265 @@
+"""Rasa input channel for a WeChat Official Account (公众号), at /webhooks/wechat/webhook.
+
+Register in credentials.yml as `pos_assistant.channels.wechat.WeChatInput:`; settings come from
+pos_assistant.settings (WECHAT_* variables). WeChat waits 5 s for an answer and then retries, so a
+turn that is not done within WECHAT_REPLY_DEADLINE_SECONDS is answered with `success` and its reply
+sent later through the customer-service message API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.messages import BaseMessage
+
+from pos_assistant.channels.wechat_api import ConfigurableWeChatClient, CustomerServiceSender
+from pos_assistant.channels.wechat_replies import (
+    RenderedReply,
+    chosen_option,
+    passive_text_reply,
+    render_replies,
+)
+from pos_assistant.channels.wechat_security import (
+    MAX_BODY_BYTES,
+    RejectedRequest,
+    check_safe_xml,
+    check_signature,
+    parse_wechat_message,
+    parse_xml_fields,
+)
+from pos_assistant.channels.wechat_state import OptionMemory, Turn, TurnCache
+from pos_assistant.channels.wechat_texts import WeChatTexts, default_texts
+from pos_assistant.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+GREET_INTENT = "/greet"
+ACKNOWLEDGE = "success"  # tells WeChat "received, no passive reply" and stops its retries
+
+
+@dataclass(frozen=True)
+class WeChatConfig:
+    token: str
+    appid: str
+    appsecret: str
+    encoding_aes_key: str
+    api_base_url: str
+    reply_deadline_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WeChatConfig:
+        config = cls(
+            token=settings.wechat_token,
+            appid=settings.wechat_appid,
+            appsecret=settings.wechat_appsecret,
+            encoding_aes_key=settings.wechat_encoding_aes_key,
+            api_base_url=settings.wechat_api_base_url,
+            reply_deadline_seconds=settings.wechat_reply_deadline_seconds,
+        )
+        config.check(production=settings.is_production)
+        return config
+
+    def check(self, production: bool) -> None:
+        """Fails fast on settings that would leave the webhook open or unable to decrypt."""
+        if not self.token:
+            if production:
+                raise ValueError("WECHAT_TOKEN must be set in production (APP_ENV=production)")
+            logger.warning("WECHAT_TOKEN is not set: the WeChat webhook refuses every request")
+        if self.encoding_aes_key and (len(self.encoding_aes_key) != 43 or not self.appid):
+            raise ValueError("WECHAT_ENCODING_AES_KEY needs 43 characters and WECHAT_APPID")
+
+
+class WeChatInput(InputChannel):
+    """WeChat Official Account webhook: verification, plain and safe mode, retries, late replies."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        # Secrets come from the environment through settings, never from credentials.yml.
+        return cls(WeChatConfig.from_settings(get_settings()))
+
+    def __init__(self, config: WeChatConfig, texts: WeChatTexts | None = None) -> None:
+        self.config = config
+        self.texts = texts or default_texts()
+        self.crypto = (
+            WeChatCrypto(config.token, config.encoding_aes_key, config.appid)
+            if config.encoding_aes_key
+            else None
+        )
+        client = (
+            ConfigurableWeChatClient(config.appid, config.appsecret, config.api_base_url)
+            if config.appid and config.appsecret
+            else None
+        )
+        self.customer_service = CustomerServiceSender(client)
+        self.turns = TurnCache()
+        self.options = OptionMemory()
+        self._background: set[asyncio.Task] = set()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("wechat_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            try:
+                check_signature(self.config.token, _query(request))
+            except RejectedRequest as rejected:
+                return _refuse(rejected)
+            return response.text(request.args.get("echostr", ""))
+
+        @webhook.route("/webhook", methods=["POST"], stream=True)
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                query = _query(request)
+                check_signature(self.config.token, query)
+                body = await _read_limited(request)
+                message = self._decode(body, query)
+            except RejectedRequest as rejected:
+                return _refuse(rejected)
+            reply_xml = await self._answer(message, on_new_message)
+            if reply_xml is None:
+                return response.text(ACKNOWLEDGE)
+            if self.crypto is not None:
+                reply_xml = self.crypto.encrypt_message(
+                    reply_xml, query["nonce"], query["timestamp"]
+                )
+            return response.text(reply_xml, content_type="application/xml; charset=utf-8")
+
+        return webhook
+
+    # --- decoding
+
+    def _decode(self, body: bytes, query: dict[str, str]) -> BaseMessage:
+        xml_text = check_safe_xml(body)
+        if self.crypto is None:
+            return parse_wechat_message(xml_text)
+        # Safe mode: only encrypted messages, whose msg_signature covers the body.
+        if query.get("encrypt_type") != "aes" or not query.get("msg_signature"):
+            raise RejectedRequest(403, "safe mode expects encrypt_type=aes and msg_signature")
+        envelope = parse_xml_fields(xml_text)
+        if not envelope.get("Encrypt"):
+            raise RejectedRequest(400, "no Encrypt element")
+        try:
+            plain = self.crypto.decrypt_message(
+                envelope, query["msg_signature"], query["timestamp"], query["nonce"]
+            )
+        except InvalidSignatureException:
+            raise RejectedRequest(403, "wrong msg_signature") from None
+        except Exception:  # bad base64, padding, AppID: not a message from our account
+            raise RejectedRequest(400, "cannot decrypt") from None
+        return parse_wechat_message(check_safe_xml(plain.encode("utf-8")))
+
+    # --- answering
+
+    async def _answer(
+        self, message: BaseMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> str | None:
+        """The passive reply XML, or None to answer `success`."""
+        openid, account = message.source, message.target
+        if message.type == "event":
+            if getattr(message, "event", "") != "subscribe":
+                return None
+            text, key = GREET_INTENT, f"event:{openid}:{message.time}"
+        elif message.type == "text":
+            content = (message.content or "").strip()
+            option = chosen_option(content, self.options.offered(openid))
+            text = option.payload if option else content
+            key = f"msg:{message.id}" if message.id else f"text:{openid}:{message.time}"
+        else:
+            return passive_text_reply(openid, account, self.texts.describe_in_text)
+        if not text:
+            return None
+
+        turn, _ = self.turns.get_or_start(
+            key, lambda: self._run_assistant(text, openid, on_new_message)
+        )
+        try:
+            rendered: RenderedReply = await asyncio.wait_for(
+                asyncio.shield(turn.task), timeout=self.config.reply_deadline_seconds
+            )
+        except asyncio.TimeoutError:
+            self._deliver_late(turn, openid)
+            return None
+        except Exception:
+            logger.exception("The assistant failed on a WeChat message")
+            return None
+        if turn.late_delivery_scheduled or not rendered.parts:
+            return None  # already (being) sent through the API
+        if len(rendered.parts) > 1 and not turn.remainder_sent:
+            turn.remainder_sent = True
+            self._in_background(self.customer_service.send_texts(openid, rendered.parts[1:]))
+        return passive_text_reply(openid, account, rendered.parts[0])
+
+    async def _run_assistant(
+        self, text: str, openid: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> RenderedReply:
+        collector = CollectingOutputChannel()
+        await on_new_message(UserMessage(text, collector, openid, input_channel=self.name()))
+        rendered = render_replies(collector.messages, self.texts)
+        self.options.remember(openid, rendered.options)
+        return rendered
+
+    def _deliver_late(self, turn: Turn, openid: str) -> None:
+        if turn.late_delivery_scheduled:
+            return
+        turn.late_delivery_scheduled = True
+
+        async def deliver() -> None:
+            try:
+                rendered = await turn.task
+            except Exception:
+                logger.exception("The assistant failed on a WeChat message")
+                return
+            if rendered.parts:
+                await self.customer_service.send_texts(openid, rendered.parts)
+
+        self._in_background(deliver())
+
+    def _in_background(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)  # keep a reference until done
+        task.add_done_callback(self._background.discard)
+
+
+def _query(request: Request) -> dict[str, str]:
+    return {key: request.args.get(key, "") for key in request.args}
+
+
+async def _read_limited(request: Request) -> bytes:
+    """The body, refused with 413 as soon as it passes MAX_BODY_BYTES (never read in full)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise RejectedRequest(413, "body too large")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.stream.read()
+        if chunk is None:
+            break
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise RejectedRequest(413, "body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refuse(rejected: RejectedRequest) -> HTTPResponse:
+    logger.info("WeChat webhook refused a request: %s", rejected.reason)
+    return response.text(rejected.reason, status=rejected.status)

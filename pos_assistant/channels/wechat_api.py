@@ -1,0 +1,84 @@
+"""Customer-service messages (`/cgi-bin/message/custom/send`) for replies that miss the deadline.
+
+wechatpy's WeChatClient caches the access_token in its session storage and fetches a new one a
+minute before it expires (and again when WeChat reports it invalid). Each fetch invalidates the
+previous token, so with several servers pass a shared `RedisStorage` as `session`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import requests
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
+
+logger = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT_SECONDS = 10.0
+
+
+class _TimeoutSession(requests.Session):
+    """wechatpy fetches tokens without a timeout; this gives every request one."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self._default_timeout = timeout
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._default_timeout
+        return super().request(method, url, **kwargs)
+
+
+class ConfigurableWeChatClient(WeChatClient):
+    """WeChatClient whose API base URL can point at a local stand-in."""
+
+    def __init__(
+        self,
+        appid: str,
+        secret: str,
+        api_base_url: str,
+        session: SessionStorage | None = None,
+        timeout: float = REQUEST_TIMEOUT_SECONDS,
+    ) -> None:
+        super().__init__(appid, secret, session=session, timeout=timeout)
+        root = api_base_url.rstrip("/") + "/"
+        self.API_BASE_URL = root + "cgi-bin/"
+        self._token_url = root + "cgi-bin/token"
+        self._http = _TimeoutSession(timeout)
+
+    def fetch_access_token(self) -> dict:
+        return self._fetch_access_token(
+            url=self._token_url,
+            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+        )
+
+
+class CustomerServiceSender:
+    """Sends text to a user outside the passive reply (allowed within 48 h of their message)."""
+
+    def __init__(self, client: WeChatClient | None) -> None:
+        self._client = client
+        self._lock = asyncio.Lock()  # one token fetch at a time; WeChat invalidates the old one
+
+    @property
+    def enabled(self) -> bool:
+        return self._client is not None
+
+    async def send_texts(self, openid: str, parts: list[str]) -> bool:
+        """Sends the parts in order; False (and a log line) when any of them could not be sent."""
+        if self._client is None:
+            logger.warning("WeChat reply not delivered: WECHAT_APPID/WECHAT_APPSECRET not set")
+            return False
+        for part in parts:
+            try:
+                async with self._lock:
+                    await asyncio.to_thread(self._client.message.send_text, openid, part)
+            except (WeChatClientException, requests.RequestException) as error:
+                logger.error("WeChat customer-service message failed: %s", error)
+                return False
+        return True
