@@ -9,6 +9,9 @@ import pytest
 
 from tests.e2e.stack import RasaStack, running_stack
 
+# Throwaway PostgreSQL and Redis servers, for the store tests and the scale-out test.
+pytest_plugins = ["tests.pg", "tests.redis_server"]
+
 _sender_counter = itertools.count(1)
 
 
