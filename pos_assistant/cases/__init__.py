@@ -1,0 +1,1 @@
+"""Support cases and the human-handoff queue, stored in a SQL database (SQLite or PostgreSQL)."""

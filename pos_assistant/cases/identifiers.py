@@ -1,0 +1,67 @@
+"""Parsing, validating and masking of the identifiers users type: phone and case numbers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+CASE_NUMBER_PATTERN = re.compile(r"^CS\d{10}$")
+MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+_SEPARATORS = re.compile(r"[\s\-‐‑–—_.()（）]+")
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s\-]?)?(1[3-9]\d)[\s\-]?(\d{4})[\s\-]?(\d{4})(?!\d)")
+
+
+def _half_width(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def normalize_phone(raw: str | None) -> str | None:
+    """The 11 digits of a mainland mobile number, or None when `raw` is not one.
+
+    Accepts spaces, dashes, full-width digits and a +86 / 86 prefix.
+    """
+    if not raw:
+        return None
+    compact = _SEPARATORS.sub("", _half_width(str(raw)))
+    if compact.startswith("+86"):
+        compact = compact[3:]
+    elif compact.startswith("86") and len(compact) == 13:
+        compact = compact[2:]
+    return compact if MOBILE_PATTERN.match(compact) else None
+
+
+def find_phone(text: str | None) -> str | None:
+    """The first mainland mobile number written anywhere in free text."""
+    if not text:
+        return None
+    match = _PHONE_IN_TEXT.search(_half_width(text))
+    return "".join(match.groups()) if match else None
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****5678 for users and logs; anything that is not 11 digits is fully hidden."""
+    if not phone or len(phone) != 11 or not phone.isdigit():
+        return "***"
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+def mask_phones_in_text(text: str) -> str:
+    """Masks every mobile number inside free text (summaries for agents, log lines)."""
+    return _PHONE_IN_TEXT.sub(lambda match: mask_phone("".join(match.groups())), _half_width(text))
+
+
+def normalize_case_number(raw: str | None) -> str | None:
+    """CS + 10 digits, upper-case without separators, or None when `raw` is not a case number."""
+    if not raw:
+        return None
+    compact = _SEPARATORS.sub("", _half_width(str(raw))).upper()
+    return compact if CASE_NUMBER_PATTERN.match(compact) else None
+
+
+def normalize_last4(raw: str | None) -> str | None:
+    """Exactly four digits (the end of the case's phone), or None."""
+    if raw is None:
+        return None
+    compact = _SEPARATORS.sub("", _half_width(str(raw)))
+    match = re.search(r"(?<!\d)(\d{4})(?!\d)", compact)
+    return match.group(1) if match else None

@@ -1,0 +1,570 @@
+"""CaseStore: cases, their timeline, lookup verification with lockout, and the handoff queue.
+
+The engine is created and the schema migrated (Alembic, to "head") on first use, never at import.
+Every database failure surfaces as `StoreUnavailable`; business outcomes have their own errors
+(see errors.py). Works on SQLite (development, tests) and PostgreSQL (production).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, select, text, update
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+from pos_assistant.cases.errors import (
+    CaseNotFound,
+    CaseNotOpen,
+    CaseStoreError,
+    HandoffNotFound,
+    InvalidCaseData,
+    InvalidStatusTransition,
+    LookupLocked,
+    StoreUnavailable,
+    VerificationFailed,
+)
+from pos_assistant.cases.identifiers import mask_phone, normalize_case_number, normalize_phone
+from pos_assistant.cases.models import (
+    CaseEventRecord,
+    CaseNumberCounter,
+    CaseRecord,
+    HandoffRequestRecord,
+    LookupGuard,
+)
+from pos_assistant.cases.records import Case, HandoffRequest, NewCase, as_utc
+from pos_assistant.cases.vocabulary import (
+    ALLOWED_TRANSITIONS,
+    OPEN_STATUSES,
+    CaseCategory,
+    CaseStatus,
+    HandoffStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Case numbers carry the local (China Standard Time, no DST) date the user sees.
+CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
+_MIGRATION_LOCK_ID = 26112601  # PostgreSQL advisory lock: one process migrates at a time
+_MAX_DAILY_SEQUENCE = 9999
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _clean(value: str | None, max_length: int) -> str | None:
+    if value is None:
+        return None
+    stripped = str(value).strip()
+    return stripped[:max_length] if stripped else None
+
+
+def content_fingerprint(new_case: NewCase) -> str:
+    """Same user + same submitted data → same fingerprint (finds re-submitted forms)."""
+    parts = [
+        new_case.channel,
+        new_case.channel_user_id,
+        new_case.category,
+        new_case.contact_phone,
+        new_case.description.strip(),
+        new_case.brand or "",
+        new_case.device_serial or "",
+        new_case.tracking_number or "",
+        new_case.amount or "",
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+class CaseStore:
+    """Persistence of cases and handoff requests. Thread-safe; one instance per process."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        max_failed_attempts: int = 3,
+        lock_minutes: int = 15,
+        duplicate_window_minutes: int = 10,
+        connect_timeout_seconds: int = 5,
+    ) -> None:
+        self._database_url = database_url
+        self._clock = clock
+        self._max_failed_attempts = max_failed_attempts
+        self._lock_duration = timedelta(minutes=lock_minutes)
+        self._duplicate_window = timedelta(minutes=duplicate_window_minutes)
+        self._connect_timeout_seconds = connect_timeout_seconds
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ engine and schema
+
+    def _create_engine(self) -> Engine:
+        url = make_url(self._database_url)
+        if url.get_backend_name() == "sqlite":
+            in_memory = url.database in (None, "", ":memory:")
+            if not in_memory:
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                url,
+                future=True,
+                connect_args={"timeout": 30, "check_same_thread": False},
+                **({"poolclass": StaticPool} if in_memory else {}),
+            )
+            _use_immediate_transactions(engine)
+            return engine
+        return create_engine(
+            url,
+            future=True,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": self._connect_timeout_seconds},
+        )
+
+    def _ready_engine(self) -> Engine:
+        if self._engine is not None:
+            return self._engine
+        with self._engine_lock:
+            if self._engine is None:
+                try:
+                    engine = self._create_engine()
+                    self._migrate(engine)
+                except (SQLAlchemyError, OSError) as error:
+                    raise StoreUnavailable(
+                        f"case database unavailable: {error.__class__.__name__}"
+                    ) from error
+                self._engine = engine
+        return self._engine
+
+    def _migrate(self, engine: Engine) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.set_main_option("sqlalchemy.url", self._database_url.replace("%", "%%"))
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Several action-server processes may start at once: migrate one at a time.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
+                )
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        engine = self._ready_engine()
+        try:
+            with Session(engine, future=True, expire_on_commit=False) as session, session.begin():
+                yield session
+        except IntegrityError:
+            raise
+        except DBAPIError as error:
+            raise StoreUnavailable(f"case database error: {error.__class__.__name__}") from error
+        except SQLAlchemyError as error:
+            raise StoreUnavailable(f"case database error: {error.__class__.__name__}") from error
+
+    def _now(self) -> datetime:
+        return _naive_utc(self._clock())
+
+    # ------------------------------------------------------------------ cases
+
+    def create_case(self, new_case: NewCase) -> Case:
+        """Writes a case and returns it; a repeated submission returns the first case instead."""
+        new_case = self._validated(new_case)
+        fingerprint = content_fingerprint(new_case)
+        for _attempt in range(5):
+            try:
+                with self._transaction() as session:
+                    existing = self._find_duplicate(session, new_case, fingerprint)
+                    if existing is not None:
+                        return Case.from_record(existing)
+                    now = self._now()
+                    record = CaseRecord(
+                        case_number=self._next_case_number(session, now),
+                        category=new_case.category,
+                        status=CaseStatus.RECEIVED.value,
+                        contact_phone=new_case.contact_phone,
+                        brand=new_case.brand,
+                        device_serial=new_case.device_serial,
+                        tracking_number=new_case.tracking_number,
+                        amount=new_case.amount,
+                        description=new_case.description,
+                        channel=new_case.channel,
+                        channel_user_id=new_case.channel_user_id,
+                        idempotency_key=new_case.idempotency_key,
+                        content_fingerprint=fingerprint,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    record.events.append(
+                        CaseEventRecord(
+                            kind="created",
+                            to_status=CaseStatus.RECEIVED.value,
+                            is_public=1,
+                            author="user",
+                            created_at=now,
+                        )
+                    )
+                    session.add(record)
+                    session.flush()
+                    case = Case.from_record(record)
+                logger.info(
+                    "case %s opened (category=%s, phone=%s)",
+                    case.case_number,
+                    case.category,
+                    case.masked_phone,
+                )
+                return case
+            except IntegrityError:
+                # A concurrent submit of the same form won the race (or, very rarely, a number
+                # clash): the next attempt finds the first case or draws a fresh number.
+                continue
+        raise StoreUnavailable("could not write the case after several attempts")
+
+    def _validated(self, new_case: NewCase) -> NewCase:
+        phone = normalize_phone(new_case.contact_phone)
+        if phone is None:
+            raise InvalidCaseData("contact phone is not a mainland mobile number")
+        try:
+            category = CaseCategory(new_case.category).value
+        except ValueError as error:
+            raise InvalidCaseData(f"unknown category {new_case.category!r}") from error
+        description = _clean(new_case.description, 2000)
+        if not description:
+            raise InvalidCaseData("description is empty")
+        if not new_case.idempotency_key or not new_case.channel_user_id:
+            raise InvalidCaseData("idempotency key and channel user id are required")
+        return NewCase(
+            category=category,
+            contact_phone=phone,
+            description=description,
+            channel=_clean(new_case.channel, 32) or "unknown",
+            channel_user_id=new_case.channel_user_id[:128],
+            idempotency_key=hashlib.sha256(new_case.idempotency_key.encode()).hexdigest(),
+            brand=_clean(new_case.brand, 64),
+            device_serial=_clean(new_case.device_serial, 32),
+            tracking_number=_clean(new_case.tracking_number, 32),
+            amount=_clean(new_case.amount, 16),
+        )
+
+    def _find_duplicate(
+        self, session: Session, new_case: NewCase, fingerprint: str
+    ) -> CaseRecord | None:
+        by_key = session.execute(
+            select(CaseRecord).where(CaseRecord.idempotency_key == new_case.idempotency_key)
+        ).scalar_one_or_none()
+        if by_key is not None:
+            return by_key
+        since = self._now() - self._duplicate_window
+        return (
+            session.execute(
+                select(CaseRecord)
+                .where(CaseRecord.content_fingerprint == fingerprint)
+                .where(CaseRecord.created_at >= since)
+                .order_by(CaseRecord.id)
+            )
+            .scalars()
+            .first()
+        )
+
+    def _next_case_number(self, session: Session, now_utc: datetime) -> str:
+        """CS + local yymmdd + 4-digit daily sequence, drawn from a counter row in this
+        transaction: the row lock (PostgreSQL) or the write lock (SQLite) serializes writers."""
+        day: date = now_utc.replace(tzinfo=timezone.utc).astimezone(CHINA_TIME).date()
+        bump = (
+            update(CaseNumberCounter)
+            .where(CaseNumberCounter.day == day)
+            .values(last_value=CaseNumberCounter.last_value + 1)
+        )
+        if session.execute(bump).rowcount == 0:
+            try:
+                with session.begin_nested():
+                    session.add(CaseNumberCounter(day=day, last_value=1))
+            except IntegrityError:
+                session.execute(bump)  # another writer created today's row first
+        value = session.execute(
+            select(CaseNumberCounter.last_value).where(CaseNumberCounter.day == day)
+        ).scalar_one()
+        if value > _MAX_DAILY_SEQUENCE:
+            raise CaseStoreError("daily case number range exhausted")
+        return f"CS{day:%y%m%d}{value:04d}"
+
+    def _load(self, session: Session, case_number: str, *, for_update: bool = False) -> CaseRecord:
+        normalized = normalize_case_number(case_number)
+        query = select(CaseRecord).where(CaseRecord.case_number == (normalized or ""))
+        if for_update:
+            query = query.with_for_update()
+        record = session.execute(query).scalar_one_or_none()
+        if record is None:
+            raise CaseNotFound(normalized or str(case_number))
+        return record
+
+    def get_case(self, case_number: str) -> Case:
+        with self._transaction() as session:
+            return Case.from_record(self._load(session, case_number))
+
+    def list_cases(self, status: str | None = None, limit: int = 200) -> list[Case]:
+        query = select(CaseRecord).order_by(CaseRecord.created_at.desc(), CaseRecord.id.desc())
+        if status:
+            query = query.where(CaseRecord.status == CaseStatus(status).value)
+        with self._transaction() as session:
+            return [Case.from_record(row) for row in session.execute(query.limit(limit)).scalars()]
+
+    def cases_opened_by(self, channel: str, channel_user_id: str) -> list[Case]:
+        query = (
+            select(CaseRecord)
+            .where(CaseRecord.channel == channel, CaseRecord.channel_user_id == channel_user_id)
+            .order_by(CaseRecord.created_at.desc(), CaseRecord.id.desc())
+        )
+        with self._transaction() as session:
+            return [Case.from_record(row) for row in session.execute(query).scalars()]
+
+    def change_status(
+        self, case_number: str, new_status: str, *, note: str | None = None, author: str = "staff"
+    ) -> Case:
+        try:
+            target = CaseStatus(new_status)
+        except ValueError as error:
+            raise InvalidCaseData(f"unknown status {new_status!r}") from error
+        with self._transaction() as session:
+            record = self._load(session, case_number, for_update=True)
+            current = CaseStatus(record.status)
+            if target not in ALLOWED_TRANSITIONS[current]:
+                raise InvalidStatusTransition(current.value, target.value)
+            now = self._now()
+            record.status = target.value
+            record.updated_at = now
+            record.events.append(
+                CaseEventRecord(
+                    kind="status",
+                    from_status=current.value,
+                    to_status=target.value,
+                    note=_clean(note, 2000),
+                    is_public=1,
+                    author=author[:64],
+                    created_at=now,
+                )
+            )
+            session.flush()
+            return Case.from_record(record)
+
+    def add_note(
+        self,
+        case_number: str,
+        note: str,
+        *,
+        author: str = "staff",
+        public: bool = True,
+        require_open: bool = False,
+    ) -> Case:
+        text_value = _clean(note, 2000)
+        if not text_value:
+            raise InvalidCaseData("note is empty")
+        with self._transaction() as session:
+            record = self._load(session, case_number, for_update=True)
+            if require_open and CaseStatus(record.status) not in OPEN_STATUSES:
+                raise CaseNotOpen(record.case_number)
+            now = self._now()
+            record.updated_at = now
+            record.events.append(
+                CaseEventRecord(
+                    kind="note",
+                    note=text_value,
+                    is_public=1 if public else 0,
+                    author=author[:64],
+                    created_at=now,
+                )
+            )
+            session.flush()
+            return Case.from_record(record)
+
+    # ------------------------------------------------------------------ lookup verification
+
+    def is_owner(self, case_number: str, channel: str, channel_user_id: str) -> bool:
+        """True when this channel user opened the case (they count as verified)."""
+        try:
+            return self.get_case(case_number).is_opened_by(channel, channel_user_id)
+        except CaseNotFound:
+            return False
+
+    def ensure_not_locked(self, case_number: str) -> None:
+        """Raises LookupLocked while lookups of this number (existing or not) are locked."""
+        normalized = normalize_case_number(case_number) or str(case_number)[:16]
+        with self._transaction() as session:
+            guard = session.get(LookupGuard, normalized)
+            if guard is not None and guard.locked_until and guard.locked_until > self._now():
+                raise LookupLocked(normalized, as_utc(guard.locked_until))
+
+    def verify_last4(
+        self, case_number: str, last4: str, channel: str, channel_user_id: str
+    ) -> Case:
+        """The case when `last4` ends its contact phone (or the asker opened it).
+
+        Raises VerificationFailed for a wrong answer AND for an unknown number, so an unverified
+        person cannot learn whether a number exists; LookupLocked after too many failures.
+        """
+        normalized = normalize_case_number(case_number) or str(case_number)[:16]
+        outcome: Case | CaseStoreError
+        with self._transaction() as session:
+            try:
+                record: CaseRecord | None = self._load(session, normalized)
+            except CaseNotFound:
+                record = None
+            if (
+                record is not None
+                and record.channel == channel
+                and (record.channel_user_id == channel_user_id)
+            ):
+                return Case.from_record(record)
+            guard = self._guard_for_update(session, normalized)
+            now = self._now()
+            if guard.locked_until and guard.locked_until > now:
+                outcome = LookupLocked(normalized, as_utc(guard.locked_until))
+            elif record is not None and str(last4) == record.contact_phone[-4:]:
+                guard.failed_attempts = 0
+                guard.locked_until = None
+                guard.updated_at = now
+                outcome = Case.from_record(record)
+            else:
+                if guard.updated_at < now - self._lock_duration:
+                    guard.failed_attempts = 0  # old failures do not add up forever
+                guard.failed_attempts += 1
+                guard.updated_at = now
+                if guard.failed_attempts >= self._max_failed_attempts:
+                    guard.failed_attempts = 0
+                    guard.locked_until = now + self._lock_duration
+                    logger.warning("lookups of case number %s locked after failures", normalized)
+                    outcome = LookupLocked(normalized, as_utc(guard.locked_until))
+                else:
+                    outcome = VerificationFailed(self._max_failed_attempts - guard.failed_attempts)
+        if isinstance(outcome, CaseStoreError):
+            raise outcome  # raised after the commit, so the counted failure is kept
+        return outcome
+
+    def _guard_for_update(self, session: Session, case_number: str) -> LookupGuard:
+        query = select(LookupGuard).where(LookupGuard.case_number == case_number).with_for_update()
+        guard = session.execute(query).scalar_one_or_none()
+        if guard is not None:
+            return guard
+        try:
+            with session.begin_nested():
+                session.add(
+                    LookupGuard(case_number=case_number, failed_attempts=0, updated_at=self._now())
+                )
+        except IntegrityError:
+            pass  # a concurrent request created it first
+        return session.execute(query).scalar_one()
+
+    # ------------------------------------------------------------------ handoff queue
+
+    def enqueue_handoff(
+        self,
+        conversation_id: str,
+        *,
+        channel: str,
+        summary: str,
+        category: str | None = None,
+        case_number: str | None = None,
+    ) -> HandoffRequest:
+        """Queues a conversation for a human agent; an already open request is returned as is."""
+        for _attempt in range(3):
+            try:
+                with self._transaction() as session:
+                    existing = self._open_handoff(session, conversation_id)
+                    if existing is not None:
+                        return HandoffRequest.from_record(existing)
+                    now = self._now()
+                    record = HandoffRequestRecord(
+                        conversation_id=conversation_id[:128],
+                        channel=(channel or "unknown")[:32],
+                        category=category,
+                        summary=summary[:1000],
+                        case_number=normalize_case_number(case_number),
+                        status=HandoffStatus.WAITING.value,
+                        open_conversation_id=conversation_id[:128],
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    session.add(record)
+                    session.flush()
+                    return HandoffRequest.from_record(record)
+            except IntegrityError:
+                continue  # a concurrent enqueue for the same conversation won
+        raise StoreUnavailable("could not queue the handoff request")
+
+    def _open_handoff(self, session: Session, conversation_id: str) -> HandoffRequestRecord | None:
+        return session.execute(
+            select(HandoffRequestRecord)
+            .where(HandoffRequestRecord.open_conversation_id == conversation_id)
+            .with_for_update()
+        ).scalar_one_or_none()
+
+    def list_handoffs(self, statuses: tuple[str, ...] = ("waiting",)) -> list[HandoffRequest]:
+        query = (
+            select(HandoffRequestRecord)
+            .where(HandoffRequestRecord.status.in_([HandoffStatus(s).value for s in statuses]))
+            .order_by(HandoffRequestRecord.created_at, HandoffRequestRecord.id)
+        )
+        with self._transaction() as session:
+            return [HandoffRequest.from_record(row) for row in session.execute(query).scalars()]
+
+    def list_waiting(self) -> list[HandoffRequest]:
+        return self.list_handoffs((HandoffStatus.WAITING.value,))
+
+    def take_handoff(self, conversation_id: str, agent: str) -> HandoffRequest:
+        with self._transaction() as session:
+            record = self._open_handoff(session, conversation_id)
+            if record is None:
+                raise HandoffNotFound(conversation_id)
+            record.status = HandoffStatus.TAKEN.value
+            record.taken_by = agent[:64]
+            record.updated_at = self._now()
+            session.flush()
+            return HandoffRequest.from_record(record)
+
+    def release_handoff(self, conversation_id: str) -> HandoffRequest:
+        with self._transaction() as session:
+            record = self._open_handoff(session, conversation_id)
+            if record is None:
+                raise HandoffNotFound(conversation_id)
+            record.status = HandoffStatus.RELEASED.value
+            record.open_conversation_id = None
+            record.updated_at = self._now()
+            session.flush()
+            return HandoffRequest.from_record(record)
+
+
+def _use_immediate_transactions(engine: Engine) -> None:
+    """SQLite: take the write lock at BEGIN so concurrent writers wait (busy timeout) instead
+    of failing with "database is locked" when a read lock is upgraded (SQLAlchemy's recipe)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+__all__ = ["CaseStore", "content_fingerprint", "mask_phone"]

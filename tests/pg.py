@@ -1,0 +1,149 @@
+"""A throwaway PostgreSQL server for tests (Debian's postgresql binaries, as CI installs them).
+
+`postgres_server_url` (session fixture) runs initdb in a temporary folder, starts postgres on a
+free port (as `nobody` when the tests run as root: postgres refuses to run as root), yields an
+admin URL and stops the server at the end. `new_database(admin_url)` creates an empty database
+per test so migrations always start from nothing. Tests using it are marked `postgres`; they are
+skipped only when the binaries are missing.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+SERVER_START_TIMEOUT_SECONDS = 60
+
+
+def postgres_bin_dir() -> Path | None:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), reverse=True)
+    return Path(candidates[0]).parent if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return command
+    return ["runuser", "-u", "nobody", "--", *command]
+
+
+def _wait_until_accepting(url: str, process: subprocess.Popen, log_path: Path) -> None:
+    engine = create_engine(url, future=True)
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"postgres exited early:\n{log_path.read_text()[-3000:]}")
+            try:
+                with engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+                return
+            except Exception:
+                time.sleep(0.3)
+        raise RuntimeError(f"postgres did not start:\n{log_path.read_text()[-3000:]}")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        pytest.skip(
+            "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin "
+            "(install them: apt-get install -y postgresql, or scripts/setup_system.sh)"
+        )
+    # Not under pytest's tmp dir: that one is private to root, and the server runs as nobody.
+    base = Path(tempfile.mkdtemp(prefix="pos-assistant-pg-"))
+    data_dir = base / "data"
+    log_path = base / "postgres.log"
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        os.chown(base, nobody.pw_uid, nobody.pw_gid)
+    subprocess.run(
+        _as_server_user(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    port = _free_port()
+    with open(log_path, "w") as log:
+        if os.geteuid() == 0:
+            os.chown(log_path, pwd.getpwnam("nobody").pw_uid, -1)
+        process = subprocess.Popen(
+            _as_server_user(
+                [
+                    str(bin_dir / "postgres"),
+                    "-D",
+                    str(data_dir),
+                    "-p",
+                    str(port),
+                    "-h",
+                    "127.0.0.1",
+                    "-k",
+                    str(base),
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "max_connections=60",
+                ]
+            ),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+    try:
+        _wait_until_accepting(url, process, log_path)
+        yield url
+    finally:
+        process.terminate()  # SIGTERM: "smart" shutdown
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def new_database(admin_url: str) -> str:
+    """Creates an empty database on the test server and returns its URL."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(admin_url, future=True, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
