@@ -1,0 +1,235 @@
+"""Staff command-line tool: look at and work on cases, and manage the human-handoff queue.
+
+Run `.venv/bin/python -m pos_assistant.staff --help`. Staff see full phone numbers in
+`cases show`; lists show them masked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TextIO
+
+from pos_assistant.cases.errors import CaseStoreError, HandoffNotFound
+from pos_assistant.cases.labels import CaseLabels, load_case_labels
+from pos_assistant.cases.rasa_client import RasaUnreachable, resume_conversation
+from pos_assistant.cases.records import Case, NewCase
+from pos_assistant.cases.store import CHINA_TIME, CaseStore
+from pos_assistant.settings import Settings, get_settings
+
+ResumeFunction = Callable[[str, str, str], None]
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pos_assistant.staff",
+        description="Staff tool for POS dispute cases and the human-handoff queue "
+        "(database: DATABASE_URL; Rasa: RASA_URL + RASA_API_TOKEN).",
+    )
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    cases = groups.add_parser("cases", help="list, show and update cases").add_subparsers(
+        dest="command", required=True
+    )
+    listing = cases.add_parser("list", help="newest cases first (phones masked)")
+    listing.add_argument("--status", help="only this status, e.g. 处理中 or in_progress")
+    listing.add_argument("--limit", type=int, default=50)
+    show = cases.add_parser("show", help="one case with full phone and timeline")
+    show.add_argument("case_number")
+    set_status = cases.add_parser("set-status", help="change the status (users see the note)")
+    set_status.add_argument("case_number")
+    set_status.add_argument("status", help="已受理 / 处理中 / 待补充材料 / 已解决 / 已关闭")
+    set_status.add_argument("--note", help="public note shown to the user on lookup")
+    set_status.add_argument("--author", default="staff")
+    add_note = cases.add_parser("add-note", help="add a timeline note")
+    add_note.add_argument("case_number")
+    add_note.add_argument("note")
+    add_note.add_argument("--private", action="store_true", help="staff only, never shown")
+    add_note.add_argument("--author", default="staff")
+    cases.add_parser("seed-demo", help="create a few demo cases (safe to repeat)")
+
+    handoff = groups.add_parser("handoff", help="the human-handoff queue").add_subparsers(
+        dest="command", required=True
+    )
+    handoff_list = handoff.add_parser("list", help="conversations waiting for a human")
+    handoff_list.add_argument("--all", action="store_true", help="also taken and released")
+    take = handoff.add_parser("take", help="mark a waiting conversation as taken")
+    take.add_argument("conversation_id")
+    take.add_argument("--agent", default="staff")
+    release = handoff.add_parser(
+        "release", help="give the conversation back to the assistant (resumes it in Rasa)"
+    )
+    release.add_argument("conversation_id")
+    return parser
+
+
+class StaffCommands:
+    def __init__(
+        self,
+        store: CaseStore,
+        settings: Settings,
+        labels: CaseLabels,
+        out: TextIO,
+        resume: ResumeFunction,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.labels = labels
+        self.out = out
+        self.resume = resume
+
+    def print(self, line: str = "") -> None:
+        print(line, file=self.out)
+
+    def _case_line(self, case: Case) -> str:
+        return (
+            f"{case.case_number}  {self.labels.status(case.status):<5}  "
+            f"{self.labels.category(case.category)}  {case.masked_phone}  "
+            f"更新 {_local(case.updated_at)}"
+        )
+
+    def cases_list(self, status: str | None, limit: int) -> int:
+        code = None
+        if status:
+            code = self.labels.status_code(status)
+            if code is None:
+                self.print(f"error: unknown status {status!r}")
+                return 1
+        cases = self.store.list_cases(status=code, limit=limit)
+        for case in cases:
+            self.print(self._case_line(case))
+        if not cases:
+            self.print("(no cases)")
+        return 0
+
+    def cases_show(self, case_number: str) -> int:
+        case = self.store.get_case(case_number)
+        self.print(f"工单号: {case.case_number}")
+        self.print(f"状态: {self.labels.status(case.status)} ({case.status})")
+        self.print(f"类别: {self.labels.category(case.category)} ({case.category})")
+        self.print(f"联系电话: {case.contact_phone}")
+        for title, value in (
+            ("品牌", case.brand),
+            ("机身号", case.device_serial),
+            ("快递单号", case.tracking_number),
+            ("金额", case.amount),
+        ):
+            if value:
+                self.print(f"{title}: {value}")
+        self.print(f"描述: {case.description}")
+        self.print(f"渠道: {case.channel} / {case.channel_user_id}")
+        self.print(f"创建: {_local(case.created_at)}  更新: {_local(case.updated_at)}")
+        self.print("时间线:")
+        for event in case.events:
+            what = event.kind
+            if event.to_status:
+                what = f"{event.kind} → {self.labels.status(event.to_status)}"
+            visibility = "" if event.is_public else " [内部]"
+            note = f"：{event.note}" if event.note else ""
+            self.print(f"  {_local(event.created_at)}  {what} ({event.author}){visibility}{note}")
+        return 0
+
+    def cases_set_status(self, case_number: str, status: str, note: str | None, author: str) -> int:
+        code = self.labels.status_code(status)
+        if code is None:
+            self.print(f"error: unknown status {status!r}")
+            return 1
+        case = self.store.change_status(case_number, code, note=note, author=author)
+        self.print(f"{case.case_number}: status is now {self.labels.status(case.status)}")
+        return 0
+
+    def cases_add_note(self, case_number: str, note: str, private: bool, author: str) -> int:
+        case = self.store.add_note(case_number, note, author=author, public=not private)
+        self.print(f"{case.case_number}: note added")
+        return 0
+
+    def cases_seed_demo(self) -> int:
+        for index, demo in enumerate(self.labels.demo_cases, start=1):
+            case = self.store.create_case(
+                NewCase(
+                    channel="demo",
+                    channel_user_id=f"demo-user-{index}",
+                    idempotency_key=f"demo-case-{index}",
+                    **{key: str(value) for key, value in demo.items()},
+                )
+            )
+            self.print(self._case_line(case))
+        return 0
+
+    def handoff_list(self, show_all: bool) -> int:
+        statuses = ("waiting", "taken", "released") if show_all else ("waiting",)
+        requests = self.store.list_handoffs(statuses)
+        for request in requests:
+            case = f"  {request.case_number}" if request.case_number else ""
+            category = self.labels.category(request.category) if request.category else "-"
+            self.print(
+                f"{request.conversation_id}  {request.status}  {request.channel}  {category}"
+                f"{case}  {_local(request.created_at)}\n    {request.summary}"
+            )
+        if not requests:
+            self.print("(queue is empty)")
+        return 0
+
+    def handoff_take(self, conversation_id: str, agent: str) -> int:
+        request = self.store.take_handoff(conversation_id, agent)
+        self.print(f"{request.conversation_id}: taken by {request.taken_by}")
+        return 0
+
+    def handoff_release(self, conversation_id: str) -> int:
+        open_requests = self.store.list_handoffs(("waiting", "taken"))
+        if not any(r.conversation_id == conversation_id for r in open_requests):
+            raise HandoffNotFound(conversation_id)
+        # Resume first: if Rasa is down the request stays open and the release can be retried.
+        self.resume(self.settings.rasa_url, self.settings.rasa_api_token, conversation_id)
+        self.store.release_handoff(conversation_id)
+        self.print(f"{conversation_id}: released, the assistant answers this conversation again")
+        return 0
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    store: CaseStore | None = None,
+    settings: Settings | None = None,
+    out: TextIO | None = None,
+    resume: ResumeFunction = resume_conversation,
+) -> int:
+    args = build_parser().parse_args(argv)
+    settings = settings or get_settings()
+    out = out or sys.stdout
+    commands = StaffCommands(
+        store=store or CaseStore(settings.database_url),
+        settings=settings,
+        labels=load_case_labels(),
+        out=out,
+        resume=resume,
+    )
+    try:
+        if args.group == "cases":
+            if args.command == "list":
+                return commands.cases_list(args.status, args.limit)
+            if args.command == "show":
+                return commands.cases_show(args.case_number)
+            if args.command == "set-status":
+                return commands.cases_set_status(
+                    args.case_number, args.status, args.note, args.author
+                )
+            if args.command == "add-note":
+                return commands.cases_add_note(
+                    args.case_number, args.note, args.private, args.author
+                )
+            return commands.cases_seed_demo()
+        if args.command == "list":
+            return commands.handoff_list(args.all)
+        if args.command == "take":
+            return commands.handoff_take(args.conversation_id, args.agent)
+        return commands.handoff_release(args.conversation_id)
+    except (CaseStoreError, RasaUnreachable) as error:
+        print(f"error: {error}", file=out)
+        return 1

@@ -1,0 +1,182 @@
+"""The staff command-line tool against a real SQLite store and a stand-in Rasa HTTP server."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from pos_assistant.cases.cli import main
+from pos_assistant.cases.records import NewCase
+from pos_assistant.cases.store import CaseStore
+from pos_assistant.settings import Settings
+from tests.e2e.stack import free_port
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[CaseStore]:
+    store = CaseStore(f"sqlite:///{tmp_path / 'cases.db'}")
+    yield store
+    store.dispose()
+
+
+def run(store: CaseStore, *argv: str, rasa_url: str = "http://127.0.0.1:9") -> tuple[int, str]:
+    out = io.StringIO()
+    settings = Settings(
+        database_url="unused", rasa_url=rasa_url, rasa_api_token="secret", environment="test"
+    )
+    code = main(list(argv), store=store, settings=settings, out=out)
+    return code, out.getvalue()
+
+
+def open_case(store: CaseStore) -> str:
+    return store.create_case(
+        NewCase(
+            category="gift_not_mailed",
+            contact_phone="13812345678",
+            description="赠品没寄",
+            channel="rest",
+            channel_user_id="u1",
+            idempotency_key="k1",
+        )
+    ).case_number
+
+
+def test_list_masks_phones_and_show_gives_staff_the_full_phone(store: CaseStore) -> None:
+    number = open_case(store)
+    code, listing = run(store, "cases", "list")
+    assert code == 0
+    assert number in listing and "138****5678" in listing and "13812345678" not in listing
+    assert "已受理" in listing and "办机赠品没寄" in listing
+    code, shown = run(store, "cases", "show", number.lower())
+    assert code == 0 and "13812345678" in shown
+
+
+def test_set_status_with_a_chinese_label_and_note_reaches_the_case(store: CaseStore) -> None:
+    number = open_case(store)
+    code, _ = run(store, "cases", "set-status", number, "处理中", "--note", "已联系服务商")
+    assert code == 0
+    case = store.get_case(number)
+    assert (case.status, case.latest_public_note) == ("in_progress", "已联系服务商")
+    code, out = run(store, "cases", "list", "--status", "处理中")
+    assert code == 0 and number in out
+    code, out = run(store, "cases", "list", "--status", "已受理")
+    assert number not in out
+
+
+def test_bad_requests_exit_1_with_a_clear_message(store: CaseStore) -> None:
+    number = open_case(store)
+    assert run(store, "cases", "set-status", number, "做完了")[0] == 1
+    code, out = run(store, "cases", "show", "CS2611269999")
+    assert code == 1 and "not found" in out
+    run(store, "cases", "set-status", number, "已关闭")
+    code, out = run(store, "cases", "set-status", number, "处理中")
+    assert code == 1 and "not allowed" in out
+
+
+def test_private_notes_stay_internal(store: CaseStore) -> None:
+    number = open_case(store)
+    assert run(store, "cases", "add-note", number, "内部：商户电话已记录", "--private")[0] == 0
+    assert store.get_case(number).latest_public_note is None
+    assert "[内部]" in run(store, "cases", "show", number)[1]
+
+
+def test_seed_demo_is_repeatable(store: CaseStore) -> None:
+    assert run(store, "cases", "seed-demo")[0] == 0
+    count = len(store.list_cases())
+    assert count >= 3
+    run(store, "cases", "seed-demo")
+    assert len(store.list_cases()) == count
+
+
+class _RecordingRasa(BaseHTTPRequestHandler):
+    received: list[tuple[str, dict]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((self.path, json.loads(body)))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_rasa() -> Iterator[str]:
+    _RecordingRasa.received = []
+    server = HTTPServer(("127.0.0.1", 0), _RecordingRasa)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_handoff_list_take_and_release_resumes_the_conversation(
+    store: CaseStore, fake_rasa: str
+) -> None:
+    store.enqueue_handoff(
+        "web-42", channel="rest", summary="用户：收到没买的机器", category="other"
+    )
+    code, out = run(store, "handoff", "list")
+    assert code == 0 and "web-42" in out and "收到没买的机器" in out
+    assert run(store, "handoff", "take", "web-42", "--agent", "agent-1")[0] == 0
+    code, out = run(store, "handoff", "release", "web-42", rasa_url=fake_rasa)
+    assert code == 0, out
+    assert _RecordingRasa.received == [
+        ("/conversations/web-42/tracker/events?token=secret", {"event": "resume"})
+    ]
+    assert store.list_handoffs(("waiting", "taken")) == []
+    assert "(queue is empty)" in run(store, "handoff", "list")[1]
+
+
+def test_release_reports_an_unreachable_rasa_and_keeps_the_request(store: CaseStore) -> None:
+    store.enqueue_handoff("web-43", channel="rest", summary="x")
+    code, out = run(
+        store, "handoff", "release", "web-43", rasa_url=f"http://127.0.0.1:{free_port()}"
+    )
+    assert code == 1 and "unreachable" in out
+    assert [r.conversation_id for r in store.list_waiting()] == ["web-43"]
+
+
+def test_release_of_an_unknown_conversation_fails_without_calling_rasa(
+    store: CaseStore, fake_rasa: str
+) -> None:
+    code, _ = run(store, "handoff", "release", "nobody", rasa_url=fake_rasa)
+    assert code == 1
+    assert _RecordingRasa.received == []
+
+
+def test_the_module_entry_point_runs_from_any_folder(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pos_assistant.staff", "cases", "seed-demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("CS") >= 3
+    help_text = subprocess.run(
+        [sys.executable, "-m", "pos_assistant.staff", "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "cases" in help_text and "handoff" in help_text
