@@ -1,0 +1,8 @@
+"""Keys under which the custom components leave data on a Rasa `Message`."""
+
+# The user's original text and, per normalized character, its [start, end) in the original.
+# Internal to the pipeline: not part of the parse result.
+NORMALIZATION = "pos_normalization"
+# Set by SafetyGuard and included in the parse result (tracker.latest_message["safety_guard"]),
+# so actions can tell a forced scam warning from a classified intent.
+SAFETY_GUARD = "safety_guard"

@@ -1,0 +1,174 @@
+"""Brand entities from a spaCy entity ruler built from data/brands.yml.
+
+Why spaCy: the ruler matches whole jieba tokens, so 中付 is found in "中付的机器" but not inside
+"其中付款", and English names match case-insensitively (Lakala, LAKALA). The spaCy pipeline is
+built at training time and saved into Rasa's model storage, so it travels inside the model archive
+and nothing depends on the directory the server starts from.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_CONFIDENCE,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from pos_assistant.nlu import project_files
+from pos_assistant.nlu.brands import DICTIONARY_FREQUENCY, Brand, load_brands
+from pos_assistant.nlu.id_entity_extractor import entity_spans
+from pos_assistant.nlu.text_normalizer import is_quick_reply_payload
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+logger = logging.getLogger(__name__)
+
+BRAND_ENTITY = "brand"
+PIPELINE_DIR = "spacy_brand_pipeline"
+SPELLINGS_FILE = "brand_spellings.json"
+
+
+def build_brand_pipeline(brands: list[Brand]) -> Language:
+    """A blank Chinese spaCy pipeline (jieba segmentation) with an entity ruler for `brands`."""
+    import spacy
+
+    add_brands_to_jieba(spelling for brand in brands for spelling in brand.spellings)
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
+    ruler.add_patterns(
+        [
+            {"label": BRAND_ENTITY, "pattern": spelling.lower(), "id": brand.name}
+            for brand in brands
+            for spelling in brand.spellings
+        ]
+    )
+    return nlp
+
+
+def add_brands_to_jieba(spellings: Any) -> None:
+    """Keeps every brand one jieba token, whether or not the JiebaTokenizer loaded its folder."""
+    import jieba
+
+    for spelling in spellings:
+        jieba.add_word(spelling, freq=DICTIONARY_FREQUENCY)
+        jieba.add_word(spelling.lower(), freq=DICTIONARY_FREQUENCY)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
+class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
+    """Adds `brand` entities whose value is the brand's canonical name."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        # Resolved against the project root at training time only.
+        return {"brands_path": "data/brands.yml"}
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["spacy", "jieba"]
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        return project_files.content_fingerprint(config["brands_path"])
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        nlp: Language | None = None,
+    ) -> None:
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self._nlp = nlp
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SpacyBrandExtractor:
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SpacyBrandExtractor:
+        import spacy
+
+        with model_storage.read_from(resource) as directory:
+            # The ruler re-segments its patterns on load: jieba must know the brands first.
+            spellings = json.loads((Path(directory) / SPELLINGS_FILE).read_text("utf-8"))
+            add_brands_to_jieba(spellings)
+            nlp = spacy.load(Path(directory) / PIPELINE_DIR)
+        return cls(config, model_storage, resource, nlp)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        brands = load_brands(self._config["brands_path"])
+        self._nlp = build_brand_pipeline(brands)
+        with self._model_storage.write_to(self._resource) as directory:
+            self._nlp.to_disk(Path(directory) / PIPELINE_DIR)
+            spellings = [spelling for brand in brands for spelling in brand.spellings]
+            (Path(directory) / SPELLINGS_FILE).write_text(
+                json.dumps(spellings, ensure_ascii=False), encoding="utf-8"
+            )
+        return self._resource
+
+    def extract(self, text: str) -> list[dict[str, Any]]:
+        if self._nlp is None:
+            raise RuntimeError("SpacyBrandExtractor used before training or loading")
+        return [
+            {
+                ENTITY_ATTRIBUTE_TYPE: BRAND_ENTITY,
+                ENTITY_ATTRIBUTE_START: span.start_char,
+                ENTITY_ATTRIBUTE_END: span.end_char,
+                ENTITY_ATTRIBUTE_VALUE: span.ent_id_ or span.text,
+                ENTITY_ATTRIBUTE_CONFIDENCE: 1.0,
+            }
+            for span in self._nlp(text).ents
+            if span.label_ == BRAND_ENTITY
+        ]
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if not text or is_quick_reply_payload(text):
+                continue
+            taken = entity_spans(message)
+            found = [
+                entity
+                for entity in self.extract(text)
+                if not any(
+                    entity[ENTITY_ATTRIBUTE_START] < end and start < entity[ENTITY_ATTRIBUTE_END]
+                    for start, end in taken
+                )
+            ]
+            if found:
+                self.add_extractor_name(found)
+                message.set(ENTITIES, [*(message.get(ENTITIES) or []), *found], add_to_output=True)
+        return messages

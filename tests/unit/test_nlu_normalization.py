@@ -1,0 +1,103 @@
+"""TextNormalizer and EntityPositionRestorer: normalized text in, original positions out."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from pos_assistant.nlu import message_keys
+from pos_assistant.nlu.normalization import TextNormalization
+from tests.unit.nlu_helpers import CustomPipeline, trained_normalizer
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> CustomPipeline:
+    return CustomPipeline(tmp_path_factory.mktemp("nlu-model"))
+
+
+@pytest.fixture(scope="module")
+def normalization() -> TextNormalization:
+    return TextNormalization({"七咋": "诈骗", "ka卡": "卡", "pos鸡": "POS机", "信xin息": "信息"})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ＰＯＳ机１２３", "POS机123"),
+        ("我沒有買過POS機", "我没有买过POS机"),
+        ("是不是七咋", "是不是诈骗"),
+        ("问我要KA卡号", "问我要卡号"),
+        ("收到个Pos鸡", "收到个POS机"),
+        ("拿我信XIN息办的", "拿我信息办的"),
+        ("工单 cs 2611 2200 07 呢", "工单 CS2611220007 呢"),
+        ("电话138-1234-5678", "电话13812345678"),
+        ("手机 138 1234 5678 谢谢", "手机 13812345678 谢谢"),
+        ("单号 yt 4455 6677 8899 0", "单号 YT4455667788990"),
+        # A short number next to an ID-like one is left alone.
+        ("交了 299 元", "交了 299 元"),
+    ],
+)
+def test_normalizes_text(normalization: TextNormalization, text: str, expected: str) -> None:
+    assert normalization.normalize(text).text == expected
+
+
+def test_every_normalized_character_maps_back_into_the_original(
+    normalization: TextNormalization,
+) -> None:
+    original = "ＫＡ卡号给了七咋的人 CS 2611 2200 07"
+    result = normalization.normalize(original)
+    assert result.text == "卡号给了诈骗的人 CS2611220007"
+    assert len(result.spans) == len(result.text)
+    case_start = result.text.index("CS")
+    start, end = result.to_original_span(case_start, case_start + 12)
+    assert original[start:end] == "CS 2611 2200 07"
+    start, end = result.to_original_span(4, 6)  # 诈骗
+    assert original[start:end] == "七咋"
+    start, end = result.to_original_span(0, 1)  # 卡 came from ＫＡ卡
+    assert original[start:end] == "ＫＡ卡"
+
+
+def test_training_annotations_move_to_the_normalized_text(tmp_path) -> None:
+    normalizer = trained_normalizer(LocalModelStorage(tmp_path))
+    text = "工单号 cs 2611 2300 12 谢谢"
+    start = text.index("cs")
+    end = start + len("cs 2611 2300 12")
+    example = Message(
+        {
+            TEXT: text,
+            ENTITIES: [{"entity": "case_id", "start": start, "end": end, "value": "CS2611230012"}],
+        }
+    )
+    normalizer.process_training_data(TrainingData([example]))
+    entity = example.get(ENTITIES)[0]
+    assert example.get(TEXT)[entity["start"] : entity["end"]] == "CS2611230012"
+
+
+def test_pipeline_reports_positions_in_the_text_the_user_sent(pipeline: CustomPipeline) -> None:
+    original = "我的工單 cs 2611 2200 07，手機138-1234-5678，是銀盛的ＰＯＳ機"
+    message = pipeline.parse(original)
+    assert message.get(TEXT) == original
+    by_type = {entity["entity"]: entity for entity in message.get(ENTITIES)}
+    assert set(by_type) == {"case_id", "phone_number", "brand"}
+    assert by_type["case_id"]["value"] == "CS2611220007"
+    assert by_type["phone_number"]["value"] == "13812345678"
+    assert by_type["brand"]["value"] == "银盛"
+    spans = {kind: original[e["start"] : e["end"]] for kind, e in by_type.items()}
+    assert spans == {"case_id": "cs 2611 2200 07", "phone_number": "138-1234-5678", "brand": "銀盛"}
+
+
+def test_normalization_data_stays_off_the_parse_result(pipeline: CustomPipeline) -> None:
+    message = pipeline.parse("ｐｏｓ机的押金")
+    output = message.as_dict(only_output_properties=True)
+    assert message_keys.NORMALIZATION not in output
+    assert output[TEXT] == "ｐｏｓ机的押金"
+
+
+def test_quick_reply_payloads_are_not_rewritten(pipeline: CustomPipeline) -> None:
+    payload = '/inform{"case_id":"cs2611220007"}'
+    message = pipeline.parse(payload)
+    assert message.get(TEXT) == payload
+    assert not message.get(ENTITIES)
