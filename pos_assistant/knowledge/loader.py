@@ -1,0 +1,325 @@
+"""Loads data/knowledge/*.yml into typed models and refuses files that break the rules.
+
+Rules (so the support lead gets a clear error instead of a bad answer reaching a user):
+required fields present, every item has a source from the allowed documents, legal points and
+channels only from the allowed lists, no links, no phone numbers but 110/96110/12363/12315.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pos_assistant.knowledge.models import (
+    Button,
+    ChannelUse,
+    CommonTexts,
+    FaqAnswer,
+    FaqSection,
+    Item,
+    KnowledgeBase,
+    LegalPoint,
+    Question,
+    Situation,
+    Source,
+)
+from pos_assistant.knowledge.text_checks import find_unofficial_numbers, find_url
+from pos_assistant.settings import PROJECT_ROOT
+
+KNOWLEDGE_DIR = PROJECT_ROOT / "data" / "knowledge"
+
+SITUATIONS = (
+    "unordered_device",
+    "gift_not_mailed",
+    "refuse_delivery",
+    "no_activation_refund",
+    "suspicious_call",
+)
+FAQ_INTENTS = ("ask_fees", "ask_apply", "ask_activation")
+SEED_FILES = (
+    "000_a7345d980a8c1dd8.txt",
+    "001_56e309db99d348ab.txt",
+    "002_a529e74212b3fe12.txt",
+    "003_dd603d883b5f9a20.txt",
+    "004_0f6751ab7e295673.txt",
+)
+DOMAIN_FACTS_FILE = "domain-facts.md"
+ALLOWED_SOURCE_FILES = frozenset({*SEED_FILES, DOMAIN_FACTS_FILE})
+ALLOWED_LAWS = frozenset(
+    {
+        "消费者权益保护法第二十五条",
+        "消费者权益保护法第五十五条",
+        "民法典第一百四十条",
+        "非银行支付机构监督管理条例",
+        "银行卡收单业务管理办法",
+        "个人信息保护法第二十八条",
+    }
+)
+ALLOWED_CHANNELS = frozenset(
+    {
+        "police_110",
+        "antifraud_96110",
+        "antifraud_app",
+        "pboc_12363",
+        "market_12315",
+        "provider_official",
+    }
+)
+HEADING_KEYS = ("causes", "steps", "risks", "legal", "evidence", "channels")
+
+
+class KnowledgeError(ValueError):
+    """A knowledge file is missing, malformed or breaks a content rule."""
+
+
+class _Reader:
+    """Reads one file's YAML with error messages that name the file and the field."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> KnowledgeError:
+        return KnowledgeError(f"{self.path.name}: {where}: {problem}")
+
+    def load(self) -> Mapping[str, Any]:
+        if not self.path.is_file():
+            raise KnowledgeError(f"missing knowledge file {self.path}")
+        try:
+            data = yaml.safe_load(self.path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as error:
+            raise KnowledgeError(f"{self.path.name}: not valid YAML: {error}") from error
+        if not isinstance(data, Mapping):
+            raise self.fail("top level", "expected a mapping")
+        return data
+
+    def text(self, data: Mapping[str, Any], key: str, where: str) -> str:
+        value = data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(where, f"`{key}` must be a non-empty text")
+        self.check_user_text(value.strip(), f"{where}.{key}")
+        return value.strip()
+
+    def check_user_text(self, text: str, where: str) -> None:
+        url = find_url(text)
+        if url:
+            raise self.fail(where, f"links are not allowed ({url!r})")
+        numbers = find_unofficial_numbers(text)
+        if numbers:
+            raise self.fail(where, f"only 110/96110/12363/12315 may appear, found {numbers}")
+
+    def mapping(self, data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+        value = data.get(key)
+        if not isinstance(value, Mapping):
+            raise self.fail(where, f"`{key}` must be a mapping")
+        return value
+
+    def sequence(self, data: Mapping[str, Any], key: str, where: str) -> list[Any]:
+        value = data.get(key, [])
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(where, f"`{key}` must be a list")
+        return value
+
+    def source(self, data: Mapping[str, Any], where: str) -> Source:
+        raw = data.get("source")
+        if not isinstance(raw, str) or "#" not in raw:
+            raise self.fail(where, "`source` must be '<file>#<section heading>'")
+        file, _, section = raw.partition("#")
+        if file.strip() not in ALLOWED_SOURCE_FILES:
+            raise self.fail(where, f"source file {file!r} is not a seed article or domain-facts.md")
+        if not section.strip():
+            raise self.fail(where, "source needs a section heading after '#'")
+        return Source(file=file.strip(), section=section.strip())
+
+    def when(self, data: Mapping[str, Any], where: str, slots: tuple[str, ...]) -> tuple:
+        raw = data.get("when") or {}
+        if not isinstance(raw, Mapping):
+            raise self.fail(where, "`when` must map question slots to true/false")
+        conditions = []
+        for slot, expected in raw.items():
+            if slot not in slots:
+                raise self.fail(where, f"`when` names {slot!r}, not one of this file's questions")
+            if not isinstance(expected, bool):
+                raise self.fail(where, f"`when.{slot}` must be true or false")
+            conditions.append((slot, expected))
+        return tuple(conditions)
+
+    def item(self, data: Any, where: str, slots: tuple[str, ...] = ()) -> Item:
+        if not isinstance(data, Mapping):
+            raise self.fail(where, "expected a mapping with text and source")
+        return Item(
+            text=self.text(data, "text", where),
+            source=self.source(data, where),
+            when=self.when(data, where, slots),
+            note=str(data.get("note", "")),
+        )
+
+
+def _load_question(reader: _Reader, data: Any, where: str) -> Question:
+    if not isinstance(data, Mapping):
+        raise reader.fail(where, "expected a mapping")
+    slot = reader.text(data, "slot", where)
+    prefill = data.get("prefill") or {}
+    if not isinstance(prefill, Mapping):
+        raise reader.fail(where, "`prefill` must have when_yes / when_no lists")
+    phrases: dict[str, tuple[str, ...]] = {}
+    for key in ("when_yes", "when_no"):
+        values = prefill.get(key) or []
+        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+            raise reader.fail(where, f"`prefill.{key}` must be a list of phrases")
+        phrases[key] = tuple(values)
+    preference = data.get("prefer_when_conflicting")
+    if preference is not None and not isinstance(preference, bool):
+        raise reader.fail(where, "`prefer_when_conflicting` must be true or false")
+    return Question(
+        slot=slot,
+        about=reader.text(data, "about", where),
+        yes_phrases=phrases["when_yes"],
+        no_phrases=phrases["when_no"],
+        prefer_when_conflicting=preference,
+    )
+
+
+def load_situation(path: Path) -> Situation:
+    reader = _Reader(path)
+    data = reader.load()
+    name = reader.text(data, "situation", "top level")
+    if name != path.stem or name not in SITUATIONS:
+        raise reader.fail("situation", f"{name!r} must be one of {SITUATIONS} and match the file")
+    questions = tuple(
+        _load_question(reader, raw, f"questions[{i}]")
+        for i, raw in enumerate(reader.sequence(data, "questions", "top level"))
+    )
+    if not 1 <= len(questions) <= 2:
+        raise reader.fail("questions", "ask one or two follow-up questions")
+    slots = tuple(question.slot for question in questions)
+
+    def items(key: str) -> tuple[Item, ...]:
+        return tuple(
+            reader.item(raw, f"{key}[{i}]", slots)
+            for i, raw in enumerate(reader.sequence(data, key, "top level"))
+        )
+
+    legal = []
+    for i, raw in enumerate(reader.sequence(data, "legal", "top level")):
+        base = reader.item(raw, f"legal[{i}]", slots)
+        law = reader.text(raw, "law", f"legal[{i}]")
+        if law not in ALLOWED_LAWS:
+            raise reader.fail(f"legal[{i}]", f"{law!r} is not one of the allowed legal points")
+        legal.append(LegalPoint(**vars(base), law=law))
+    channels = []
+    for i, raw in enumerate(reader.sequence(data, "channels", "top level")):
+        where = f"channels[{i}]"
+        if not isinstance(raw, Mapping):
+            raise reader.fail(where, "expected a mapping")
+        channel = reader.text(raw, "channel", where)
+        if channel not in ALLOWED_CHANNELS:
+            raise reader.fail(where, f"{channel!r} is not an allowed official channel")
+        channels.append(
+            ChannelUse(
+                text=reader.text(raw, "use_when", where),
+                source=reader.source(raw, where),
+                when=reader.when(raw, where, slots),
+                channel=channel,
+            )
+        )
+    steps = items("steps")
+    if not steps:
+        raise reader.fail("steps", "at least one recommended step is required")
+    return Situation(
+        name=name,
+        title=reader.text(data, "title", "top level"),
+        summary=reader.item(data.get("summary"), "summary"),
+        questions=questions,
+        causes=items("causes"),
+        steps=steps,
+        risks=items("risks"),
+        legal=tuple(legal),
+        evidence=items("evidence"),
+        channels=tuple(channels),
+    )
+
+
+def load_faq(path: Path) -> dict[str, FaqAnswer]:
+    reader = _Reader(path)
+    data = reader.load()
+    answers: dict[str, FaqAnswer] = {}
+    for i, raw in enumerate(reader.sequence(data, "answers", "top level")):
+        where = f"answers[{i}]"
+        if not isinstance(raw, Mapping):
+            raise reader.fail(where, "expected a mapping")
+        intent = reader.text(raw, "intent", where)
+        if intent not in FAQ_INTENTS or intent in answers:
+            raise reader.fail(where, f"intent {intent!r} unknown or answered twice")
+        sections = []
+        for j, section in enumerate(reader.sequence(raw, "sections", where)):
+            section_where = f"{where}.sections[{j}]"
+            if not isinstance(section, Mapping):
+                raise reader.fail(section_where, "expected a mapping")
+            section_items = tuple(
+                reader.item(item, f"{section_where}.items[{k}]")
+                for k, item in enumerate(reader.sequence(section, "items", section_where))
+            )
+            if not section_items:
+                raise reader.fail(section_where, "a section needs at least one item")
+            heading = reader.text(section, "heading", section_where)
+            sections.append(FaqSection(heading=heading, items=section_items))
+        answers[intent] = FaqAnswer(
+            intent=intent,
+            title=reader.text(raw, "title", where),
+            intro=reader.item(raw.get("intro"), f"{where}.intro"),
+            sections=tuple(sections),
+        )
+    missing = set(FAQ_INTENTS) - set(answers)
+    if missing:
+        raise reader.fail("answers", f"no answer for {sorted(missing)}")
+    return answers
+
+
+def load_common(path: Path) -> CommonTexts:
+    reader = _Reader(path)
+    data = reader.load()
+    headings_raw = reader.mapping(data, "headings", "top level")
+    headings = {key: reader.text(headings_raw, key, "headings") for key in HEADING_KEYS}
+    channels_raw = reader.mapping(data, "channels", "top level")
+    if set(channels_raw) != ALLOWED_CHANNELS:
+        raise reader.fail("channels", f"must name exactly {sorted(ALLOWED_CHANNELS)}")
+    channel_names = {key: reader.text(channels_raw, key, "channels") for key in channels_raw}
+    next_actions = reader.mapping(data, "next_actions", "top level")
+    buttons = []
+    for i, raw in enumerate(reader.sequence(next_actions, "buttons", "next_actions")):
+        where = f"next_actions.buttons[{i}]"
+        if not isinstance(raw, Mapping):
+            raise reader.fail(where, "expected title and payload")
+        payload = reader.text(raw, "payload", where)
+        if not payload.startswith("/"):
+            raise reader.fail(where, "payload must be an intent like /open_case")
+        buttons.append(Button(title=reader.text(raw, "title", where), payload=payload))
+    if not buttons:
+        raise reader.fail("next_actions", "at least one button is required")
+    return CommonTexts(
+        headings=headings,
+        channel_names=channel_names,
+        next_actions_prompt=reader.text(next_actions, "prompt", "next_actions"),
+        buttons=tuple(buttons),
+    )
+
+
+def load_knowledge_base(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
+    """Loads and validates every knowledge file; raises KnowledgeError on the first problem."""
+    return KnowledgeBase(
+        situations={name: load_situation(directory / f"{name}.yml") for name in SITUATIONS},
+        faq=load_faq(directory / "faq.yml"),
+        common=load_common(directory / "common.yml"),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_knowledge_base() -> KnowledgeBase:
+    """The knowledge base, loaded on first use (never at import time) and then cached."""
+    return load_knowledge_base()
