@@ -1,0 +1,1 @@
+"""The demo web page and chat widget, served by web/server.py."""

@@ -1,0 +1,176 @@
+"""Serves the demo page with the chat widget and relays the widget's socket.io traffic to Rasa.
+
+Run: python -m web.server --port 8000 --rasa-url http://localhost:5005
+
+Why relay socket.io instead of letting the browser connect to Rasa directly: --rasa-url is how
+this server reaches Rasa (often localhost or an internal host), which a visitor's browser, e.g. a
+phone on the same network, cannot reach. Same-origin traffic also needs no CORS setup on Rasa, lets
+the page keep a strict Content-Security-Policy (connect-src 'self'), and exposes only one port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from aiohttp import WSMsgType, web
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+TEXTS_PATH = Path(__file__).resolve().parents[1] / "data" / "channels" / "web.yml"
+SOCKETIO_PATH = "/socket.io/"
+# Engine.IO long-polling holds a GET open for up to its ping interval (25 s) before answering.
+UPSTREAM_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=5)
+FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "user-agent")
+FORWARDED_RESPONSE_HEADERS = ("content-type", "cache-control")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+logger = logging.getLogger("web.server")
+
+RASA_URL: web.AppKey[str] = web.AppKey("rasa_url", str)
+HTTP_SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("http_session", aiohttp.ClientSession)
+WIDGET_TEXTS: web.AppKey[dict] = web.AppKey("widget_texts", dict)
+
+
+def load_widget_texts(path: Path = TEXTS_PATH) -> dict[str, str]:
+    texts = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(key): str(value) for key, value in texts.items()}
+
+
+async def index(_: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html")
+
+
+async def config(request: web.Request) -> web.Response:
+    """What the widget needs to know: where socket.io answers (here, relayed) and its texts."""
+    return web.json_response(
+        {"socketPath": SOCKETIO_PATH, "texts": request.app[WIDGET_TEXTS]},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def health(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def relay_socketio(request: web.Request) -> web.StreamResponse:
+    """Forwards one Engine.IO request (long-polling or a WebSocket) to Rasa's socket.io."""
+    upstream = request.app[RASA_URL] + request.path_qs
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        return await _relay_websocket(request, upstream)
+    headers = {
+        name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers
+    }
+    try:
+        async with request.app[HTTP_SESSION].request(
+            request.method,
+            upstream,
+            headers=headers,
+            data=await request.read(),
+            timeout=UPSTREAM_TIMEOUT,
+        ) as answer:
+            body = await answer.read()
+            out_headers = {
+                name: answer.headers[name]
+                for name in FORWARDED_RESPONSE_HEADERS
+                if name in answer.headers
+            }
+            return web.Response(status=answer.status, body=body, headers=out_headers)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        logger.warning("Rasa socket.io unreachable: %s", error)
+        return web.Response(status=502, text="assistant unreachable")
+
+
+async def _relay_websocket(request: web.Request, upstream: str) -> web.StreamResponse:
+    browser = web.WebSocketResponse(autoping=True)
+    await browser.prepare(request)
+    try:
+        async with request.app[HTTP_SESSION].ws_connect(
+            upstream.replace("http", "ws", 1), autoping=True, timeout=10
+        ) as rasa:
+            await _pump_both_ways(browser, rasa)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        logger.warning("Rasa socket.io WebSocket failed: %s", error)
+    finally:
+        await browser.close()
+    return browser
+
+
+async def _pump_both_ways(
+    browser: web.WebSocketResponse, rasa: aiohttp.ClientWebSocketResponse
+) -> None:
+    async def pump(source: Any, target: Any) -> None:
+        async for message in source:
+            if message.type == WSMsgType.TEXT:
+                await target.send_str(message.data)
+            elif message.type == WSMsgType.BINARY:
+                await target.send_bytes(message.data)
+            else:
+                break
+
+    tasks = [
+        asyncio.ensure_future(pump(browser, rasa)),
+        asyncio.ensure_future(pump(rasa, browser)),
+    ]
+    # When either side goes away, close the other so the browser notices and reconnects.
+    _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await rasa.close()
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    answer = await handler(request)
+    if not isinstance(answer, web.WebSocketResponse) and not answer.prepared:
+        answer.headers.update(SECURITY_HEADERS)
+    return answer
+
+
+def create_app(rasa_url: str) -> web.Application:
+    app = web.Application(middlewares=[security_headers])
+    app[RASA_URL] = rasa_url.rstrip("/")
+    app[WIDGET_TEXTS] = load_widget_texts()
+
+    async def http_session(app: web.Application):  # type: ignore[no-untyped-def]
+        app[HTTP_SESSION] = aiohttp.ClientSession()
+        yield
+        await app[HTTP_SESSION].close()
+
+    app.cleanup_ctx.append(http_session)
+    app.router.add_get("/", index)
+    app.router.add_get("/config.json", config)
+    app.router.add_get("/health", health)
+    app.router.add_route("*", SOCKETIO_PATH, relay_socketio)
+    app.router.add_static("/static/", STATIC_DIR)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Demo page and chat widget of the POS assistant")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--rasa-url", default="http://localhost:5005")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not (STATIC_DIR / "vendor" / "socket.io.min.js").is_file():
+        parser.error("web/static/vendor/socket.io.min.js is missing: run `make setup`")
+    web.run_app(create_app(args.rasa_url), host=args.host, port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()
