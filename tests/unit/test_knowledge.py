@@ -241,7 +241,9 @@ def test_loader_refuses_unknown_legal_points(knowledge_copy: Path) -> None:
 def test_loader_refuses_unknown_channels(knowledge_copy: Path) -> None:
     path = knowledge_copy / "refuse_delivery.yml"
     path.write_text(
-        path.read_text(encoding="utf-8").replace("channel: market_12315", "channel: company_hotline"),
+        path.read_text(encoding="utf-8").replace(
+            "channel: market_12315", "channel: company_hotline"
+        ),
         encoding="utf-8",
     )
     with pytest.raises(KnowledgeError, match="allowed official channel"):

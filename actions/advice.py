@@ -1,0 +1,126 @@
+"""Advice actions: answer the user's situation (after its follow-up form) and the FAQ.
+
+The texts come from data/knowledge/*.yml through pos_assistant.knowledge; the actions only choose
+and send them, and set the `situation` slot so that a case opened afterwards gets its category.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from pos_assistant.knowledge import (
+    KnowledgeError,
+    get_knowledge_base,
+    render_faq,
+    render_situation,
+)
+from pos_assistant.knowledge.renderer import RenderedMessage
+
+logger = logging.getLogger(__name__)
+
+SITUATION_SLOT = "situation"
+UNAVAILABLE_RESPONSE = "utter_advice_unavailable"
+
+
+def as_answer(value: Any) -> bool | None:
+    """A bool slot's value as True/False/None (tolerates "true"/"false" strings)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    return None
+
+
+def send(dispatcher: CollectingDispatcher, messages: list[RenderedMessage]) -> None:
+    for message in messages:
+        buttons = [{"title": b.title, "payload": b.payload} for b in message.buttons]
+        dispatcher.utter_message(text=message.text, buttons=buttons or None)
+
+
+class AdviseSituationAction(Action):
+    """Sends the steps for one situation, chosen by the answers its form collected."""
+
+    situation: str = ""
+
+    def name(self) -> str:
+        return f"action_advise_{self.situation}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        try:
+            knowledge = get_knowledge_base()
+        except KnowledgeError:
+            logger.exception("knowledge base failed to load")
+            dispatcher.utter_message(response=UNAVAILABLE_RESPONSE)
+            return [SlotSet(SITUATION_SLOT, self.situation)]
+        situation = knowledge.situations[self.situation]
+        answers = {slot: as_answer(tracker.get_slot(slot)) for slot in situation.question_slots}
+        send(dispatcher, render_situation(situation, answers, knowledge.common))
+        return [SlotSet(SITUATION_SLOT, self.situation)]
+
+
+class ActionAdviseUnorderedDevice(AdviseSituationAction):
+    situation = "unordered_device"
+
+
+class ActionAdviseGiftNotMailed(AdviseSituationAction):
+    situation = "gift_not_mailed"
+
+
+class ActionAdviseRefuseDelivery(AdviseSituationAction):
+    situation = "refuse_delivery"
+
+
+class ActionAdviseNoActivationRefund(AdviseSituationAction):
+    situation = "no_activation_refund"
+
+
+class ActionAdviseSuspiciousCall(AdviseSituationAction):
+    situation = "suspicious_call"
+
+
+class ActionAnswerFaq(Action):
+    """Answers ask_fees / ask_apply / ask_activation from data/knowledge/faq.yml."""
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        try:
+            knowledge = get_knowledge_base()
+        except KnowledgeError:
+            logger.exception("knowledge base failed to load")
+            dispatcher.utter_message(response=UNAVAILABLE_RESPONSE)
+            return []
+        answer = knowledge.faq.get(intent or "")
+        if answer is None:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        send(dispatcher, render_faq(answer, knowledge.common))
+        return []
+
+
+class ActionResetAdviceAnswers(Action):
+    """Clears earlier follow-up answers so a newly reported situation is asked afresh."""
+
+    def name(self) -> str:
+        return "action_reset_advice_answers"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        try:
+            slots = get_knowledge_base().question_slots()
+        except KnowledgeError:
+            logger.exception("knowledge base failed to load")
+            return []
+        return [SlotSet(slot, None) for slot in slots if tracker.get_slot(slot) is not None]

@@ -1,0 +1,91 @@
+"""Validation for the situation forms: pre-fill answers the first message already gives.
+
+Each situation form asks one or two yes/no questions (slots filled from affirm/deny). Before
+asking, these actions read the user's words ("已经把验证码给他了") with the phrases from the
+knowledge files, so the question is skipped when the answer is already known.
+
+A scam signal (intent report_suspicious_call) inside another situation's form is deliberately
+left unextracted: the form then rejects, and the rules in data/rules/advice.yml show the scam
+warning first and switch to the suspicious-call form.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+from actions.advice import as_answer
+from pos_assistant.knowledge import KnowledgeError, detect_answer, get_knowledge_base
+from pos_assistant.knowledge.models import Question
+
+logger = logging.getLogger(__name__)
+
+SCAM_INTENT = "report_suspicious_call"
+
+
+class ValidateSituationForm(FormValidationAction):
+    situation: str = ""
+
+    def name(self) -> str:
+        return f"validate_{self.situation}_form"
+
+    def _questions(self) -> tuple[Question, ...]:
+        try:
+            return get_knowledge_base().situations[self.situation].questions
+        except KnowledgeError:
+            logger.exception("knowledge base failed to load; asking every question")
+            return ()
+
+    def _scam_signal_elsewhere(self, tracker: Tracker) -> bool:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        return intent == SCAM_INTENT and self.situation != "suspicious_call"
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if self._scam_signal_elsewhere(tracker):
+            return []
+        text = tracker.latest_message.get("text")
+        events: list[EventType] = []
+        for question in self._questions():
+            if tracker.get_slot(question.slot) is not None:
+                continue
+            answer = detect_answer(question, text)
+            if answer is not None:
+                events.append(SlotSet(question.slot, answer))
+        return events
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        own_slots = {question.slot for question in self._questions()}
+        return [
+            SlotSet(slot, as_answer(value))
+            for slot, value in tracker.slots_to_validate().items()
+            if slot in own_slots
+        ]
+
+
+class ValidateUnorderedDeviceForm(ValidateSituationForm):
+    situation = "unordered_device"
+
+
+class ValidateGiftNotMailedForm(ValidateSituationForm):
+    situation = "gift_not_mailed"
+
+
+class ValidateRefuseDeliveryForm(ValidateSituationForm):
+    situation = "refuse_delivery"
+
+
+class ValidateNoActivationRefundForm(ValidateSituationForm):
+    situation = "no_activation_refund"
+
+
+class ValidateSuspiciousCallForm(ValidateSituationForm):
+    situation = "suspicious_call"
