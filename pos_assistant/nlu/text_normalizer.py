@@ -42,7 +42,7 @@ class TextNormalizer(GraphComponent):
 
     @staticmethod
     def required_packages() -> list[str]:
-        return ["opencc"]
+        return ["opencc-python-reimplemented"]
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
