@@ -22,6 +22,9 @@ class CaseLabels:
     status_labels: dict[str, str]
     next_steps: dict[str, str]
     demo_cases: list[dict[str, Any]]
+    extra_fields: dict[str, str]
+    nothing_given: str
+    my_case_line: str
 
     def category(self, code: str | None) -> str:
         return self.categories.get(code or "", self.categories[CaseCategory.OTHER.value])
@@ -73,4 +76,7 @@ def load_case_labels(path: Path = LABELS_PATH) -> CaseLabels:
         status_labels={code: str(entry["label"]) for code, entry in statuses.items()},
         next_steps={code: str(entry["next_step"]) for code, entry in statuses.items()},
         demo_cases=list(raw.get("demo_cases", [])),
+        extra_fields={str(k): str(v) for k, v in raw["extra_fields"].items()},
+        nothing_given=str(raw["nothing_given"]),
+        my_case_line=str(raw["my_case_line"]),
     )

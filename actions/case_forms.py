@@ -1,0 +1,294 @@
+"""Validation of the case forms (open_case_form, case_lookup_form).
+
+`CaseFormValidation` is the shared base: an invalid answer is re-asked with an example, and
+after two misses in a row the user is told what is expected and offered a way out (skip an
+optional item, hand over to a human, or cancel), instead of looping forever.
+Messages whose intent is a digression (cancel, human, scam, …) are left unextracted, so the form
+rejects and the dialogue rules take over.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from abc import ABC
+from datetime import datetime, timezone
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+from pos_assistant.cases import provider
+from pos_assistant.cases.errors import LookupLocked, StoreUnavailable, VerificationFailed
+from pos_assistant.cases.identifiers import (
+    find_phone,
+    normalize_case_number,
+    normalize_last4,
+    normalize_phone,
+)
+from pos_assistant.cases.labels import load_case_labels
+
+logger = logging.getLogger(__name__)
+
+MISSES_SLOT = "case_form_misses"
+MAX_MISSES_BEFORE_HELP = 2
+SKIP_WORDS = frozenset({"跳过", "没有", "无", "没", "不用", "不知道", "不清楚", "略", "skip", "no"})
+EXTRA_ENTITY_TYPES = ("tracking_number", "device_sn", "brand", "amount")
+DIGRESSION_INTENTS = frozenset(
+    {"cancel", "request_human", "report_suspicious_call", "check_case_status", "open_case"}
+)
+YES_WORDS = frozenset({"是", "是的", "对", "确认", "好", "好的", "可以", "嗯", "没问题", "提交"})
+NO_WORDS = frozenset({"否", "不", "不是", "不对", "不用了", "算了", "取消", "先不"})
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def is_skip(text: str) -> bool:
+    return text.strip().strip("。.!！").lower() in SKIP_WORDS
+
+
+def channel_of(tracker: Tracker) -> str:
+    return tracker.get_latest_input_channel() or "unknown"
+
+
+class CaseFormValidation(FormValidationAction, ABC):
+    """Counts invalid answers per slot and offers a way out after two misses."""
+
+    def miss(
+        self,
+        slot: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        *,
+        example_response: str,
+        skippable: bool,
+    ) -> dict[str, Any]:
+        misses = dict(tracker.get_slot(MISSES_SLOT) or {})
+        misses[slot] = int(misses.get(slot, 0)) + 1
+        if misses[slot] >= MAX_MISSES_BEFORE_HELP:
+            dispatcher.utter_message(response=example_response)
+            dispatcher.utter_message(
+                response="utter_case_form_offer_skip"
+                if skippable
+                else "utter_case_form_offer_human"
+            )
+        else:
+            dispatcher.utter_message(response=example_response)
+        return {slot: None, MISSES_SLOT: misses}
+
+    @staticmethod
+    def accepted(slot: str, value: Any, tracker: Tracker) -> dict[str, Any]:
+        misses = dict(tracker.get_slot(MISSES_SLOT) or {})
+        misses.pop(slot, None)
+        return {slot: value, MISSES_SLOT: misses or None}
+
+
+class ValidateOpenCaseForm(CaseFormValidation):
+    def name(self) -> str:
+        return "validate_open_case_form"
+
+    async def extract_case_category(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("case_category"):
+            return {}
+        situation = tracker.get_slot("situation")
+        if situation and tracker.get_slot("requested_slot") != "case_category":
+            return {"case_category": situation}  # the advice the user just got tells us
+        if tracker.get_slot("requested_slot") != "case_category":
+            return {}
+        if latest_intent(tracker) in DIGRESSION_INTENTS:
+            return {}
+        text = latest_text(tracker)
+        if is_skip(text):
+            return {"case_category": "other"}
+        category = load_case_labels().category_from_text(text)
+        if category is None:
+            return self.miss(
+                "case_category",
+                dispatcher,
+                tracker,
+                example_response="utter_case_category_invalid",
+                skippable=True,
+            )
+        return {"case_category": category}
+
+    def validate_case_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any
+    ) -> dict[str, Any]:
+        if value in load_case_labels().categories:
+            return self.accepted("case_category", value, tracker)
+        return {"case_category": None}
+
+    def validate_phone_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any
+    ) -> dict[str, Any]:
+        phone = normalize_phone(value) or find_phone(str(value or ""))
+        if phone is None:
+            return self.miss(
+                "phone_number",
+                dispatcher,
+                tracker,
+                example_response="utter_case_phone_invalid",
+                skippable=False,
+            )
+        return self.accepted("phone_number", phone, tracker)
+
+    def validate_case_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if len(text) < 4 or is_skip(text):
+            return self.miss(
+                "case_description",
+                dispatcher,
+                tracker,
+                example_response="utter_case_description_too_short",
+                skippable=False,
+            )
+        return self.accepted("case_description", text[:2000], tracker)
+
+    def validate_case_extra_info(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any
+    ) -> dict[str, Any]:
+        if is_skip(str(value or "")):
+            return self.accepted("case_extra_info", "skipped", tracker)
+        entities = (tracker.latest_message or {}).get("entities") or []
+        found = {
+            e["entity"]: e.get("value") for e in entities if e.get("entity") in EXTRA_ENTITY_TYPES
+        }
+        if not found:
+            return self.miss(
+                "case_extra_info",
+                dispatcher,
+                tracker,
+                example_response="utter_case_extra_info_invalid",
+                skippable=True,
+            )
+        return {**self.accepted("case_extra_info", "given", tracker), **found}
+
+    def validate_case_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any
+    ) -> dict[str, Any]:
+        if isinstance(value, bool):
+            return self.accepted("case_confirmed", value, tracker)
+        answer = str(value or "").strip().strip("。.!！")
+        if answer in YES_WORDS:
+            return self.accepted("case_confirmed", True, tracker)
+        if answer in NO_WORDS:
+            return self.accepted("case_confirmed", False, tracker)
+        return self.miss(
+            "case_confirmed",
+            dispatcher,
+            tracker,
+            example_response="utter_case_confirm_invalid",
+            skippable=False,
+        )
+
+
+class ValidateCaseLookupForm(CaseFormValidation):
+    """Case number, then (unless the asker opened the case) the last four phone digits.
+
+    The outcome slot ends the form early: verified, locked, mine (list the asker's own cases)
+    or unavailable. Unknown numbers go through the same questions and answers as real ones.
+    """
+
+    def name(self) -> str:
+        return "validate_case_lookup_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        if tracker.get_slot("case_lookup_outcome"):
+            return []
+        starting = tracker.get_slot("requested_slot") is None
+        if starting and not tracker.get_slot("case_id") and self._asker_has_cases(tracker):
+            return []  # the report lists the asker's own cases: no number, no check needed
+        return ["case_id", "case_lookup_last4"]
+
+    @staticmethod
+    def _asker_has_cases(tracker: Tracker) -> bool:
+        try:
+            store = provider.get_case_store()
+            return bool(store.cases_opened_by(channel_of(tracker), tracker.sender_id))
+        except StoreUnavailable:
+            logger.warning("case store unavailable while listing own cases")
+            return True  # end the form; the report apologises
+
+    def validate_case_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any
+    ) -> dict[str, Any]:
+        number = normalize_case_number(value)
+        if number is None:
+            return self.miss(
+                "case_id",
+                dispatcher,
+                tracker,
+                example_response="utter_case_id_invalid",
+                skippable=False,
+            )
+        store = provider.get_case_store()
+        result = self.accepted("case_id", number, tracker)
+        try:
+            if store.is_owner(number, channel_of(tracker), tracker.sender_id):
+                return {**result, "case_lookup_outcome": "verified", "case_verified_number": number}
+            store.ensure_not_locked(number)
+        except LookupLocked as locked:
+            return {**result, "case_lookup_outcome": "locked", **_lock_slots(locked)}
+        except StoreUnavailable:
+            logger.warning("case store unavailable during lookup")
+            return {**result, "case_lookup_outcome": "unavailable"}
+        return result
+
+    def validate_case_lookup_last4(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any
+    ) -> dict[str, Any]:
+        text = str(value or "")
+        phone = find_phone(text)
+        digits = phone[-4:] if phone else normalize_last4(text)
+        if digits is None:
+            return self.miss(
+                "case_lookup_last4",
+                dispatcher,
+                tracker,
+                example_response="utter_case_lookup_last4_invalid",
+                skippable=False,
+            )
+        number = tracker.get_slot("case_id")
+        try:
+            case = provider.get_case_store().verify_last4(
+                number, digits, channel_of(tracker), tracker.sender_id
+            )
+        except VerificationFailed:
+            dispatcher.utter_message(response="utter_case_lookup_mismatch")
+            return {"case_lookup_last4": None}
+        except LookupLocked as locked:
+            return {
+                "case_lookup_last4": "****",
+                "case_lookup_outcome": "locked",
+                **_lock_slots(locked),
+            }
+        except StoreUnavailable:
+            logger.warning("case store unavailable during verification")
+            return {"case_lookup_last4": None, "case_lookup_outcome": "unavailable"}
+        return {
+            **self.accepted("case_lookup_last4", "****", tracker),
+            "case_lookup_outcome": "verified",
+            "case_verified_number": case.case_number,
+        }
+
+
+def _lock_slots(locked: LookupLocked) -> dict[str, Any]:
+    remaining = (locked.locked_until - datetime.now(timezone.utc)).total_seconds()
+    return {"case_lookup_wait_minutes": str(max(1, math.ceil(remaining / 60)))}

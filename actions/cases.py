@@ -1,0 +1,190 @@
+"""Case actions: confirm and write a new case, report a looked-up case, leave the case form.
+
+Replies are domain responses (utter_case_*) filled with values; labels come from
+data/case_labels.yml. Phones are always masked in what the user sees and in logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.case_forms import MISSES_SLOT, channel_of
+from pos_assistant.cases import provider
+from pos_assistant.cases.errors import CaseNotFound, CaseStoreError, StoreUnavailable
+from pos_assistant.cases.identifiers import mask_phone
+from pos_assistant.cases.labels import CaseLabels, load_case_labels
+from pos_assistant.cases.records import Case, NewCase
+from pos_assistant.cases.store import CHINA_TIME
+
+logger = logging.getLogger(__name__)
+
+EXTRA_SLOTS = ("device_sn", "tracking_number", "brand", "amount")
+OPEN_CASE_FORM = "open_case_form"
+FORM_SLOTS = ("case_category", "case_description", "case_extra_info", "case_confirmed")
+LOOKUP_SLOTS = ("case_lookup_last4", "case_lookup_outcome", "case_lookup_wait_minutes")
+
+
+def local_time(case_time: Any) -> str:
+    return case_time.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+
+
+def extras_text(tracker: Tracker, labels: CaseLabels) -> str:
+    parts = [
+        f"{labels.extra_fields[slot]} {tracker.get_slot(slot)}"
+        for slot in EXTRA_SLOTS
+        if tracker.get_slot(slot)
+    ]
+    return "；".join(parts) if parts else labels.nothing_given
+
+
+def form_run_marker(tracker: Tracker) -> str:
+    """When this run of the case form started: the idempotency key's per-run part."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == OPEN_CASE_FORM:
+            return str(event.get("timestamp"))
+    return "no-form-run"
+
+
+def clear_form_slots() -> list[EventType]:
+    return [SlotSet(slot, None) for slot in (*FORM_SLOTS, *EXTRA_SLOTS, MISSES_SLOT)]
+
+
+class ActionAskCaseConfirmed(Action):
+    """Shows the summary (phone masked) and asks 是/否 before anything is written."""
+
+    def name(self) -> str:
+        return "action_ask_case_confirmed"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        labels = load_case_labels()
+        dispatcher.utter_message(
+            response="utter_case_summary",
+            category=labels.category(tracker.get_slot("case_category")),
+            phone=mask_phone(tracker.get_slot("phone_number")),
+            description=str(tracker.get_slot("case_description") or "")[:300],
+            extras=extras_text(tracker, labels),
+        )
+        return []
+
+
+class ActionSubmitCase(Action):
+    def name(self) -> str:
+        return "action_submit_case"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if tracker.get_slot("case_confirmed") is not True:
+            dispatcher.utter_message(response="utter_case_not_submitted")
+            return clear_form_slots()
+        new_case = NewCase(
+            category=tracker.get_slot("case_category") or "other",
+            contact_phone=tracker.get_slot("phone_number") or "",
+            description=tracker.get_slot("case_description") or "",
+            channel=channel_of(tracker),
+            channel_user_id=tracker.sender_id,
+            idempotency_key=f"{tracker.sender_id}:{form_run_marker(tracker)}",
+            brand=tracker.get_slot("brand"),
+            device_serial=tracker.get_slot("device_sn"),
+            tracking_number=tracker.get_slot("tracking_number"),
+            amount=tracker.get_slot("amount"),
+        )
+        try:
+            case = provider.get_case_store().create_case(new_case)
+        except CaseStoreError as error:
+            # Keep what the user typed; only the confirmation is asked again on retry.
+            logger.warning("case not written: %s", error.__class__.__name__)
+            dispatcher.utter_message(response="utter_case_store_unavailable")
+            return [SlotSet("case_confirmed", None)]
+        dispatcher.utter_message(
+            response="utter_case_created",
+            case_number=case.case_number,
+            phone=case.masked_phone,
+        )
+        return [
+            *clear_form_slots(),
+            SlotSet("case_id", case.case_number),
+            SlotSet("case_verified_number", case.case_number),
+        ]
+
+
+class ActionCancelCaseForm(Action):
+    def name(self) -> str:
+        return "action_cancel_case_form"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_case_not_submitted")
+        return [*clear_form_slots(), *[SlotSet(slot, None) for slot in LOOKUP_SLOTS]]
+
+
+class ActionReportCaseStatus(Action):
+    """Answers the lookup form's outcome. Nothing about a case is said unless verified.
+
+    No outcome and no number means the form ended at once because the asker opened cases here
+    before: those are listed.
+    """
+
+    def name(self) -> str:
+        return "action_report_case_status"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        outcome = tracker.get_slot("case_lookup_outcome")
+        verified = tracker.get_slot("case_verified_number")
+        reset = [SlotSet(slot, None) for slot in (*LOOKUP_SLOTS, MISSES_SLOT)]
+        try:
+            if outcome == "verified" and verified:
+                self._report(dispatcher, provider.get_case_store().get_case(verified))
+                return reset
+            if outcome is None and not tracker.get_slot("case_id"):
+                self._report_own_cases(dispatcher, tracker)
+                return [*reset, SlotSet("case_id", None)]
+        except (StoreUnavailable, CaseNotFound) as error:
+            logger.warning("case lookup failed: %s", error.__class__.__name__)
+            outcome = "unavailable"
+        if outcome == "locked":
+            dispatcher.utter_message(response="utter_case_lookup_locked")
+        else:
+            dispatcher.utter_message(response="utter_case_lookup_unavailable")
+        return [*reset, SlotSet("case_id", None)]
+
+    @staticmethod
+    def _report(dispatcher: CollectingDispatcher, case: Case) -> None:
+        labels = load_case_labels()
+        values = {
+            "case_number": case.case_number,
+            "status": labels.status(case.status),
+            "updated_at": local_time(case.updated_at),
+            "next_step": labels.next_step(case.status),
+            "phone": case.masked_phone,
+        }
+        note = case.latest_public_note
+        if note:
+            dispatcher.utter_message(response="utter_case_status_with_note", note=note, **values)
+        else:
+            dispatcher.utter_message(response="utter_case_status", **values)
+
+    @staticmethod
+    def _report_own_cases(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        labels = load_case_labels()
+        cases = provider.get_case_store().cases_opened_by(channel_of(tracker), tracker.sender_id)
+        lines = [
+            labels.my_case_line.format(
+                case_number=case.case_number,
+                status=labels.status(case.status),
+                category=labels.category(case.category),
+                updated_at=local_time(case.updated_at),
+            )
+            for case in cases[:5]
+        ]
+        dispatcher.utter_message(response="utter_my_cases", case_lines="\n".join(lines))

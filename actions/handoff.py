@@ -1,0 +1,63 @@
+"""action_handoff_to_human: queue the conversation for a human agent and pause the assistant.
+
+While paused, Rasa still logs what the user sends (the agent reads it in the tracker); staff give
+the conversation back with `python -m pos_assistant.staff handoff release <id>`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.case_forms import channel_of
+from pos_assistant.cases import provider
+from pos_assistant.cases.errors import CaseStoreError
+from pos_assistant.cases.identifiers import mask_phones_in_text
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_MESSAGES = 3
+SUMMARY_MAX_CHARS = 300
+
+
+def conversation_summary(tracker: Tracker) -> str:
+    """The user's last three messages, phones masked, cut to a length an agent reads at once."""
+    texts = [
+        str(event.get("text")).strip()
+        for event in tracker.events
+        if event.get("event") == "user" and event.get("text")
+    ]
+    recent = [text for text in texts if not text.startswith("/")][-SUMMARY_MESSAGES:]
+    summary = mask_phones_in_text(" / ".join(recent))
+    if len(summary) > SUMMARY_MAX_CHARS:
+        summary = summary[: SUMMARY_MAX_CHARS - 1] + "…"
+    return summary
+
+
+class ActionHandoffToHuman(Action):
+    def name(self) -> str:
+        return "action_handoff_to_human"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        try:
+            request = provider.get_case_store().enqueue_handoff(
+                tracker.sender_id,
+                channel=channel_of(tracker),
+                summary=conversation_summary(tracker),
+                category=tracker.get_slot("situation"),
+                case_number=tracker.get_slot("case_id"),
+            )
+        except CaseStoreError as error:
+            # Without a queue entry no agent would ever see the conversation: do not pause.
+            logger.warning("handoff not queued: %s", error.__class__.__name__)
+            dispatcher.utter_message(response="utter_handoff_unavailable")
+            return []
+        logger.info("conversation %s queued for a human agent", request.conversation_id)
+        dispatcher.utter_message(response="utter_handoff_started")
+        return [ConversationPaused()]

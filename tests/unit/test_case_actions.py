@@ -1,0 +1,438 @@
+"""Case and handoff actions with Tracker.from_dict + CollectingDispatcher on a real SQLite store.
+
+The domain is the real domain.yml, so a response or slot that drifts away breaks these tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.events import ConversationPaused
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.case_forms import ValidateCaseLookupForm, ValidateOpenCaseForm
+from actions.cases import ActionAskCaseConfirmed, ActionReportCaseStatus, ActionSubmitCase
+from actions.handoff import ActionHandoffToHuman
+from pos_assistant.cases import provider
+from pos_assistant.cases.errors import StoreUnavailable
+from pos_assistant.cases.records import NewCase
+from pos_assistant.cases.store import CaseStore
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+FORM_STARTED = {"event": "active_loop", "name": "open_case_form", "timestamp": 1764150000.0}
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CaseStore]:
+    store = CaseStore(f"sqlite:///{tmp_path / 'cases.db'}")
+    monkeypatch.setattr(provider, "get_case_store", lambda: store)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def broken_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CaseStore:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    store = CaseStore(f"sqlite:///{blocker / 'cases.db'}")
+    monkeypatch.setattr(provider, "get_case_store", lambda: store)
+    return store
+
+
+def make_tracker(
+    slots: dict[str, Any] | None = None,
+    text: str = "",
+    intent: str = "inform",
+    entities: list[dict[str, Any]] | None = None,
+    sender: str = "user-a",
+    events: list[dict[str, Any]] | None = None,
+    active_loop: str | None = None,
+) -> Tracker:
+    return Tracker.from_dict(
+        {
+            "sender_id": sender,
+            "slots": slots or {},
+            "latest_message": {
+                "text": text,
+                "intent": {"name": intent, "confidence": 1.0},
+                "entities": entities or [],
+            },
+            # rasa_sdk reads the channel from the latest user event; slots set after it are the
+            # ones a form validates.
+            "events": [{"event": "user", "text": text, "input_channel": "rest"}, *(events or [])],
+            "active_loop": {"name": active_loop} if active_loop else {},
+            "paused": False,
+            "followup_action": None,
+            "latest_event_time": None,
+            "latest_action_name": None,
+        }
+    )
+
+
+def responses(dispatcher: CollectingDispatcher) -> list[str]:
+    return [message["response"] for message in dispatcher.messages]
+
+
+def assert_known_responses(dispatcher: CollectingDispatcher) -> None:
+    for name in responses(dispatcher):
+        assert name in DOMAIN["responses"], f"{name} missing from domain.yml"
+
+
+async def validate(form: Any, tracker: Tracker) -> tuple[dict[str, Any], CollectingDispatcher]:
+    dispatcher = CollectingDispatcher()
+    events = await form.run(dispatcher, tracker, DOMAIN)
+    assert_known_responses(dispatcher)
+    return {
+        event["name"]: event["value"] for event in events if event["event"] == "slot"
+    }, dispatcher
+
+
+def open_case_slots(**overrides: Any) -> dict[str, Any]:
+    return {
+        "case_category": "gift_not_mailed",
+        "phone_number": "13812345678",
+        "case_description": "办机时承诺的赠品一直没寄",
+        "case_extra_info": "given",
+        "tracking_number": "SF1234567890123",
+        "case_confirmed": True,
+        **overrides,
+    }
+
+
+# ---------------------------------------------------------------- opening a case
+
+
+async def test_the_situation_from_the_advice_fills_the_category(store: CaseStore) -> None:
+    slots, _ = await validate(
+        ValidateOpenCaseForm(),
+        make_tracker({"situation": "unordered_device"}, active_loop="open_case_form"),
+    )
+    assert slots["case_category"] == "unordered_device"
+
+
+async def test_a_category_quick_reply_is_understood(store: CaseStore) -> None:
+    tracker = make_tracker(
+        {"requested_slot": "case_category"},
+        text="办机赠品没寄",
+        intent="report_gift_not_mailed",
+        active_loop="open_case_form",
+    )
+    slots, _ = await validate(ValidateOpenCaseForm(), tracker)
+    assert slots["case_category"] == "gift_not_mailed"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("138 1234 5678", "13812345678"), ("我的手机是+86 139-0000-1111", "13900001111")],
+)
+async def test_phone_numbers_are_normalized(store: CaseStore, typed: str, expected: str) -> None:
+    tracker = make_tracker(
+        {"requested_slot": "phone_number"},
+        events=[{"event": "slot", "name": "phone_number", "value": typed}],
+        active_loop="open_case_form",
+    )
+    tracker.slots["phone_number"] = typed
+    slots, dispatcher = await validate(ValidateOpenCaseForm(), tracker)
+    assert slots["phone_number"] == expected
+    assert dispatcher.messages == []
+
+
+async def test_a_wrong_phone_is_reasked_then_explained_with_a_way_out(store: CaseStore) -> None:
+    form = ValidateOpenCaseForm()
+    first = make_tracker(
+        {"requested_slot": "phone_number", "phone_number": "12345"},
+        events=[{"event": "slot", "name": "phone_number", "value": "12345"}],
+    )
+    slots, dispatcher = await validate(form, first)
+    assert slots["phone_number"] is None
+    assert responses(dispatcher) == ["utter_case_phone_invalid"]
+    second = make_tracker(
+        {
+            "requested_slot": "phone_number",
+            "phone_number": "abc",
+            "case_form_misses": slots["case_form_misses"],
+        },
+        events=[{"event": "slot", "name": "phone_number", "value": "abc"}],
+    )
+    slots, dispatcher = await validate(form, second)
+    assert responses(dispatcher) == ["utter_case_phone_invalid", "utter_case_form_offer_human"]
+    assert slots["case_form_misses"] == {"phone_number": 2}
+
+
+async def test_extra_info_accepts_skip_and_entities_and_reasks_otherwise(store: CaseStore) -> None:
+    form = ValidateOpenCaseForm()
+
+    def tracker_for(text: str, entities: list[dict[str, Any]] | None = None) -> Tracker:
+        return make_tracker(
+            {"requested_slot": "case_extra_info", "case_extra_info": text},
+            text=text,
+            entities=entities,
+            events=[{"event": "slot", "name": "case_extra_info", "value": text}],
+        )
+
+    slots, _ = await validate(form, tracker_for("跳过"))
+    assert slots["case_extra_info"] == "skipped"
+    slots, _ = await validate(
+        form,
+        tracker_for(
+            "单号SF1234567890123",
+            [{"entity": "tracking_number", "value": "SF1234567890123"}],
+        ),
+    )
+    assert (slots["case_extra_info"], slots["tracking_number"]) == ("given", "SF1234567890123")
+    slots, dispatcher = await validate(form, tracker_for("嗯嗯"))
+    assert slots["case_extra_info"] is None
+    assert responses(dispatcher) == ["utter_case_extra_info_invalid"]
+
+
+async def test_the_summary_masks_the_phone() -> None:
+    dispatcher = CollectingDispatcher()
+    ActionAskCaseConfirmed().run(dispatcher, make_tracker(open_case_slots()), DOMAIN)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_case_summary"
+    assert message["phone"] == "138****5678"
+    assert "SF1234567890123" in message["extras"]
+    assert "13812345678" not in str(message)
+
+
+async def test_confirming_writes_one_case_even_when_confirmed_twice(store: CaseStore) -> None:
+    tracker = make_tracker(open_case_slots(), events=[FORM_STARTED])
+    first, second = CollectingDispatcher(), CollectingDispatcher()
+    events = ActionSubmitCase().run(first, tracker, DOMAIN)
+    ActionSubmitCase().run(second, tracker, DOMAIN)
+    assert_known_responses(first)
+    number = first.messages[0]["case_number"]
+    assert second.messages[0]["case_number"] == number
+    assert first.messages[0]["phone"] == "138****5678"
+    assert len(store.list_cases()) == 1
+    case = store.get_case(number)
+    assert (case.category, case.tracking_number, case.channel) == (
+        "gift_not_mailed",
+        "SF1234567890123",
+        "rest",
+    )
+    assert {"event": "slot", "name": "case_id", "value": number, "timestamp": None} in events
+
+
+async def test_declining_writes_nothing(store: CaseStore) -> None:
+    dispatcher = CollectingDispatcher()
+    ActionSubmitCase().run(dispatcher, make_tracker(open_case_slots(case_confirmed=False)), DOMAIN)
+    assert responses(dispatcher) == ["utter_case_not_submitted"]
+    assert store.list_cases() == []
+
+
+async def test_a_database_failure_apologises_and_keeps_what_the_user_typed(
+    broken_store: CaseStore,
+) -> None:
+    dispatcher = CollectingDispatcher()
+    events = ActionSubmitCase().run(dispatcher, make_tracker(open_case_slots()), DOMAIN)
+    assert responses(dispatcher) == ["utter_case_store_unavailable"]
+    buttons = DOMAIN["responses"]["utter_case_store_unavailable"][0]["buttons"]
+    assert {"title": "转人工", "payload": "/request_human"} in buttons
+    # Only the confirmation is cleared: a retry shows the summary again with everything kept.
+    assert [(e["name"], e["value"]) for e in events] == [("case_confirmed", None)]
+
+
+# ---------------------------------------------------------------- looking a case up
+
+
+def open_case(store: CaseStore, sender: str = "user-a") -> str:
+    return store.create_case(
+        NewCase(
+            category="gift_not_mailed",
+            contact_phone="13812345678",
+            description="赠品没寄",
+            channel="rest",
+            channel_user_id=sender,
+            idempotency_key=f"{sender}:run",
+        )
+    ).case_number
+
+
+def lookup_tracker(sender: str, **slots: Any) -> Tracker:
+    events = [{"event": "slot", "name": name, "value": value} for name, value in slots.items()]
+    return make_tracker(slots, sender=sender, events=events, active_loop="case_lookup_form")
+
+
+async def test_the_opener_is_verified_without_a_question(store: CaseStore) -> None:
+    number = open_case(store)
+    slots, _ = await validate(
+        ValidateCaseLookupForm(),
+        lookup_tracker("user-a", case_id=number, requested_slot="case_id"),
+    )
+    assert (slots["case_lookup_outcome"], slots["case_verified_number"]) == ("verified", number)
+    assert slots["requested_slot"] is None
+
+
+async def test_a_stranger_is_asked_for_the_last4_and_then_sees_the_status(
+    store: CaseStore,
+) -> None:
+    number = open_case(store)
+    store.change_status(number, "in_progress", note="已联系服务商")
+    form = ValidateCaseLookupForm()
+    slots, _ = await validate(
+        form, lookup_tracker("stranger", case_id=number.lower(), requested_slot="case_id")
+    )
+    assert slots["case_id"] == number
+    assert "case_lookup_outcome" not in slots  # so the form asks for the last four digits
+    slots, _ = await validate(
+        form,
+        lookup_tracker(
+            "stranger", case_id=number, requested_slot="case_lookup_last4", case_lookup_last4="5678"
+        ),
+    )
+    assert slots["case_lookup_outcome"] == "verified"
+    assert slots["case_lookup_last4"] == "****"  # the digits are not kept in the slot
+
+    dispatcher = CollectingDispatcher()
+    ActionReportCaseStatus().run(
+        dispatcher,
+        make_tracker(
+            {"case_lookup_outcome": "verified", "case_verified_number": number}, sender="stranger"
+        ),
+        DOMAIN,
+    )
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_case_status_with_note"
+    assert (message["status"], message["note"], message["phone"]) == (
+        "处理中",
+        "已联系服务商",
+        "138****5678",
+    )
+    assert message["next_step"]
+
+
+async def test_wrong_last4_and_unknown_numbers_get_the_same_answer(store: CaseStore) -> None:
+    number = open_case(store)
+    form = ValidateCaseLookupForm()
+    answers = []
+    for case_number in (number, "CS2611269999"):
+        slots, dispatcher = await validate(
+            form,
+            lookup_tracker(
+                "stranger",
+                case_id=case_number,
+                requested_slot="case_lookup_last4",
+                case_lookup_last4="0000",
+            ),
+        )
+        slots.pop("case_id")
+        answers.append((slots, dispatcher.messages))
+    assert answers[0] == answers[1]
+    assert responses_of(answers[0][1]) == ["utter_case_lookup_mismatch"]
+
+
+def responses_of(messages: list[dict[str, Any]]) -> list[str]:
+    return [message["response"] for message in messages]
+
+
+async def test_three_wrong_answers_lock_even_a_new_sender(store: CaseStore) -> None:
+    number = open_case(store)
+    form = ValidateCaseLookupForm()
+    for sender in ("s1", "s2", "s3"):
+        slots, _ = await validate(
+            form,
+            lookup_tracker(
+                sender, case_id=number, requested_slot="case_lookup_last4", case_lookup_last4="1111"
+            ),
+        )
+    assert slots["case_lookup_outcome"] == "locked"
+    assert slots["case_lookup_wait_minutes"] == "15"
+    slots, _ = await validate(form, lookup_tracker("s4", case_id=number, requested_slot="case_id"))
+    assert slots["case_lookup_outcome"] == "locked"
+    dispatcher = CollectingDispatcher()
+    ActionReportCaseStatus().run(
+        dispatcher, make_tracker({"case_lookup_outcome": "locked"}, sender="s4"), DOMAIN
+    )
+    assert responses(dispatcher) == ["utter_case_lookup_locked"]
+
+
+async def test_a_malformed_case_number_is_reasked_with_an_example(store: CaseStore) -> None:
+    slots, dispatcher = await validate(
+        ValidateCaseLookupForm(),
+        lookup_tracker("stranger", case_id="我忘了", requested_slot="case_id"),
+    )
+    assert slots["case_id"] is None
+    assert responses(dispatcher) == ["utter_case_id_invalid"]
+
+
+async def test_my_cases_are_listed_for_the_same_channel_user(store: CaseStore) -> None:
+    number = open_case(store)
+    slots, _ = await validate(
+        ValidateCaseLookupForm(), make_tracker(sender="user-a", active_loop="case_lookup_form")
+    )
+    assert slots["requested_slot"] is None  # the form ends without asking anything
+    dispatcher = CollectingDispatcher()
+    ActionReportCaseStatus().run(dispatcher, make_tracker(sender="user-a"), DOMAIN)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_my_cases"
+    assert number in message["case_lines"] and "已受理" in message["case_lines"]
+    # Someone else has no cases here, so they are asked for a number instead.
+    slots, _ = await validate(
+        ValidateCaseLookupForm(), make_tracker(sender="other", active_loop="case_lookup_form")
+    )
+    assert slots == {}
+
+
+async def test_lookup_with_the_database_down_apologises(broken_store: CaseStore) -> None:
+    slots, _ = await validate(
+        ValidateCaseLookupForm(),
+        lookup_tracker("stranger", case_id="CS2611260001", requested_slot="case_id"),
+    )
+    assert slots["case_lookup_outcome"] == "unavailable"
+    dispatcher = CollectingDispatcher()
+    ActionReportCaseStatus().run(
+        dispatcher, make_tracker({"case_lookup_outcome": "unavailable"}), DOMAIN
+    )
+    assert responses(dispatcher) == ["utter_case_lookup_unavailable"]
+
+
+# ---------------------------------------------------------------- handoff
+
+
+def conversation(*texts: str) -> list[dict[str, Any]]:
+    return [{"event": "user", "text": text, "input_channel": "rest"} for text in texts]
+
+
+async def test_handoff_queues_a_masked_summary_and_pauses(store: CaseStore) -> None:
+    tracker = make_tracker(
+        {"situation": "suspicious_call", "case_id": "CS2611260001"},
+        events=conversation(
+            "你好", "/request_human", "有人打电话说是售后", "我的电话 13812345678", "转人工"
+        ),
+    )
+    dispatcher = CollectingDispatcher()
+    events = ActionHandoffToHuman().run(dispatcher, tracker, DOMAIN)
+    assert events == [ConversationPaused()]
+    assert responses(dispatcher) == ["utter_handoff_started"]
+    [request] = store.list_waiting()
+    assert request.summary == "有人打电话说是售后 / 我的电话 138****5678 / 转人工"
+    assert (request.category, request.case_number, request.channel) == (
+        "suspicious_call",
+        "CS2611260001",
+        "rest",
+    )
+    # Asking again while waiting does not queue twice.
+    ActionHandoffToHuman().run(CollectingDispatcher(), tracker, DOMAIN)
+    assert len(store.list_waiting()) == 1
+
+
+async def test_handoff_without_a_database_apologises_and_does_not_pause(
+    broken_store: CaseStore,
+) -> None:
+    with pytest.raises(StoreUnavailable):
+        broken_store.list_waiting()
+    dispatcher = CollectingDispatcher()
+    events = ActionHandoffToHuman().run(
+        dispatcher, make_tracker({"situation": "suspicious_call"}), DOMAIN
+    )
+    assert events == []
+    assert responses(dispatcher) == ["utter_handoff_unavailable"]
+    variants = DOMAIN["responses"]["utter_handoff_unavailable"]
+    assert "96110" in variants[0]["text"] and "96110" not in variants[-1]["text"]
