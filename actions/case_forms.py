@@ -107,7 +107,7 @@ class ValidateOpenCaseForm(CaseFormValidation):
         if latest_intent(tracker) in DIGRESSION_INTENTS:
             return {}
         text = latest_text(tracker)
-        if is_skip(text):
+        if is_skip(text) or latest_intent(tracker) == "deny":
             return {"case_category": "other"}
         category = load_case_labels().category_from_text(text)
         if category is None:
@@ -158,7 +158,8 @@ class ValidateOpenCaseForm(CaseFormValidation):
     def validate_case_extra_info(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any
     ) -> dict[str, Any]:
-        if is_skip(str(value or "")):
+        # "没有" / the 跳过 quick reply (payload /deny) both mean nothing to add.
+        if is_skip(str(value or "")) or latest_intent(tracker) == "deny":
             return self.accepted("case_extra_info", "skipped", tracker)
         entities = (tracker.latest_message or {}).get("entities") or []
         found = {
