@@ -1,0 +1,144 @@
+"""Advice end to end: real Rasa server + action server, typical messages, follow-up answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.stack import RasaStack
+
+pytestmark = pytest.mark.e2e
+
+NEXT_ACTION_PAYLOADS = ["/open_case", "/check_case_status", "/request_human"]
+
+
+def reply_texts(replies: list[dict]) -> str:
+    return "\n".join(reply.get("text") or "" for reply in replies)
+
+
+def answer_all(stack: RasaStack, sender: str, first: str, answers: list[str]) -> list[dict]:
+    """Sends the first message, then each 是/否 payload; returns the replies to the last one."""
+    replies = stack.send(sender, first)
+    for answer in answers:
+        assert any("/affirm" in str(r.get("buttons")) for r in replies), reply_texts(replies)
+        replies = stack.send(sender, answer)
+    return replies
+
+
+def assert_ends_with_next_actions(replies: list[dict]) -> None:
+    assert [b["payload"] for b in replies[-1].get("buttons", [])] == NEXT_ACTION_PAYLOADS
+
+
+def situation_of(stack: RasaStack, sender: str) -> str | None:
+    return stack.tracker(sender)["slots"].get("situation")
+
+
+def test_unordered_device_asks_then_advises(rasa_stack: RasaStack, sender: str) -> None:
+    first = rasa_stack.texts(sender, "莫名其妙收到一台pos机，我根本没申请过")
+    assert "索要验证码" in first  # the first follow-up question
+    rasa_stack.send(sender, "/deny")
+    replies = rasa_stack.send(sender, "/deny")
+    text = reply_texts(replies)
+    assert "核实来源" in text and "保留证据" in text and "不要激活" in text
+    assert "直接拒收" in text and "12315" not in text
+    assert_ends_with_next_actions(replies)
+    assert situation_of(rasa_stack, sender) == "unordered_device"
+
+
+def test_unordered_device_paid_changes_the_advice(rasa_stack: RasaStack, sender: str) -> None:
+    text = reply_texts(
+        answer_all(rasa_stack, sender, "没买POS机却收到一台设备咋回事", ["/affirm", "/affirm"])
+    )
+    assert "12315" in text and "付款凭证" in text and "96110" in text
+
+
+def test_gift_not_mailed(rasa_stack: RasaStack, sender: str) -> None:
+    replies = answer_all(rasa_stack, sender, "办pos机说送礼品 到现在都没寄", ["/affirm", "/affirm"])
+    text = reply_texts(replies)
+    assert "12315" in text and "明确的寄出日期" in text
+    assert_ends_with_next_actions(replies)
+    assert situation_of(rasa_stack, sender) == "gift_not_mailed"
+
+
+def test_gift_not_yet_due(rasa_stack: RasaStack, sender: str) -> None:
+    text = reply_texts(answer_all(rasa_stack, sender, "办pos送的赠品还没收到", ["/deny", "/deny"]))
+    assert "先等到约定日期" in text and "口头承诺" in text and "12315" not in text
+
+
+@pytest.mark.parametrize(
+    ("deposit", "expected", "absent"),
+    [("/affirm", "12363", None), ("/deny", "不要给个人账户转", "12363")],
+)
+def test_refuse_delivery(
+    rasa_stack: RasaStack, sender: str, deposit: str, expected: str, absent: str | None
+) -> None:
+    replies = answer_all(rasa_stack, sender, "网上申请的pos机不签收会怎样", [deposit])
+    text = reply_texts(replies)
+    assert "取消申请" in text and "不会因此产生征信记录" in text and expected in text
+    assert absent is None or absent not in text
+    assert situation_of(rasa_stack, sender) == "refuse_delivery"
+
+
+def test_no_activation_refund(rasa_stack: RasaStack, sender: str) -> None:
+    text = reply_texts(answer_all(rasa_stack, sender, "pos机没激活能退吗", ["/affirm", "/affirm"]))
+    for step in ("联系销售商", "提供证据", "协商退款", "记录交流"):
+        assert step in text
+    assert "第二十五条" in text and "12363" in text
+    assert situation_of(rasa_stack, sender) == "no_activation_refund"
+
+
+def test_no_activation_refund_offline_purchase(rasa_stack: RasaStack, sender: str) -> None:
+    text = reply_texts(answer_all(rasa_stack, sender, "不激活不退回 怎么办", ["/deny", "/deny"]))
+    assert "联系销售商" in text and "第二十五条" not in text and "12363" not in text
+
+
+def test_suspicious_call_code_already_given_skips_the_question(
+    rasa_stack: RasaStack, sender: str
+) -> None:
+    replies = rasa_stack.send(sender, "我把验证码告诉他了 怎么办 他说是pos客服")
+    texts = [reply.get("text") or "" for reply in replies]
+    assert texts[0].startswith("【安全提醒】")
+    joined = "\n".join(texts)
+    assert "110" in joined and "冻结" in joined and "是否已经把验证码" not in joined
+    assert_ends_with_next_actions(replies)
+    assert situation_of(rasa_stack, sender) == "suspicious_call"
+
+
+def test_suspicious_call_asks_then_advises(rasa_stack: RasaStack, sender: str) -> None:
+    first = rasa_stack.send(sender, "有人自称pos售后给我打电话 我没办过pos")
+    assert (first[0].get("text") or "").startswith("【安全提醒】")
+    assert "是否已经把验证码" in reply_texts(first)
+    text = reply_texts(rasa_stack.send(sender, "/deny"))
+    assert "挂断" in text and "96110" in text and "冻结" not in text
+
+
+def test_a_scam_signal_interrupts_another_form(rasa_stack: RasaStack, sender: str) -> None:
+    assert "索要验证码" in rasa_stack.texts(sender, "收到一台pos机 寄件人完全不认识 怎么办")
+    replies = rasa_stack.send(sender, "刚才有人打电话让我报一下短信验证码")
+    assert (replies[0].get("text") or "").startswith("【安全提醒】")
+    tracker = rasa_stack.tracker(sender)
+    assert (tracker.get("active_loop") or {}).get("name") == "suspicious_call_form"
+    text = reply_texts(rasa_stack.send(sender, "/affirm"))
+    assert "110" in text and "冻结" in text
+    assert situation_of(rasa_stack, sender) == "suspicious_call"
+
+
+def test_cancel_leaves_the_questions(rasa_stack: RasaStack, sender: str) -> None:
+    rasa_stack.send(sender, "网上申请的pos机不签收会怎样")
+    assert "先不问了" in rasa_stack.texts(sender, "/cancel")
+    assert not (rasa_stack.tracker(sender).get("active_loop") or {}).get("name")
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("办个pos要交多少钱", ["59元", "300元", "不是任何承诺", "首刷"]),
+        ("个人能办pos吗", ["年满18周岁", "支付业务许可证"]),
+        ("新机器到了怎么激活", ["硬件检查", "测试交易", "正式激活"]),
+    ],
+)
+def test_faq(rasa_stack: RasaStack, sender: str, message: str, expected: list[str]) -> None:
+    replies = rasa_stack.send(sender, message)
+    text = reply_texts(replies)
+    for fragment in expected:
+        assert fragment in text
+    assert_ends_with_next_actions(replies)
