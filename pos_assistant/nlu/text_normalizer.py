@@ -40,9 +40,8 @@ class TextNormalizer(GraphComponent):
     def get_default_config() -> dict[str, Any]:
         return {"table_path": "data/normalization.yml"}
 
-    @staticmethod
-    def required_packages() -> list[str]:
-        return ["opencc-python-reimplemented"]
+    # No required_packages(): Rasa imports those names AND looks them up as distributions, and
+    # opencc's import name ("opencc") differs from its distribution ("opencc-python-reimplemented").
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
