@@ -15,8 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_forms import MISSES_SLOT, channel_of
 from pos_assistant.cases import provider
-from pos_assistant.cases.errors import CaseNotFound, CaseStoreError, StoreUnavailable
-from pos_assistant.cases.identifiers import mask_phone
+from pos_assistant.cases.errors import CaseNotFound, CaseNotOpen, CaseStoreError, StoreUnavailable
+from pos_assistant.cases.identifiers import mask_phone, mask_phones_in_text, normalize_case_number
 from pos_assistant.cases.labels import CaseLabels, load_case_labels
 from pos_assistant.cases.records import Case, NewCase
 from pos_assistant.cases.store import CHINA_TIME
@@ -188,3 +188,54 @@ class ActionReportCaseStatus(Action):
             for case in cases[:5]
         ]
         dispatcher.utter_message(response="utter_my_cases", case_lines="\n".join(lines))
+
+
+class ActionAddCaseInfo(Action):
+    """Adds what the user sends later (tracking number, serial, brand, amount) to an open case.
+
+    Only for a case this conversation opened or verified; anyone else is sent to the lookup
+    first, so a case number alone never lets a stranger write to a case.
+    """
+
+    def name(self) -> str:
+        return "action_add_case_info"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        labels = load_case_labels()
+        entities = (tracker.latest_message or {}).get("entities") or []
+        mentioned = [e.get("value") for e in entities if e.get("entity") == "case_id"]
+        number = normalize_case_number(mentioned[-1] if mentioned else None) or (
+            tracker.get_slot("case_verified_number")
+        )
+        details = [
+            f"{labels.extra_fields[e['entity']]} {e.get('value')}"
+            for e in entities
+            if e.get("entity") in EXTRA_SLOTS
+        ]
+        if not details:
+            dispatcher.utter_message(response="utter_case_info_what")
+            return []
+        if number is None:
+            dispatcher.utter_message(response="utter_case_info_need_number")
+            return []
+        store = provider.get_case_store()
+        try:
+            verified = number == tracker.get_slot("case_verified_number") or store.is_owner(
+                number, channel_of(tracker), tracker.sender_id
+            )
+            if not verified:
+                dispatcher.utter_message(response="utter_case_info_verify_first")
+                return [SlotSet("case_id", number)]
+            note = mask_phones_in_text("；".join(details))
+            store.add_note(number, note, author="user", public=False, require_open=True)
+        except CaseNotOpen:
+            dispatcher.utter_message(response="utter_case_info_case_closed", case_number=number)
+            return []
+        except CaseStoreError as error:
+            logger.warning("case note not written: %s", error.__class__.__name__)
+            dispatcher.utter_message(response="utter_case_store_unavailable")
+            return []
+        dispatcher.utter_message(response="utter_case_info_added", case_number=number, details=note)
+        return [SlotSet(slot, None) for slot in EXTRA_SLOTS]

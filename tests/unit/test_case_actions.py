@@ -16,7 +16,12 @@ from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_forms import ValidateCaseLookupForm, ValidateOpenCaseForm
-from actions.cases import ActionAskCaseConfirmed, ActionReportCaseStatus, ActionSubmitCase
+from actions.cases import (
+    ActionAddCaseInfo,
+    ActionAskCaseConfirmed,
+    ActionReportCaseStatus,
+    ActionSubmitCase,
+)
 from actions.handoff import ActionHandoffToHuman
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import StoreUnavailable
@@ -436,3 +441,55 @@ async def test_handoff_without_a_database_apologises_and_does_not_pause(
     assert responses(dispatcher) == ["utter_handoff_unavailable"]
     variants = DOMAIN["responses"]["utter_handoff_unavailable"]
     assert "96110" in variants[0]["text"] and "96110" not in variants[-1]["text"]
+
+
+# ---------------------------------------------------------------- adding information later
+
+
+def inform(text: str, sender: str, slots: dict[str, Any] | None = None, **entities: str) -> Tracker:
+    return make_tracker(
+        slots,
+        text=text,
+        sender=sender,
+        entities=[{"entity": name, "value": value} for name, value in entities.items()],
+    )
+
+
+async def test_the_opener_adds_a_tracking_number_as_a_timeline_note(store: CaseStore) -> None:
+    number = open_case(store)
+    dispatcher = CollectingDispatcher()
+    tracker = inform(
+        f"补充单号 SF1234567890123 到 {number}",
+        "user-a",
+        case_id=number,
+        tracking_number="SF1234567890123",
+    )
+    ActionAddCaseInfo().run(dispatcher, tracker, DOMAIN)
+    assert responses(dispatcher) == ["utter_case_info_added"]
+    notes = [event.note for event in store.get_case(number).events if event.kind == "note"]
+    assert notes == ["快递单号 SF1234567890123"]
+    assert store.get_case(number).latest_public_note is None  # staff-facing, not "客服说明"
+
+
+async def test_a_stranger_must_verify_before_adding_information(store: CaseStore) -> None:
+    number = open_case(store)
+    dispatcher = CollectingDispatcher()
+    tracker = inform("补充", "stranger", case_id=number, tracking_number="SF1234567890123")
+    ActionAddCaseInfo().run(dispatcher, tracker, DOMAIN)
+    assert responses(dispatcher) == ["utter_case_info_verify_first"]
+    assert [e.kind for e in store.get_case(number).events] == ["created"]
+    # After a verified lookup in this conversation the same message is accepted.
+    dispatcher = CollectingDispatcher()
+    verified = inform("补充金额59元", "stranger", {"case_verified_number": number}, amount="59")
+    ActionAddCaseInfo().run(dispatcher, verified, DOMAIN)
+    assert responses(dispatcher) == ["utter_case_info_added"]
+
+
+async def test_closed_cases_take_no_more_information(store: CaseStore) -> None:
+    number = open_case(store)
+    store.change_status(number, "closed")
+    dispatcher = CollectingDispatcher()
+    ActionAddCaseInfo().run(
+        dispatcher, inform("补充", "user-a", case_id=number, brand="拉卡拉"), DOMAIN
+    )
+    assert responses(dispatcher) == ["utter_case_info_case_closed"]
