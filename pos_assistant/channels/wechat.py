@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -126,6 +127,7 @@ class WeChatInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
+            received_at = time.monotonic()
             try:
                 query = _query(request)
                 check_signature(self.config.token, query)
@@ -133,7 +135,7 @@ class WeChatInput(InputChannel):
                 message = self._decode(body, query)
             except RejectedRequest as rejected:
                 return _refuse(rejected)
-            reply_xml = await self._answer(message, on_new_message)
+            reply_xml = await self._answer(message, on_new_message, received_at)
             if reply_xml is None:
                 return response.text(ACKNOWLEDGE)
             if self.crypto is not None:
@@ -169,7 +171,10 @@ class WeChatInput(InputChannel):
     # --- answering
 
     async def _answer(
-        self, message: BaseMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self,
+        message: BaseMessage,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        received_at: float,
     ) -> str | None:
         """The passive reply XML, or None to answer `success`."""
         openid, account = message.source, message.target
@@ -190,15 +195,21 @@ class WeChatInput(InputChannel):
         turn, _ = self.turns.get_or_start(
             key, lambda: self._run_assistant(text, openid, on_new_message)
         )
+        deadline = received_at + self.config.reply_deadline_seconds
         try:
             rendered: RenderedReply = await asyncio.wait_for(
-                asyncio.shield(turn.task), timeout=self.config.reply_deadline_seconds
+                asyncio.shield(turn.task), timeout=max(deadline - time.monotonic(), 0)
             )
         except asyncio.TimeoutError:
             self._deliver_late(turn, openid)
             return None
         except Exception:
             logger.exception("The assistant failed on a WeChat message")
+            return None
+        if time.monotonic() > deadline:
+            # Done, but too late for WeChat to still be waiting (the event loop may have been busy
+            # with the turn itself): a passive reply now could be lost, so use the API.
+            self._deliver_late(turn, openid)
             return None
         if turn.late_delivery_scheduled or not rendered.parts:
             return None  # already (being) sent through the API
