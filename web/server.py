@@ -14,12 +14,13 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import weakref
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import yaml
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 TEXTS_PATH = Path(__file__).resolve().parents[1] / "data" / "channels" / "web.yml"
@@ -42,6 +43,7 @@ logger = logging.getLogger("web.server")
 RASA_URL: web.AppKey[str] = web.AppKey("rasa_url", str)
 HTTP_SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("http_session", aiohttp.ClientSession)
 WIDGET_TEXTS: web.AppKey[dict] = web.AppKey("widget_texts", dict)
+OPEN_SOCKETS: web.AppKey[weakref.WeakSet] = web.AppKey("open_sockets", weakref.WeakSet)
 
 
 def load_widget_texts(path: Path = TEXTS_PATH) -> dict[str, str]:
@@ -96,6 +98,7 @@ async def relay_socketio(request: web.Request) -> web.StreamResponse:
 async def _relay_websocket(request: web.Request, upstream: str) -> web.StreamResponse:
     browser = web.WebSocketResponse(autoping=True)
     await browser.prepare(request)
+    request.app[OPEN_SOCKETS].add(browser)
     try:
         async with request.app[HTTP_SESSION].ws_connect(
             upstream.replace("http", "ws", 1), autoping=True, timeout=10
@@ -151,6 +154,14 @@ def create_app(rasa_url: str) -> web.Application:
         yield
         await app[HTTP_SESSION].close()
 
+    app[OPEN_SOCKETS] = weakref.WeakSet()
+
+    async def close_sockets(app: web.Application) -> None:
+        # Open WebSockets would hold a shutdown for a minute; browsers reconnect on their own.
+        for socket in list(app[OPEN_SOCKETS]):
+            await socket.close(code=WSCloseCode.GOING_AWAY)
+
+    app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(http_session)
     app.router.add_get("/", index)
     app.router.add_get("/config.json", config)
@@ -169,7 +180,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if not (STATIC_DIR / "vendor" / "socket.io.min.js").is_file():
         parser.error("web/static/vendor/socket.io.min.js is missing: run `make setup`")
-    web.run_app(create_app(args.rasa_url), host=args.host, port=args.port, print=None)
+    web.run_app(
+        create_app(args.rasa_url), host=args.host, port=args.port, print=None, shutdown_timeout=5
+    )
 
 
 if __name__ == "__main__":
