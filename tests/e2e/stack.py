@@ -77,6 +77,11 @@ class RasaStack:
         return response.json()
 
 
+def test_model_path() -> Path:
+    """The model under test: models/pos-assistant.tar.gz, or E2E_MODEL_PATH to try another one."""
+    return Path(os.environ.get("E2E_MODEL_PATH") or MODEL_PATH)
+
+
 def write_endpoints(workdir: Path, action_port: int, extra: str = "") -> Path:
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
@@ -91,8 +96,9 @@ def write_endpoints(workdir: Path, action_port: int, extra: str = "") -> Path:
 
 @contextmanager
 def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[RasaStack]:
-    if not MODEL_PATH.exists():
-        raise RuntimeError(f"{MODEL_PATH} is missing: run `make train` first")
+    model_path = test_model_path()
+    if not model_path.exists():
+        raise RuntimeError(f"{model_path} is missing: run `make train` first")
     workdir.mkdir(parents=True, exist_ok=True)
     action_port, rasa_port = free_port(), free_port()
     env = {
@@ -129,7 +135,7 @@ def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Ite
                     str(VENV_BIN / "rasa"),
                     "run",
                     "--model",
-                    str(MODEL_PATH),
+                    str(model_path),
                     "--port",
                     str(rasa_port),
                     "--endpoints",
@@ -158,3 +164,54 @@ def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Ite
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+class WebServer:
+    """web/server.py (demo page + widget, relaying socket.io to Rasa) on a fixed free port.
+
+    `stop()` then `start()` simulates a network drop for the widget: same URL, new process.
+    """
+
+    def __init__(self, rasa_url: str, workdir: Path) -> None:
+        self.rasa_url = rasa_url
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / "web.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(
+                [
+                    str(VENV_BIN / "python"),
+                    "-m",
+                    "web.server",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--rasa-url",
+                    self.rasa_url,
+                ],
+                cwd=PROJECT_ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until_up(f"{self.url}/health", self.process, self.log, 30)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+            self.process = None
+
+
+@contextmanager
+def running_web_server(rasa_url: str, workdir: Path) -> Iterator[WebServer]:
+    server = WebServer(rasa_url, workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

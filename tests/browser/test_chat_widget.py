@@ -1,0 +1,178 @@
+"""The chat widget in real headless Chromium against the running assistant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.e2e.stack import RasaStack, WebServer
+
+pytestmark = pytest.mark.browser
+
+WIDGET_TEXTS = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "data" / "channels" / "web.yml").read_text("utf-8")
+)
+UNORDERED_DEVICE = "我没买POS机却收到一台"
+REPLY_WAIT_SECONDS = 90  # a wait for the assistant, not an assertion on its speed
+# The reply may come back before Selenium looks, so record whether the indicator ever showed.
+WATCH_TYPING_INDICATOR = """
+window.typingIndicatorShown = false;
+const typing = document.querySelector('.pa-typing');
+new MutationObserver(() => { if (!typing.hidden) window.typingIndicatorShown = true; })
+  .observe(typing, {attributes: true});
+"""
+
+
+def wait(browser: WebDriver, condition, seconds: float = REPLY_WAIT_SECONDS):
+    return WebDriverWait(browser, seconds, poll_frequency=0.2).until(lambda _: condition())
+
+
+def bubbles(browser: WebDriver, role: str) -> list[str]:
+    return [node.text for node in browser.find_elements(By.CSS_SELECTOR, f".pa-message.pa-{role}")]
+
+
+def active_options(browser: WebDriver) -> list[WebElement]:
+    return [
+        button
+        for button in browser.find_elements(By.CSS_SELECTOR, ".pa-option")
+        if button.is_enabled()
+    ]
+
+
+def status_state(browser: WebDriver) -> str:
+    return browser.find_element(By.CSS_SELECTOR, ".pa-status").get_attribute("data-state") or ""
+
+
+def open_widget(browser: WebDriver, url: str) -> None:
+    browser.get(url)
+    launcher = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, ".pa-launcher"), 20)
+    if launcher.is_displayed():
+        launcher.click()
+    wait(browser, lambda: status_state(browser) == "connected", 30)
+
+
+def say(browser: WebDriver, text: str) -> None:
+    field = browser.find_element(By.CSS_SELECTOR, ".pa-input")
+    field.send_keys(text)
+    browser.find_element(By.CSS_SELECTOR, ".pa-send").click()
+
+
+def wait_for_new_bot_reply(browser: WebDriver, seen: int) -> list[str]:
+    wait(browser, lambda: len(bubbles(browser, "bot")) > seen)
+    return bubbles(browser, "bot")[seen:]
+
+
+def rest_reply_texts(rasa_stack: RasaStack, sender: str, text: str) -> tuple[list[str], list[str]]:
+    """What the REST channel answers: text paragraphs (socket.io splits on blank lines), buttons."""
+    paragraphs: list[str] = []
+    titles: list[str] = []
+    for reply in rasa_stack.send(sender, text):
+        if reply.get("text"):
+            paragraphs.extend(part.strip() for part in reply["text"].strip().split("\n\n"))
+        titles.extend(button["title"] for button in reply.get("buttons", []))
+    return paragraphs, titles
+
+
+def test_advice_quick_replies_and_history_after_reload(
+    browser: WebDriver, web_server: WebServer, rasa_stack: RasaStack, sender: str, screenshot
+) -> None:
+    open_widget(browser, web_server.url)
+    assert browser.find_element(By.CSS_SELECTOR, ".pa-title").text == WIDGET_TEXTS["title"]
+    seen = len(bubbles(browser, "bot"))
+
+    browser.execute_script(WATCH_TYPING_INDICATOR)
+    say(browser, UNORDERED_DEVICE)
+    assert bubbles(browser, "user")[-1] == UNORDERED_DEVICE
+    expected_paragraphs, expected_titles = rest_reply_texts(
+        rasa_stack, f"{sender}-rest", UNORDERED_DEVICE
+    )
+    wait(browser, lambda: len(bubbles(browser, "bot")) >= seen + len(expected_paragraphs))
+    wait(browser, lambda: len(active_options(browser)) == len(expected_titles))
+    advice = bubbles(browser, "bot")[seen:]
+    assert advice == expected_paragraphs
+    assert [button.text for button in active_options(browser)] == expected_titles
+    assert browser.execute_script("return window.typingIndicatorShown") is True
+    assert not browser.find_element(By.CSS_SELECTOR, ".pa-typing").is_displayed()
+    screenshot("advice")
+
+    # Clicking a quick reply shows its title as the user's message and gets the next answer.
+    choice = active_options(browser)[0]
+    title = choice.text
+    seen = len(bubbles(browser, "bot"))
+    choice.click()
+    assert bubbles(browser, "user")[-1] == title
+    answer = wait_for_new_bot_reply(browser, seen)
+    assert answer and answer[0].strip()
+    screenshot("quick-reply")
+
+    # A reload shows the same conversation and keeps talking in the same Rasa session.
+    session_id = browser.execute_script("return localStorage.getItem('posAssistant.sessionId')")
+    history_before = bubbles(browser, "user"), bubbles(browser, "bot")
+    browser.refresh()
+    wait(browser, lambda: status_state(browser) == "connected", 30)
+    assert (bubbles(browser, "user"), bubbles(browser, "bot")) == history_before
+    assert browser.execute_script("return localStorage.getItem('posAssistant.sessionId')") == (
+        session_id
+    )
+    seen = len(bubbles(browser, "bot"))
+    say(browser, "谢谢")
+    wait_for_new_bot_reply(browser, seen)
+    screenshot("after-reload")
+    tracker_texts = [
+        event["text"]
+        for event in rasa_stack.tracker(session_id)["events"]
+        if event["event"] == "user"
+    ]
+    assert tracker_texts[0] == UNORDERED_DEVICE and tracker_texts[-1] == "谢谢"
+    assert len(tracker_texts) == 3
+
+
+def test_message_text_is_shown_as_text_never_as_html(
+    browser: WebDriver, web_server: WebServer
+) -> None:
+    open_widget(browser, web_server.url)
+    hostile = "<img src=x onerror=\"document.title='pwned'\"><b>粗体</b>"
+    say(browser, hostile)
+    assert bubbles(browser, "user")[-1] == hostile
+    messages = browser.find_element(By.CSS_SELECTOR, ".pa-messages")
+    assert messages.find_elements(By.CSS_SELECTOR, "img, b") == []
+    assert browser.title != "pwned"
+
+
+def test_the_widget_shows_a_network_drop_and_reconnects(
+    browser: WebDriver, web_server: WebServer, screenshot
+) -> None:
+    open_widget(browser, web_server.url)
+    web_server.stop()
+    try:
+        wait(browser, lambda: status_state(browser) == "reconnecting", 30)
+        status = browser.find_element(By.CSS_SELECTOR, ".pa-status").text
+        assert status == WIDGET_TEXTS["status_reconnecting"]
+        screenshot("reconnecting")
+    finally:
+        web_server.start()
+    wait(browser, lambda: status_state(browser) == "connected", 60)
+    seen = len(bubbles(browser, "bot"))
+    say(browser, "你好")
+    assert wait_for_new_bot_reply(browser, seen)
+
+
+def test_on_a_phone_the_panel_fills_the_screen(
+    browser: WebDriver, web_server: WebServer, screenshot
+) -> None:
+    browser.set_window_size(390, 844)
+    open_widget(browser, web_server.url)
+    panel = browser.find_element(By.CSS_SELECTOR, ".pa-panel")
+    viewport = browser.execute_script("return [window.innerWidth, window.innerHeight]")
+    assert [panel.rect["x"], panel.rect["y"]] == [0, 0]
+    assert [round(panel.rect["width"]), round(panel.rect["height"])] == viewport
+    seen = len(bubbles(browser, "bot"))
+    say(browser, UNORDERED_DEVICE)
+    wait_for_new_bot_reply(browser, seen)
+    screenshot("phone")

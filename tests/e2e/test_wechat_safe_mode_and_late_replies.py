@@ -1,0 +1,136 @@
+"""WeChat safe mode and the slow path, on a second stack with an AES key, a tiny reply deadline and
+the local stand-in for api.weixin.qq.com."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.stack import RasaStack, running_stack
+from tests.fakes.wechat_api import FakeWeChatApi, running_fake_wechat_api
+from tests.fakes.wechat_server import (
+    SafeModeWeChat,
+    image_message,
+    post,
+    signed_query,
+    text_message,
+)
+
+pytestmark = pytest.mark.e2e
+
+APPID = "wx-e2e-appid"
+APPSECRET = "e2e-app-secret"
+TOKEN = "e2e-safe-mode-token"
+AES_KEY = base64.b64encode(os.urandom(32)).decode().rstrip("=")
+CHANNEL_TEXTS = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "data" / "channels" / "wechat.yml").read_text("utf-8")
+)
+_msg_ids = itertools.count(int(time.time() * 1000))
+
+
+@pytest.fixture(scope="module")
+def fake_api() -> Iterator[FakeWeChatApi]:
+    with running_fake_wechat_api(APPID, APPSECRET) as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def slow_stack(
+    tmp_path_factory: pytest.TempPathFactory, fake_api: FakeWeChatApi
+) -> Iterator[RasaStack]:
+    extra_env = {
+        "WECHAT_TOKEN": TOKEN,
+        "WECHAT_APPID": APPID,
+        "WECHAT_APPSECRET": APPSECRET,
+        "WECHAT_ENCODING_AES_KEY": AES_KEY,
+        "WECHAT_API_BASE_URL": fake_api.url,
+        "WECHAT_REPLY_DEADLINE_SECONDS": "0.01",
+    }
+    with running_stack(tmp_path_factory.mktemp("wechat-slow"), extra_env) as stack:
+        yield stack
+
+
+@pytest.fixture
+def wechat() -> SafeModeWeChat:
+    return SafeModeWeChat(TOKEN, AES_KEY, APPID)
+
+
+def user_turns(stack: RasaStack, openid: str) -> list[dict]:
+    return [event for event in stack.tracker(openid)["events"] if event["event"] == "user"]
+
+
+def test_an_encrypted_message_gets_an_encrypted_reply(
+    slow_stack: RasaStack, wechat: SafeModeWeChat, sender: str
+) -> None:
+    # An image needs no assistant turn, so it is answered passively even with the tiny deadline.
+    query, body = wechat.encrypted_request(image_message(sender, next(_msg_ids)))
+    answer = post(slow_stack.rasa_url, query, body)
+    assert answer.status_code == 200, answer.text
+    reply = wechat.decrypt_reply(answer.text)
+    assert reply["ToUserName"] == sender
+    assert reply["Content"] == CHANNEL_TEXTS["describe_in_text"]
+
+
+def test_safe_mode_refuses_plain_messages(slow_stack: RasaStack, sender: str) -> None:
+    body = text_message(sender, "你好", next(_msg_ids))
+    assert post(slow_stack.rasa_url, signed_query(TOKEN), body).status_code == 403
+    assert user_turns(slow_stack, sender) == []
+
+
+def test_safe_mode_refuses_a_wrong_msg_signature(
+    slow_stack: RasaStack, wechat: SafeModeWeChat, sender: str
+) -> None:
+    query, body = wechat.encrypted_request(text_message(sender, "你好", next(_msg_ids)))
+    query["msg_signature"] = "0" * 40
+    assert post(slow_stack.rasa_url, query, body).status_code == 403
+    assert user_turns(slow_stack, sender) == []
+
+
+def test_a_late_reply_goes_out_as_a_customer_service_message(
+    slow_stack: RasaStack, fake_api: FakeWeChatApi, wechat: SafeModeWeChat, sender: str
+) -> None:
+    text = "我没买POS机却收到一台"
+    query, body = wechat.encrypted_request(text_message(sender, text, next(_msg_ids)))
+    answer = post(slow_stack.rasa_url, query, body)
+    assert (answer.status_code, answer.text) == (200, "success")
+
+    delivered = fake_api.wait_for_messages(sender)
+    assert delivered, "no customer-service message reached the stand-in"
+    assert all(message["msgtype"] == "text" for message in delivered)
+    rest_texts = [
+        reply["text"] for reply in slow_stack.send(f"{sender}-rest", text) if reply.get("text")
+    ]
+    assert rest_texts[0].strip()[:40] in delivered[0]["text"]["content"]
+    assert fake_api.tokens_issued, "the channel never fetched an access token"
+
+
+def test_a_retry_after_success_neither_reruns_nor_resends(
+    slow_stack: RasaStack, fake_api: FakeWeChatApi, wechat: SafeModeWeChat, sender: str
+) -> None:
+    message = text_message(sender, "你好", next(_msg_ids))
+    first_query, first_body = wechat.encrypted_request(message)
+    assert post(slow_stack.rasa_url, first_query, first_body).text == "success"
+    delivered = fake_api.wait_for_messages(sender)
+
+    retry_query, retry_body = wechat.encrypted_request(message)
+    assert post(slow_stack.rasa_url, retry_query, retry_body).text == "success"
+    assert len(user_turns(slow_stack, sender)) == 1
+    assert fake_api.messages_to(sender) == delivered
+
+
+def test_the_access_token_is_fetched_once_and_reused(
+    slow_stack: RasaStack, fake_api: FakeWeChatApi, wechat: SafeModeWeChat, sender: str
+) -> None:
+    for number in range(2):
+        openid = f"{sender}-{number}"
+        query, body = wechat.encrypted_request(text_message(openid, "你好", next(_msg_ids)))
+        assert post(slow_stack.rasa_url, query, body).text == "success"
+        assert fake_api.wait_for_messages(openid)
+    assert len(fake_api.tokens_issued) == 1

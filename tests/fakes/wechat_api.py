@@ -1,0 +1,115 @@
+"""A stand-in for api.weixin.qq.com: issues access tokens and records customer-service messages.
+
+Behaves as documented: GET /cgi-bin/token?grant_type=client_credential&appid=…&secret=… answers
+{"access_token", "expires_in": 7200}; POST /cgi-bin/message/custom/send?access_token=… takes
+{"touser", "msgtype": "text", "text": {"content"}}, answering errcode 40001 for an unknown token.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class FakeWeChatApi:
+    appid: str
+    secret: str
+    url: str = ""
+    tokens_issued: list[str] = field(default_factory=list)
+    sent_messages: list[dict] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def messages_to(self, openid: str) -> list[dict]:
+        with self._lock:
+            return [message for message in self.sent_messages if message.get("touser") == openid]
+
+    def wait_for_messages(self, openid: str, timeout: float = 60) -> list[dict]:
+        """Waits until at least one message for `openid` arrived (or the timeout passed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = self.messages_to(openid)
+            if messages:
+                return messages
+            time.sleep(0.2)
+        return self.messages_to(openid)
+
+    def _issue_token(self, query: dict[str, str]) -> tuple[int, dict]:
+        if query.get("grant_type") != "client_credential":
+            return 200, {"errcode": 40002, "errmsg": "invalid grant_type"}
+        if query.get("appid") != self.appid or query.get("secret") != self.secret:
+            return 200, {"errcode": 40125, "errmsg": "invalid appsecret"}
+        with self._lock:
+            token = f"fake-token-{len(self.tokens_issued) + 1}"
+            self.tokens_issued.append(token)
+        return 200, {"access_token": token, "expires_in": 7200}
+
+    def _custom_send(self, query: dict[str, str], body: bytes) -> tuple[int, dict]:
+        with self._lock:
+            valid = bool(self.tokens_issued) and query.get("access_token") == self.tokens_issued[-1]
+        if not valid:
+            return 200, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
+        try:
+            message = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return 200, {"errcode": 47001, "errmsg": "data format error"}
+        if message.get("msgtype") != "text" or not message.get("text", {}).get("content"):
+            return 200, {"errcode": 47001, "errmsg": "data format error"}
+        with self._lock:
+            self.sent_messages.append(message)
+        return 200, {"errcode": 0, "errmsg": "ok"}
+
+
+def _handler_for(api: FakeWeChatApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            if url.path == "/cgi-bin/token":
+                self._answer(*api._issue_token(_flat(url.query)))
+            else:
+                self._answer(404, {"errcode": 404, "errmsg": "not found"})
+
+        def do_POST(self) -> None:
+            url = urlparse(self.path)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if url.path == "/cgi-bin/message/custom/send":
+                self._answer(*api._custom_send(_flat(url.query), body))
+            else:
+                self._answer(404, {"errcode": 404, "errmsg": "not found"})
+
+        def _answer(self, status: int, payload: dict) -> None:
+            data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+def _flat(query: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(query).items()}
+
+
+@contextmanager
+def running_fake_wechat_api(appid: str, secret: str) -> Iterator[FakeWeChatApi]:
+    api = FakeWeChatApi(appid=appid, secret=secret)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(api))
+    api.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()
