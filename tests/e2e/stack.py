@@ -77,7 +77,7 @@ class RasaStack:
         return response.json()
 
 
-def test_model_path() -> Path:
+def model_under_test() -> Path:
     """The model under test: models/pos-assistant.tar.gz, or E2E_MODEL_PATH to try another one."""
     return Path(os.environ.get("E2E_MODEL_PATH") or MODEL_PATH)
 
@@ -96,7 +96,7 @@ def write_endpoints(workdir: Path, action_port: int, extra: str = "") -> Path:
 
 @contextmanager
 def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[RasaStack]:
-    model_path = test_model_path()
+    model_path = model_under_test()
     if not model_path.exists():
         raise RuntimeError(f"{model_path} is missing: run `make train` first")
     workdir.mkdir(parents=True, exist_ok=True)
