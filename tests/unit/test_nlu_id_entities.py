@@ -62,6 +62,7 @@ def test_extracts_ids_at_their_original_position(
         "几百块钱的事",
         "我们一块儿去",
         "工单编号12345678",
+        "商户编号12345678901",  # a merchant number, not a device serial
     ],
 )
 def test_ignores_numbers_that_are_no_id(pipeline: CustomPipeline, text: str) -> None:

@@ -1,0 +1,101 @@
+"""Tells the intent classifier which kinds of ID a message contains.
+
+"18711112222" or "CS2611280066现在什么状态" mean little to bag-of-words features (every number is
+a different, unseen token). A few sparse features per token and per sentence (contains a phone
+number / case number / ..., consists of nothing but IDs) let DIET learn "a bare phone number is
+`inform`" and "a case number with a question is `check_case_status`" from a handful of examples.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
+from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from pos_assistant.nlu.id_patterns import (
+    AMOUNT,
+    CASE_ID,
+    DEVICE_SN,
+    PHONE_NUMBER,
+    TRACKING_NUMBER,
+    find_ids,
+)
+
+ID_KINDS = (CASE_ID, PHONE_NUMBER, TRACKING_NUMBER, DEVICE_SN, AMOUNT)
+ONLY_IDS = len(ID_KINDS)  # index of the "nothing but IDs" feature
+FEATURE_COUNT = len(ID_KINDS) + 1
+_FILLER = re.compile(r"[\s,.:;!?，。：；！？、\[\]()（）\"'“”]*")
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class IdShapeFeaturizer(SparseFeaturizer, GraphComponent):
+    """Sparse features: which ID kinds a token / the message contains."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [JiebaTokenizer]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {**SparseFeaturizer.get_default_config()}
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        """Nothing to configure."""
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> IdShapeFeaturizer:
+        return cls(execution_context.node_name, config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self.process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            tokens = message.get(TOKENS_NAMES[TEXT])
+            text = message.get(TEXT)
+            if not tokens or not text:
+                continue
+            sequence, sentence = featurize(text, [(token.start, token.end) for token in tokens])
+            self.add_features_to_message(sequence, sentence, TEXT, message)
+        return messages
+
+
+def featurize(
+    text: str, token_spans: list[tuple[int, int]]
+) -> tuple[scipy.sparse.coo_matrix, scipy.sparse.coo_matrix]:
+    found = find_ids(text)
+    sequence = np.zeros((len(token_spans), FEATURE_COUNT), dtype=np.float32)
+    sentence = np.zeros((1, FEATURE_COUNT), dtype=np.float32)
+    for entity in found:
+        column = ID_KINDS.index(entity.entity)
+        sentence[0, column] = 1.0
+        for row, (start, end) in enumerate(token_spans):
+            if entity.overlaps(start, end):
+                sequence[row, column] = 1.0
+    if found:
+        rest = list(text)
+        for entity in found:
+            rest[entity.start : entity.end] = [""] * (entity.end - entity.start)
+        if _FILLER.fullmatch("".join(rest)):
+            sentence[0, ONLY_IDS] = 1.0
+    return scipy.sparse.coo_matrix(sequence), scipy.sparse.coo_matrix(sentence)
