@@ -19,6 +19,7 @@ WIDGET_TEXTS = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "data" / "channels" / "web.yml").read_text("utf-8")
 )
 UNORDERED_DEVICE = "我没买POS机却收到一台"
+MAX_FOLLOW_UP_QUESTIONS = 4
 REPLY_WAIT_SECONDS = 90  # a wait for the assistant, not an assertion on its speed
 # The reply may come back before Selenium looks, so record whether the indicator ever showed.
 WATCH_TYPING_INDICATOR = """
@@ -86,30 +87,35 @@ def test_advice_quick_replies_and_history_after_reload(
     assert browser.find_element(By.CSS_SELECTOR, ".pa-title").text == WIDGET_TEXTS["title"]
     seen = len(bubbles(browser, "bot"))
 
+    # The first answer is the one the REST channel gives to the same text, buttons included.
     browser.execute_script(WATCH_TYPING_INDICATOR)
     say(browser, UNORDERED_DEVICE)
     assert bubbles(browser, "user")[-1] == UNORDERED_DEVICE
     expected_paragraphs, expected_titles = rest_reply_texts(
         rasa_stack, f"{sender}-rest", UNORDERED_DEVICE
     )
+    assert expected_titles, "the assistant is expected to offer quick replies here"
     wait(browser, lambda: len(bubbles(browser, "bot")) >= seen + len(expected_paragraphs))
     wait(browser, lambda: len(active_options(browser)) == len(expected_titles))
-    advice = bubbles(browser, "bot")[seen:]
-    assert advice == expected_paragraphs
+    assert bubbles(browser, "bot")[seen:] == expected_paragraphs
     assert [button.text for button in active_options(browser)] == expected_titles
     assert browser.execute_script("return window.typingIndicatorShown") is True
     assert not browser.find_element(By.CSS_SELECTOR, ".pa-typing").is_displayed()
-    screenshot("advice")
+    screenshot("first-answer")
 
-    # Clicking a quick reply shows its title as the user's message and gets the next answer.
-    choice = active_options(browser)[0]
-    title = choice.text
-    seen = len(bubbles(browser, "bot"))
-    choice.click()
-    assert bubbles(browser, "user")[-1] == title
-    answer = wait_for_new_bot_reply(browser, seen)
-    assert answer and answer[0].strip()
-    screenshot("quick-reply")
+    # Answer by quick replies ("否" where offered) until the recommended steps are shown.
+    for _ in range(MAX_FOLLOW_UP_QUESTIONS):
+        options = active_options(browser)
+        choice = next((button for button in options if button.text == "否"), options[0])
+        title = choice.text
+        seen = len(bubbles(browser, "bot"))
+        choice.click()
+        assert bubbles(browser, "user")[-1] == title
+        assert wait_for_new_bot_reply(browser, seen)[0].strip()
+        if shows_recommended_steps(bubbles(browser, "bot")) or not active_options(browser):
+            break
+    assert shows_recommended_steps(bubbles(browser, "bot"))
+    screenshot("steps")
 
     # A reload shows the same conversation and keeps talking in the same Rasa session.
     session_id = browser.execute_script("return localStorage.getItem('posAssistant.sessionId')")
@@ -117,9 +123,8 @@ def test_advice_quick_replies_and_history_after_reload(
     browser.refresh()
     wait(browser, lambda: status_state(browser) == "connected", 30)
     assert (bubbles(browser, "user"), bubbles(browser, "bot")) == history_before
-    assert browser.execute_script("return localStorage.getItem('posAssistant.sessionId')") == (
-        session_id
-    )
+    stored_id = browser.execute_script("return localStorage.getItem('posAssistant.sessionId')")
+    assert stored_id == session_id
     seen = len(bubbles(browser, "bot"))
     say(browser, "谢谢")
     wait_for_new_bot_reply(browser, seen)
@@ -130,7 +135,13 @@ def test_advice_quick_replies_and_history_after_reload(
         if event["event"] == "user"
     ]
     assert tracker_texts[0] == UNORDERED_DEVICE and tracker_texts[-1] == "谢谢"
-    assert len(tracker_texts) == 3
+    assert len(tracker_texts) == len(bubbles(browser, "user"))
+
+
+def shows_recommended_steps(bot_texts: list[str]) -> bool:
+    """The advice for an unordered device: verify the source, keep evidence."""
+    text = "\n".join(bot_texts)
+    return "核实" in text and "保留证据" in text
 
 
 def test_message_text_is_shown_as_text_never_as_html(
