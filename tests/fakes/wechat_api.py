@@ -24,7 +24,13 @@ class FakeWeChatApi:
     url: str = ""
     tokens_issued: list[str] = field(default_factory=list)
     sent_messages: list[dict] = field(default_factory=list)
+    revoked_tokens: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def revoke_tokens(self) -> None:
+        """Makes every issued token invalid, as WeChat does when another server fetches one."""
+        with self._lock:
+            self.revoked_tokens.update(self.tokens_issued)
 
     def messages_to(self, openid: str) -> list[dict]:
         with self._lock:
@@ -52,7 +58,12 @@ class FakeWeChatApi:
 
     def _custom_send(self, query: dict[str, str], body: bytes) -> tuple[int, dict]:
         with self._lock:
-            valid = bool(self.tokens_issued) and query.get("access_token") == self.tokens_issued[-1]
+            token = query.get("access_token")
+            valid = (
+                bool(self.tokens_issued)
+                and token == self.tokens_issued[-1]
+                and token not in self.revoked_tokens
+            )
         if not valid:
             return 200, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
         try:
