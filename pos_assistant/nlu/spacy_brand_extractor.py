@@ -86,7 +86,9 @@ class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        return project_files.content_fingerprint(config["brands_path"])
+        # Rasa's cache check may call this with another node's config: fall back to the default.
+        path = config.get("brands_path") or cls.get_default_config()["brands_path"]
+        return project_files.content_fingerprint(path)
 
     def __init__(
         self,

@@ -45,7 +45,9 @@ class TextNormalizer(GraphComponent):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        return project_files.content_fingerprint(config["table_path"])
+        # Rasa's cache check may call this with another node's config: fall back to the default.
+        path = config.get("table_path") or cls.get_default_config()["table_path"]
+        return project_files.content_fingerprint(path)
 
     def __init__(
         self,
