@@ -228,7 +228,20 @@ def markdown_report(report: dict[str, Any]) -> str:
         confused = model["intents"]["confusions"].get(intent, {})
         text = ", ".join(f"{other} ×{count}" for other, count in confused.items()) or "–"
         lines.append(f"| {intent} | {f1:.3f} | {text} |")
-    lines.append("")
+    lines += [
+        "",
+        "## Reading the figures",
+        "",
+        "- An `nlu_fallback` answer counts as a wrong intent. SafetyGuard overrides count as the "
+        "model's answer (they are what the assistant acts on).",
+        "- Entities are compared as (type, value) pairs per message; positions are checked by "
+        "tests/e2e/test_nlu_heldout.py.",
+        "- Latency is `Agent.parse_message` in one process after a warm-up, NLU only; the HTTP "
+        "server adds its own overhead.",
+        "- The baseline sees the raw text and is retrained on every run with a fixed seed.",
+        "- Per-message errors are listed in results/nlu_eval.json (`intent_errors`).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -284,6 +297,10 @@ def main() -> int:
                     "expected": example.intent,
                     "predicted": parse["intent"]["name"],
                     "confidence": round(float(parse["intent"]["confidence"]), 3),
+                    "ranking": [
+                        (ranked["name"], round(float(ranked["confidence"]), 3))
+                        for ranked in parse.get("intent_ranking", [])[:3]
+                    ],
                 }
                 for example, parse in zip(heldout, parses, strict=True)
                 if example.intent != parse["intent"]["name"]
