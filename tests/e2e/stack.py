@@ -107,6 +107,8 @@ def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Ite
         "RASA_API_TOKEN": API_TOKEN,
         "RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "WECHAT_TOKEN": "e2e-wechat-token",
+        # Passive WeChat replies regardless of machine load; the late path has its own stack.
+        "WECHAT_REPLY_DEADLINE_SECONDS": "60",
         "PYTHONHASHSEED": "0",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         **(extra_env or {}),

@@ -174,11 +174,21 @@ def test_other_events_are_acknowledged_without_a_reply(rasa_stack: RasaStack, se
 
 
 def test_wechat_gives_the_same_advice_as_rest(rasa_stack: RasaStack, sender: str) -> None:
-    rest_replies = rasa_stack.send(f"{sender}-rest", UNORDERED_DEVICE)
+    """Follows the assistant's questions with "否" (its number on WeChat, its payload on REST)."""
+    rest_sender = f"{sender}-rest"
+    rest_replies = rasa_stack.send(rest_sender, UNORDERED_DEVICE)
     content = ask(rasa_stack, sender, UNORDERED_DEVICE)["Content"]
-    rest_texts = [reply["text"].strip() for reply in rest_replies if reply.get("text")]
-    assert rest_texts, "the REST channel gave no advice"
-    assert content.startswith(rest_texts[0][:40])
-    # The passive reply holds as much of the REST answer as fits in 2048 bytes, in order.
-    shown = [text for text in rest_texts if text in content]
-    assert shown == rest_texts[: len(shown)]
+    for _ in range(5):
+        rest_texts = [reply["text"].strip() for reply in rest_replies if reply.get("text")]
+        assert rest_texts, "the REST channel gave no answer"
+        assert content.startswith(rest_texts[0][:40])
+        # The passive reply holds as much of the REST answer as fits in 2048 bytes, in order.
+        shown = [text for text in rest_texts if text in content]
+        assert shown == rest_texts[: len(shown)]
+        buttons = [button for reply in rest_replies for button in reply.get("buttons", [])]
+        titles = [button["title"] for button in buttons]
+        if "否" not in titles:
+            break
+        number = titles.index("否") + 1
+        rest_replies = rasa_stack.send(rest_sender, buttons[number - 1]["payload"])
+        content = ask(rasa_stack, sender, str(number))["Content"]

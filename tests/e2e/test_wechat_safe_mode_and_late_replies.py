@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import itertools
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,3 +135,64 @@ def test_the_access_token_is_fetched_once_and_reused(
         assert post(slow_stack.rasa_url, query, body).text == "success"
         assert fake_api.wait_for_messages(openid)
     assert len(fake_api.tokens_issued) == 1
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def delivered_since(
+    fake_api: FakeWeChatApi, openid: str, already: int, expected_texts: list[str]
+) -> str:
+    """The text delivered after the first `already` messages, once it holds every expected text
+    (or after a generous wait: parts arrive one by one)."""
+    wanted = [_squeeze(text) for text in expected_texts]
+    deadline = time.monotonic() + 60
+    while True:
+        delivered = "".join(
+            message["text"]["content"] for message in fake_api.messages_to(openid)[already:]
+        )
+        if all(text in _squeeze(delivered) for text in wanted) or time.monotonic() > deadline:
+            return delivered
+        time.sleep(0.2)
+
+
+def in_order(texts: list[str], within: str) -> bool:
+    position = 0
+    squeezed = _squeeze(within)
+    for text in texts:
+        found = squeezed.find(_squeeze(text), position)
+        if found < 0:
+            return False
+        position = found + len(_squeeze(text))
+    return True
+
+
+def test_wechat_gives_the_same_advice_as_rest_in_full(
+    slow_stack: RasaStack, fake_api: FakeWeChatApi, wechat: SafeModeWeChat, sender: str
+) -> None:
+    """Every part of the answer goes through the API here, so the whole advice can be compared,
+    following the assistant's questions with the "否" option (its number on WeChat)."""
+    rest_sender = f"{sender}-rest"
+    rest_replies = slow_stack.send(rest_sender, "我没买POS机却收到一台")
+    wechat_answer = "我没买POS机却收到一台"
+    seen_texts: list[str] = []
+    for _ in range(5):
+        rest_texts = [reply["text"] for reply in rest_replies if reply.get("text")]
+        already = len(fake_api.messages_to(sender))
+        query, body = wechat.encrypted_request(text_message(sender, wechat_answer, next(_msg_ids)))
+        assert post(slow_stack.rasa_url, query, body).text == "success"
+        delivered = delivered_since(fake_api, sender, already, rest_texts)
+        assert in_order(rest_texts, delivered), (rest_texts, delivered)
+        seen_texts.extend(rest_texts)
+        buttons = [button for reply in rest_replies for button in reply.get("buttons", [])]
+        titles = [button["title"] for button in buttons]
+        if "否" not in titles:
+            break
+        number = titles.index("否") + 1
+        option = CHANNEL_TEXTS["option_line"].format(number=number, title="否")
+        assert option in delivered
+        rest_replies = slow_stack.send(rest_sender, buttons[number - 1]["payload"])
+        wechat_answer = str(number)
+    advice = "\n".join(seen_texts)
+    assert "核实" in advice and "保留证据" in advice
