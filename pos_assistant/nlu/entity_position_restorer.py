@@ -8,7 +8,14 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START, TEXT
+from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    TEXT,
+    TEXT_TOKENS,
+)
 from rasa.shared.nlu.training_data.message import Message
 
 from pos_assistant.nlu import message_keys
@@ -17,7 +24,7 @@ from pos_assistant.nlu.normalization import NormalizedText
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class EntityPositionRestorer(GraphComponent):
-    """Maps every entity's start/end to the original text and restores the original TEXT.
+    """Maps entity and token positions to the original text and restores the original TEXT.
 
     Registered as an entity extractor only so that the recipe runs it at prediction time; it
     extracts nothing itself.
@@ -56,4 +63,13 @@ def restore_original(message: Message) -> None:
                 entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END]
             )
             entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END] = start, end
+    tokens = message.get(TEXT_TOKENS)
+    if tokens:
+        # The parse result lists token positions too (`text_tokens`); nothing after this reads them.
+        message.set(TEXT_TOKENS, [_restored_token(token, normalized) for token in tokens])
     message.set(TEXT, normalized.original)
+
+
+def _restored_token(token: Token, normalized: NormalizedText) -> Token:
+    start, end = normalized.to_original_span(token.start, token.end)
+    return Token(normalized.original[start:end], start, end, data=token.data, lemma=token.lemma)

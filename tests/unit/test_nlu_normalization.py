@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.shared.nlu.constants import ENTITIES, TEXT, TEXT_TOKENS
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -87,6 +88,18 @@ def test_pipeline_reports_positions_in_the_text_the_user_sent(pipeline: CustomPi
     assert by_type["brand"]["value"] == "银盛"
     spans = {kind: original[e["start"] : e["end"]] for kind, e in by_type.items()}
     assert spans == {"case_id": "cs 2611 2200 07", "phone_number": "138-1234-5678", "brand": "銀盛"}
+
+
+def test_token_positions_are_restored_too(pipeline: CustomPipeline) -> None:
+    original = "工单CS 2611 2600 19"
+    message = Message({TEXT: original})
+    message = pipeline.normalizer.process([message])[0]
+    normalized = message.get(TEXT)
+    assert normalized == "工单CS2611260019"
+    message.set(TEXT_TOKENS, [Token("工单", 0), Token("CS2611260019", 2)])
+    pipeline.restorer.process([message])
+    spans = [(token.start, token.end) for token in message.get(TEXT_TOKENS)]
+    assert spans == [(0, 2), (2, len(original))]
 
 
 def test_normalization_data_stays_off_the_parse_result(pipeline: CustomPipeline) -> None:
