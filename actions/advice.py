@@ -7,6 +7,7 @@ and send them, and set the `situation` slot so that a case opened afterwards get
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -42,10 +43,13 @@ def send(dispatcher: CollectingDispatcher, messages: list[RenderedMessage]) -> N
         dispatcher.utter_message(text=message.text, buttons=buttons or None)
 
 
-class AdviseSituationAction(Action):
+class AdviseSituationAction(Action, ABC):
     """Sends the steps for one situation, chosen by the answers its form collected."""
 
-    situation: str = ""
+    @property
+    @abstractmethod
+    def situation(self) -> str:
+        """The situation code; subclasses set it as a class attribute."""
 
     def name(self) -> str:
         return f"action_advise_{self.situation}"

@@ -12,6 +12,7 @@ warning first and switch to the suspicious-call form.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -28,8 +29,11 @@ logger = logging.getLogger(__name__)
 SCAM_INTENT = "report_suspicious_call"
 
 
-class ValidateSituationForm(FormValidationAction):
-    situation: str = ""
+class ValidateSituationForm(FormValidationAction, ABC):
+    @property
+    @abstractmethod
+    def situation(self) -> str:
+        """The situation code; subclasses set it as a class attribute."""
 
     def name(self) -> str:
         return f"validate_{self.situation}_form"
