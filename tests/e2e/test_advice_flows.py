@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from tests.e2e.stack import RasaStack
+from tests.e2e.stack import PROJECT_ROOT, RasaStack
 
 pytestmark = pytest.mark.e2e
 
 NEXT_ACTION_PAYLOADS = ["/open_case", "/check_case_status", "/request_human"]
+_RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+# A new conversation opens with the session welcome; the answer itself comes after it.
+SESSION_WELCOME_TEXTS = {v.get("text") for v in _RESPONSES.get("utter_session_welcome", [])}
+
+
+def answer_texts(replies: list[dict]) -> list[str]:
+    """Reply texts without the session welcome that opens a new conversation."""
+    texts = [reply.get("text") or "" for reply in replies]
+    while texts and texts[0] in SESSION_WELCOME_TEXTS:
+        texts.pop(0)
+    return texts
 
 
 def reply_texts(replies: list[dict]) -> str:
@@ -95,7 +107,7 @@ def test_suspicious_call_code_already_given_skips_the_question(
     rasa_stack: RasaStack, sender: str
 ) -> None:
     replies = rasa_stack.send(sender, "我把验证码告诉他了 怎么办 他说是pos客服")
-    texts = [reply.get("text") or "" for reply in replies]
+    texts = answer_texts(replies)
     assert texts[0].startswith("【安全提醒】")
     joined = "\n".join(texts)
     assert "110" in joined and "冻结" in joined and "是否已经把验证码" not in joined
@@ -105,7 +117,7 @@ def test_suspicious_call_code_already_given_skips_the_question(
 
 def test_suspicious_call_asks_then_advises(rasa_stack: RasaStack, sender: str) -> None:
     first = rasa_stack.send(sender, "有人自称pos售后给我打电话 我没办过pos")
-    assert (first[0].get("text") or "").startswith("【安全提醒】")
+    assert answer_texts(first)[0].startswith("【安全提醒】")
     assert "是否已经把验证码" in reply_texts(first)
     text = reply_texts(rasa_stack.send(sender, "/deny"))
     assert "挂断" in text and "96110" in text and "冻结" not in text
@@ -114,7 +126,7 @@ def test_suspicious_call_asks_then_advises(rasa_stack: RasaStack, sender: str) -
 def test_a_scam_signal_interrupts_another_form(rasa_stack: RasaStack, sender: str) -> None:
     assert "索要验证码" in rasa_stack.texts(sender, "收到一台pos机 寄件人完全不认识 怎么办")
     replies = rasa_stack.send(sender, "刚才有人打电话让我报一下短信验证码")
-    assert (replies[0].get("text") or "").startswith("【安全提醒】")
+    assert answer_texts(replies)[0].startswith("【安全提醒】")
     tracker = rasa_stack.tracker(sender)
     assert (tracker.get("active_loop") or {}).get("name") == "suspicious_call_form"
     text = reply_texts(rasa_stack.send(sender, "/affirm"))
