@@ -268,7 +268,10 @@ def load_faq(path: Path) -> dict[str, FaqAnswer]:
             if not section_items:
                 raise reader.fail(section_where, "a section needs at least one item")
             heading = reader.text(section, "heading", section_where)
-            sections.append(FaqSection(heading=heading, items=section_items))
+            numbered = section.get("numbered", False)
+            if not isinstance(numbered, bool):
+                raise reader.fail(section_where, "`numbered` must be true or false")
+            sections.append(FaqSection(heading=heading, items=section_items, numbered=numbered))
         answers[intent] = FaqAnswer(
             intent=intent,
             title=reader.text(raw, "title", where),

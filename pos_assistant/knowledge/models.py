@@ -88,6 +88,7 @@ class Situation:
 class FaqSection:
     heading: str
     items: tuple[Item, ...]
+    numbered: bool = False
 
 
 @dataclass(frozen=True)

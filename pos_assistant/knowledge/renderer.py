@@ -117,10 +117,7 @@ def render_faq(answer: FaqAnswer, common: CommonTexts) -> list[RenderedMessage]:
     blocks: list[str | None] = [f"【{answer.title}】\n{answer.intro.text}"]
     for section in answer.sections:
         items = [item.text for item in section.items]
-        # Sections of steps read best numbered; the rest as bullets.
-        numbered = len(items) > 2 and "步骤" in section.heading
-        blocks.append(
-            _numbered(section.heading, items) if numbered else _bullets(section.heading, items)
-        )
+        render = _numbered if section.numbered else _bullets
+        blocks.append(render(section.heading, items))
     blocks.append(common.next_actions_prompt)
     return _with_buttons(pack_blocks(blocks), common)

@@ -261,3 +261,10 @@ def test_text_checks() -> None:
     assert find_url("请拨打12315投诉") is None
     assert find_unofficial_numbers("押金59元，智能POS约500元，2024年起施行，拨打96110") == []
     assert find_unofficial_numbers("客服电话95016") == ["95016"]
+
+
+def test_activation_steps_are_numbered_in_order() -> None:
+    text = render_faq(KB.faq["ask_activation"], KB.common)[0].text
+    assert "1. 硬件检查" in text and "6. 正式激活" in text
+    fees = render_faq(KB.faq["ask_fees"], KB.common)[0].text
+    assert "· 电签机" in fees  # sections without `numbered: true` are bullets
