@@ -77,8 +77,13 @@ def offer_human(dispatcher: CollectingDispatcher) -> list[EventType]:
     return [SlotSet("human_offered", True)]
 
 
+def started_explicitly(tracker: Tracker) -> bool:
+    """True when the session was started by the special /session_start message."""
+    return (tracker.latest_message.get("intent") or {}).get("name") == "session_start"
+
+
 class ActionSessionStart(Action):
-    """Starts a session with a one-line welcome; a handed-over conversation stays with the agent."""
+    """Starts a session; a handed-over conversation stays with the agent."""
 
     def name(self) -> str:
         return "action_session_start"
@@ -94,7 +99,10 @@ class ActionSessionStart(Action):
         if tracker.is_paused():
             # SessionStarted resets the pause: keep a handed-over conversation with the agent.
             events.append(ConversationPaused())
-        else:
+        elif started_explicitly(tracker):
+            # Only a client's explicit /session_start (widget opened, WeChat subscribe) gets the
+            # welcome here. A session started by a real message is answered by that message's
+            # own reply, so a scam warning is never pushed below a welcome.
             dispatcher.utter_message(response="utter_session_welcome")
         events.append(ActionExecuted("action_listen"))
         return events

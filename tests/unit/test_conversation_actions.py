@@ -126,8 +126,10 @@ async def test_a_miss_after_a_real_answer_does_not_offer_a_human() -> None:
     assert [m["response"] for m in messages] == ["utter_out_of_scope"]
 
 
-async def test_session_start_welcomes_and_carries_slots() -> None:
-    tracker = tracker_of([user("你好", "greet")], slots={"situation": "gift_not_mailed"})
+async def test_explicit_session_start_welcomes_and_carries_slots() -> None:
+    tracker = tracker_of(
+        [user("/session_start", "session_start")], slots={"situation": "gift_not_mailed"}
+    )
     messages, events = await run(ActionSessionStart, tracker)
     assert [m["response"] for m in messages] == ["utter_session_welcome"]
     assert events[0]["event"] == "session_started"
@@ -138,6 +140,24 @@ async def test_session_start_welcomes_and_carries_slots() -> None:
         "timestamp": None,
     } in (events)
     assert events[-1]["event"] == "action" and events[-1]["name"] == "action_listen"
+
+
+async def test_session_started_by_a_message_leaves_the_answer_to_that_message() -> None:
+    tracker = Tracker.from_dict(
+        {
+            "sender_id": "new",
+            "slots": {},
+            "latest_message": {},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": None,
+        }
+    )
+    messages, events = await run(ActionSessionStart, tracker)
+    assert messages == []
+    assert events[0]["event"] == "session_started"
 
 
 async def test_session_start_keeps_a_handed_over_conversation_paused_and_silent() -> None:
