@@ -137,25 +137,30 @@ def test_retries_arriving_together_share_one_turn(rasa_stack: RasaStack, sender:
     assert len(user_turns(rasa_stack, sender)) == 1
 
 
-def test_subscribe_sends_the_greeting_with_numbered_options(
-    rasa_stack: RasaStack, sender: str
-) -> None:
+def test_subscribe_sends_the_greeting(rasa_stack: RasaStack, sender: str) -> None:
     answer = post_signed(rasa_stack.rasa_url, token(rasa_stack), event_message(sender, "subscribe"))
     content = reply_fields(answer.text)["Content"]
     greeting = rasa_stack.send(f"{sender}-rest", "/greet")
+    texts = [reply["text"].strip() for reply in greeting if reply.get("text")]
+    assert texts and all(text in content for text in texts)
     buttons = [button for reply in greeting for button in reply.get("buttons", [])]
-    assert buttons, "the greeting is expected to offer buttons"
-    assert CHANNEL_TEXTS["options_header"] in content
     for number, button in enumerate(buttons, start=1):
         option = CHANNEL_TEXTS["option_line"].format(number=number, title=button["title"])
         assert option in content
     assert [turn["text"] for turn in user_turns(rasa_stack, sender)] == ["/greet"]
 
 
-def test_answering_a_number_sends_that_buttons_payload(rasa_stack: RasaStack, sender: str) -> None:
-    post_signed(rasa_stack.rasa_url, token(rasa_stack), event_message(sender, "subscribe"))
-    greeting = rasa_stack.send(f"{sender}-rest", "/greet")
-    buttons = [button for reply in greeting for button in reply.get("buttons", [])]
+def test_buttons_become_numbers_and_a_number_sends_the_payload(
+    rasa_stack: RasaStack, sender: str
+) -> None:
+    rest = rasa_stack.send(f"{sender}-rest", UNORDERED_DEVICE)
+    buttons = [button for reply in rest for button in reply.get("buttons", [])]
+    assert len(buttons) >= 2, "the assistant is expected to offer choices here"
+    content = ask(rasa_stack, sender, UNORDERED_DEVICE)["Content"]
+    assert CHANNEL_TEXTS["options_header"] in content
+    for number, button in enumerate(buttons, start=1):
+        option = CHANNEL_TEXTS["option_line"].format(number=number, title=button["title"])
+        assert option in content
     ask(rasa_stack, sender, "2")
     assert user_turns(rasa_stack, sender)[-1]["text"] == buttons[1]["payload"]
 
