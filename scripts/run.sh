@@ -39,7 +39,7 @@ trap stop_all INT TERM EXIT
 .venv/bin/rasa run actions --port "$ACTION_PORT" --actions actions </dev/null >var/logs/actions.log 2>&1 &
 pids+=($!)
 .venv/bin/rasa run --model models/pos-assistant.tar.gz --port "$RASA_PORT" \
-  --credentials credentials.yml --endpoints endpoints.yml --cors "*" \
+  --credentials credentials.yml --endpoints endpoints.yml \
   --enable-api --auth-token "$RASA_API_TOKEN" </dev/null >var/logs/rasa.log 2>&1 &
 pids+=($!)
 if [ -f web/server.py ]; then

@@ -172,7 +172,11 @@
       }
       self.confirmed = true;
       self.setStatus("connected", t.status_connected);
-      if (self.history.length === 0) self.addMessage({ role: "bot", text: t.welcome, options: [] });
+      // A new conversation asks the assistant for its welcome (with the quick replies).
+      if (self.history.length === 0 && self.pending.length === 0) {
+        self.showTyping();
+        self.emitMessage("/session_start");
+      }
       var queued = self.pending.splice(0);
       for (var i = 0; i < queued.length; i++) self.emitMessage(queued[i]);
     });
