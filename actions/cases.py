@@ -115,6 +115,14 @@ class ActionSubmitCase(Action):
         ]
 
 
+def last_active_form(tracker: Tracker) -> str | None:
+    """The form that was running most recently (it may already be deactivated)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name"):
+            return event["name"]
+    return None
+
+
 class ActionCancelCaseForm(Action):
     def name(self) -> str:
         return "action_cancel_case_form"
@@ -122,7 +130,12 @@ class ActionCancelCaseForm(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(response="utter_case_not_submitted")
+        cancelled_lookup = last_active_form(tracker) == "case_lookup_form"
+        dispatcher.utter_message(
+            response="utter_case_lookup_cancelled"
+            if cancelled_lookup
+            else "utter_case_not_submitted"
+        )
         return [*clear_form_slots(), *[SlotSet(slot, None) for slot in LOOKUP_SLOTS]]
 
 

@@ -23,10 +23,9 @@ from rasa_sdk.forms import FormValidationAction
 from actions.advice import as_answer
 from pos_assistant.knowledge import KnowledgeError, detect_answer, get_knowledge_base
 from pos_assistant.knowledge.models import Question
+from pos_assistant.knowledge.prefill import detect_direct_reply
 
 logger = logging.getLogger(__name__)
-
-SCAM_INTENT = "report_suspicious_call"
 
 
 class ValidateSituationForm(FormValidationAction, ABC):
@@ -46,8 +45,10 @@ class ValidateSituationForm(FormValidationAction, ABC):
             return ()
 
     def _scam_signal_elsewhere(self, tracker: Tracker) -> bool:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        return intent == SCAM_INTENT and self.situation != "suspicious_call"
+        # Only SafetyGuard's keyword match, not the classifier's guess: a typed answer such as
+        # "没有 就是口头说的" can be misread as a scam report and must still count as an answer.
+        guard = tracker.latest_message.get("safety_guard") or {}
+        return bool(guard.get("triggered")) and self.situation != "suspicious_call"
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -60,6 +61,8 @@ class ValidateSituationForm(FormValidationAction, ABC):
             if tracker.get_slot(question.slot) is not None:
                 continue
             answer = detect_answer(question, text)
+            if answer is None and question.slot == tracker.get_slot("requested_slot"):
+                answer = detect_direct_reply(text)
             if answer is not None:
                 events.append(SlotSet(question.slot, answer))
         return events

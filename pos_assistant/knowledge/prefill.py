@@ -8,6 +8,10 @@ says both in separate places the question's `prefer_when_conflicting` decides, e
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 from pos_assistant.knowledge.models import Question
 
@@ -44,4 +48,33 @@ def detect_answer(question: Question, text: str | None) -> bool | None:
         return True
     if no_spans:
         return False
+    return None
+
+
+REPLY_WORDS_FILE = Path(__file__).resolve().parents[2] / "data" / "yes_no_replies.yml"
+_MAX_DIRECT_REPLY_LENGTH = 30
+_LEADING_NOISE = re.compile(r"^[\s,.!?，。！？、~～…]+")
+
+
+@lru_cache(maxsize=1)
+def _reply_openings() -> list[tuple[str, bool | None]]:
+    """(opening, answer) pairs, longest first; answer None for `neither` openings."""
+    words = yaml.safe_load(REPLY_WORDS_FILE.read_text(encoding="utf-8"))
+    pairs: list[tuple[str, bool | None]] = [(w, None) for w in words["neither"]]
+    pairs += [(w, True) for w in words["means_yes"]] + [(w, False) for w in words["means_no"]]
+    return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
+
+
+def detect_direct_reply(text: str | None) -> bool | None:
+    """Yes/no from how a short reply to the question just asked begins ("没有 就是口头说的")."""
+    if not text or text.startswith("/"):
+        return None
+    reply = _LEADING_NOISE.sub("", text.strip()).lower()
+    if not reply or len(reply) > _MAX_DIRECT_REPLY_LENGTH:
+        return None
+    for opening, answer in _reply_openings():
+        if reply.startswith(opening):
+            if opening.isascii() and reply[len(opening) : len(opening) + 1].isalpha():
+                continue  # "no" must not match "now", nor "y" match "yesterday"
+            return answer
     return None

@@ -228,7 +228,20 @@ async def test_a_scam_signal_inside_another_form_fills_nothing() -> None:
         intent="report_suspicious_call",
         active_loop="unordered_device_form",
     )
+    t.latest_message["safety_guard"] = {"triggered": True, "topics": ["verification_code"]}
     assert await validate(ValidateUnorderedDeviceForm(), t) == []
+
+
+async def test_a_typed_answer_misread_as_a_scam_report_still_answers_the_question() -> None:
+    # The classifier guessed report_suspicious_call, but SafetyGuard saw no scam keyword.
+    t = tracker(
+        slots={"requested_slot": "gift_promise_in_writing"},
+        text="没有 就是口头说的",
+        intent="report_suspicious_call",
+        active_loop="gift_not_mailed_form",
+    )
+    events = await validate(ValidateGiftNotMailedForm(), t)
+    assert SlotSet("gift_promise_in_writing", False) in events
 
 
 # --- the domain matches the knowledge files ------------------------------------------------------

@@ -493,3 +493,30 @@ async def test_closed_cases_take_no_more_information(store: CaseStore) -> None:
         dispatcher, inform("补充", "user-a", case_id=number, brand="拉卡拉"), DOMAIN
     )
     assert responses(dispatcher) == ["utter_case_info_case_closed"]
+
+
+async def test_cancelling_a_lookup_does_not_talk_about_registering() -> None:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.cases import ActionCancelCaseForm
+
+    tracker = Tracker.from_dict(
+        {
+            "sender_id": "u",
+            "slots": {},
+            "latest_message": {"text": "算了", "intent": {"name": "cancel"}},
+            "events": [
+                {"event": "active_loop", "name": "case_lookup_form"},
+                {"event": "user", "text": "算了"},
+                {"event": "active_loop", "name": None},
+            ],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": None,
+        }
+    )
+    dispatcher = CollectingDispatcher()
+    ActionCancelCaseForm().run(dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_case_lookup_cancelled"]
