@@ -6,6 +6,14 @@ from urllib.parse import quote
 
 import httpx
 
+# `resume` alone leaves the handoff action as the last action before the next message, a state no
+# rule knows; `action_listen` puts the conversation back where the assistant waits for the user.
+RESUME_EVENTS = [
+    {"event": "resume"},
+    {"event": "slot", "name": "human_offered", "value": False},
+    {"event": "action", "name": "action_listen"},
+]
+
 
 class RasaUnreachable(Exception):
     """Rasa did not answer, or refused the request (wrong token, unknown conversation…)."""
@@ -14,13 +22,13 @@ class RasaUnreachable(Exception):
 def resume_conversation(
     rasa_url: str, api_token: str, conversation_id: str, *, timeout_seconds: float = 10
 ) -> None:
-    """Appends a `resume` event so the assistant answers this conversation again."""
+    """Appends the resume events so the assistant answers this conversation again."""
     url = f"{rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/tracker/events"
     try:
         response = httpx.post(
             url,
             params={"token": api_token},
-            json={"event": "resume"},
+            json=RESUME_EVENTS,
             timeout=timeout_seconds,
         )
     except httpx.HTTPError as error:

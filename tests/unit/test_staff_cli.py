@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pos_assistant.cases.cli import main
+from pos_assistant.cases.rasa_client import RESUME_EVENTS
 from pos_assistant.cases.records import NewCase
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.settings import Settings
@@ -136,7 +137,7 @@ def test_handoff_list_take_and_release_resumes_the_conversation(
     code, out = run(store, "handoff", "release", "web-42", rasa_url=fake_rasa)
     assert code == 0, out
     assert _RecordingRasa.received == [
-        ("/conversations/web-42/tracker/events?token=secret", {"event": "resume"})
+        ("/conversations/web-42/tracker/events?token=secret", RESUME_EVENTS)
     ]
     assert store.list_handoffs(("waiting", "taken")) == []
     assert "(queue is empty)" in run(store, "handoff", "list")[1]

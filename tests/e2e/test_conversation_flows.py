@@ -1,0 +1,93 @@
+"""Whole conversations through the real Rasa server and action server: welcome, safety first,
+misunderstandings, human handoff and giving the conversation back, masked transcripts."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.e2e.stack import PROJECT_ROOT, VENV_BIN, RasaStack
+
+pytestmark = pytest.mark.e2e
+
+
+def staff(rasa_stack: RasaStack, *args: str) -> str:
+    """Runs the staff command-line tool against the stack's database and Rasa server."""
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "pos_assistant.staff", *args],
+        cwd=PROJECT_ROOT,
+        env=rasa_stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def user_messages(rasa_stack: RasaStack, sender: str) -> list[str]:
+    events = rasa_stack.tracker(sender)["events"]
+    return [event["text"] for event in events if event["event"] == "user"]
+
+
+def test_a_greeting_says_what_the_assistant_does(rasa_stack: RasaStack, sender: str) -> None:
+    replies = rasa_stack.send(sender, "你好")
+    assert "POS机纠纷助手" in replies[0]["text"]
+    titles = [button["title"] for button in replies[0]["buttons"]]
+    assert {"没买却收到POS机", "查询进度", "转人工"} <= set(titles)
+
+
+def test_an_explicit_session_start_gets_the_welcome(rasa_stack: RasaStack, sender: str) -> None:
+    replies = rasa_stack.send(sender, "/session_start")
+    assert len(replies) == 1 and "POS机纠纷助手" in replies[0]["text"]
+    assert any(button["payload"] == "/request_human" for button in replies[0]["buttons"])
+
+
+def test_the_scam_warning_comes_first_in_a_new_conversation(
+    rasa_stack: RasaStack, sender: str
+) -> None:
+    replies = rasa_stack.send(sender, "有人自称pos售后让我把验证码发给他")
+    assert "安全提醒" in replies[0]["text"]
+
+
+def test_the_scam_warning_interrupts_opening_a_case(rasa_stack: RasaStack, sender: str) -> None:
+    assert "哪类问题" in rasa_stack.texts(sender, "我要投诉")
+    replies = rasa_stack.send(sender, "对方让我转账500元解冻")
+    assert "安全提醒" in replies[0]["text"]
+    assert "请留一个" not in rasa_stack.texts(sender, "没有")  # the case form was left
+
+
+def test_typed_answers_drive_the_follow_up_questions(rasa_stack: RasaStack, sender: str) -> None:
+    rasa_stack.send(sender, "业务员说办机送礼品 结果礼品一直没收到")
+    assert "超过对方承诺" in rasa_stack.texts(sender, "没有 就是口头说的")
+    advice = rasa_stack.texts(sender, "还没到他说的时间")
+    assert "12315" in advice or "服务商" in advice
+
+
+def test_two_misses_offer_a_person_and_the_handoff_holds_until_released(
+    rasa_stack: RasaStack, sender: str
+) -> None:
+    assert "帮不上忙" in rasa_stack.texts(sender, "帮我推荐一只股票")
+    second = rasa_stack.texts(sender, "明天会下雨吗")
+    assert "转接人工客服吗" in second
+    assert "转接人工客服" in rasa_stack.texts(sender, "好的")
+
+    # Handed over: the assistant stays quiet, and what the user writes is kept for the agent.
+    assert rasa_stack.send(sender, "我的机器是拉卡拉的，一直没人理我") == []
+    assert "我的机器是拉卡拉的，一直没人理我" in user_messages(rasa_stack, sender)
+    assert sender in staff(rasa_stack, "handoff", "list")
+
+    staff(rasa_stack, "handoff", "release", sender)
+    assert "POS机纠纷助手" in rasa_stack.texts(sender, "你好")
+
+
+def test_clear_frustration_hands_over(rasa_stack: RasaStack, sender: str) -> None:
+    assert "转接人工客服" in rasa_stack.texts(sender, "你们这破机器人听不懂人话吗")
+    assert rasa_stack.send(sender, "人呢") == []
+
+
+def test_transcripts_keep_phone_numbers_masked(rasa_stack: RasaStack, sender: str) -> None:
+    rasa_stack.send(sender, "我的手机13812345678")
+    stored = user_messages(rasa_stack, sender)
+    assert stored == ["我的手机138****5678"]
