@@ -51,11 +51,14 @@ def status_state(browser: WebDriver) -> str:
 
 
 def open_widget(browser: WebDriver, url: str) -> None:
+    """Opens the chat panel and waits for the assistant's welcome (a new conversation asks for
+    it with /session_start) or, after a reload, for the restored history."""
     browser.get(url)
     launcher = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, ".pa-launcher"), 20)
     if launcher.is_displayed():
         launcher.click()
     wait(browser, lambda: status_state(browser) == "connected", 30)
+    wait(browser, lambda: len(bubbles(browser, "bot")) >= 1)
 
 
 def say(browser: WebDriver, text: str) -> None:
@@ -85,6 +88,9 @@ def test_advice_quick_replies_and_history_after_reload(
 ) -> None:
     open_widget(browser, web_server.url)
     assert browser.find_element(By.CSS_SELECTOR, ".pa-title").text == WIDGET_TEXTS["title"]
+    # A new conversation opens with the assistant's welcome and its quick replies.
+    assert "POS机纠纷助手" in bubbles(browser, "bot")[0]
+    assert "转人工" in [button.text for button in active_options(browser)]
     seen = len(bubbles(browser, "bot"))
 
     # The first answer is the one the REST channel gives to the same text, buttons included.
@@ -132,7 +138,7 @@ def test_advice_quick_replies_and_history_after_reload(
     tracker_texts = [
         event["text"]
         for event in rasa_stack.tracker(session_id)["events"]
-        if event["event"] == "user"
+        if event["event"] == "user" and event["text"] != "/session_start"  # the widget's own
     ]
     assert tracker_texts[0] == UNORDERED_DEVICE and tracker_texts[-1] == "谢谢"
     assert len(tracker_texts) == len(bubbles(browser, "user"))

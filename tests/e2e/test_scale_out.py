@@ -51,7 +51,7 @@ def two_servers(
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "TRACKER_DB_HOST": admin.host or "127.0.0.1",
         "TRACKER_DB_PORT": str(admin.port),
-        "TRACKER_DB_NAME": "rasa_tracker",
+        "TRACKER_DB_NAME": make_url(new_database(postgres_server_url)).database or "",
         "TRACKER_DB_USER": admin.username or "postgres",
         "TRACKER_DB_PASSWORD": admin.password or "",
         "REDIS_HOST": "127.0.0.1",

@@ -99,6 +99,7 @@
     this.messages.setAttribute("aria-live", "polite");
     this.typing = element("div", "pa-typing", t.typing);
     this.typing.hidden = true;
+    this.messages.appendChild(this.typing);
 
     this.form = element("form", "pa-form");
     this.input = element("input", "pa-input");
