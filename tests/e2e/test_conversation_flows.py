@@ -91,3 +91,18 @@ def test_transcripts_keep_phone_numbers_masked(rasa_stack: RasaStack, sender: st
     rasa_stack.send(sender, "我的手机13812345678")
     stored = user_messages(rasa_stack, sender)
     assert stored == ["我的手机138****5678"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["", "   ", "😀😀😀", "？？？", "啊" * 6000, "<xml>&lt;</xml>", "\u0000\u202e控制字符"],
+    ids=["empty", "spaces", "emoji", "punctuation", "huge", "markup", "control-characters"],
+)
+def test_odd_messages_get_a_polite_answer_and_the_server_keeps_going(
+    rasa_stack: RasaStack, sender: str, message: str
+) -> None:
+    replies = rasa_stack.send(sender, message)
+    assert all(isinstance(reply.get("text", ""), str) for reply in replies)
+    assert "Traceback" not in "".join(reply.get("text") or "" for reply in replies)
+    # The conversation still works afterwards.
+    assert "POS机纠纷助手" in rasa_stack.texts(sender, "你好")
