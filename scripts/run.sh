@@ -27,12 +27,13 @@ export RASA_API_TOKEN RASA_URL="http://localhost:$RASA_PORT"
 
 pids=()
 stop_all() {
+  local status=${1:-0}
   trap - INT TERM EXIT
   echo
   echo "run: stopping"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  exit 0
+  exit "$status"
 }
 trap stop_all INT TERM EXIT
 
@@ -70,4 +71,4 @@ MSG
 # Exit (and stop the rest) as soon as any of the servers dies.
 wait -n "${pids[@]}" || true
 echo "run: a server stopped unexpectedly; see var/logs/" >&2
-stop_all
+stop_all 1
