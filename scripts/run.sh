@@ -35,7 +35,8 @@ stop_all() {
   wait 2>/dev/null || true
   exit "$status"
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all 0' INT TERM
+trap 'stop_all $?' EXIT
 
 .venv/bin/rasa run actions --port "$ACTION_PORT" --actions actions </dev/null >var/logs/actions.log 2>&1 &
 pids+=($!)
