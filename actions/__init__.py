@@ -1,1 +1,6 @@
 """Custom actions served by the rasa_sdk action server (`rasa run actions`)."""
+
+from pos_assistant.privacy import install_log_masking
+
+# The action server's logging is set up before this package is imported: mask what it writes.
+install_log_masking()

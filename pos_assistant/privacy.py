@@ -10,17 +10,11 @@ import logging
 import re
 
 # Lookarounds instead of \b: \b never fires between a Chinese character and a digit.
-_PHONE = re.compile(r"(?<![0-9])(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})(?![0-9])")
+_PHONE = re.compile(
+    r"(?<![0-9])(?:\+?86[ -]?)?(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})(?![0-9])"
+)
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])([1-9][0-9]{2})[0-9]{11}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
 _CARD_NUMBER = re.compile(r"(?<![0-9])[0-9]{12,15}([0-9]{4})(?![0-9])")
-
-
-def mask_phone(phone: str) -> str:
-    """138****5678 for a mainland mobile number; anything else is masked but for its last 2."""
-    digits = re.sub(r"[^0-9]", "", phone)
-    if len(digits) == 11:
-        return f"{digits[:3]}****{digits[-4:]}"
-    return "*" * max(len(digits) - 2, 0) + digits[-2:]
 
 
 def mask_text(text: str) -> str:

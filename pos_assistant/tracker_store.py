@@ -14,7 +14,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from pos_assistant.privacy import mask_text
+from pos_assistant.privacy import install_log_masking, mask_text
 
 _MASKED_ENTITIES = {"phone_number"}
 
@@ -36,6 +36,11 @@ def mask_event_data(data: dict[str, Any]) -> dict[str, Any]:
 
 class MaskingSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore (SQLite or PostgreSQL) that masks transcripts before storing them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The Rasa server's own log lines get the same masking as the stored transcripts.
+        install_log_masking()
+        super().__init__(*args, **kwargs)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from pos_assistant.privacy import mask_text
+
 CASE_NUMBER_PATTERN = re.compile(r"^CS\d{10}$")
 MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
 _SEPARATORS = re.compile(r"[\s\-‐‑–—_.()（）]+")
@@ -46,8 +48,8 @@ def mask_phone(phone: str | None) -> str:
 
 
 def mask_phones_in_text(text: str) -> str:
-    """Masks every mobile number inside free text (summaries for agents, log lines)."""
-    return _PHONE_IN_TEXT.sub(lambda match: mask_phone("".join(match.groups())), _half_width(text))
+    """Masks every mobile (and ID or card) number inside free text (summaries for agents)."""
+    return mask_text(_half_width(text))
 
 
 def normalize_case_number(raw: str | None) -> str | None:

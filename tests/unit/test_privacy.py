@@ -1,0 +1,47 @@
+"""Masking of personal data in transcripts and logs."""
+
+from __future__ import annotations
+
+import logging
+
+from pos_assistant.privacy import MaskingLogFilter, mask_text
+from pos_assistant.tracker_store import mask_event_data
+
+
+def test_phone_id_and_card_numbers_are_masked_in_free_text() -> None:
+    text = "手机13812345678，+86 139-1234-5678，身份证110101199003071234，卡号6222021234567890123"
+    masked = mask_text(text)
+    assert "13812345678" not in masked and "138****5678" in masked
+    assert "139****5678" in masked
+    assert "110101199003071234" not in masked and "110***********1234" in masked
+    assert "6222021234567890123" not in masked and masked.endswith("0123")
+
+
+def test_case_numbers_and_short_numbers_stay_readable() -> None:
+    assert (
+        mask_text("工单CS2611260001，押金299元，尾号5678")
+        == "工单CS2611260001，押金299元，尾号5678"
+    )
+
+
+def test_stored_user_events_are_masked_but_not_changed_in_place() -> None:
+    event = {
+        "event": "user",
+        "text": "我的电话13812345678",
+        "parse_data": {
+            "text": "我的电话13812345678",
+            "entities": [{"entity": "phone_number", "value": "13812345678"}],
+        },
+    }
+    stored = mask_event_data(event)
+    assert stored["text"] == stored["parse_data"]["text"] == "我的电话138****5678"
+    assert stored["parse_data"]["entities"][0]["value"] == "138****5678"
+    assert event["text"] == "我的电话13812345678"
+
+
+def test_log_records_are_masked() -> None:
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "user said %s", ("13812345678",), None
+    )
+    MaskingLogFilter().filter(record)
+    assert record.getMessage() == "user said 138****5678"
