@@ -5,10 +5,8 @@ Runs after the intent classifier and before SafetyGuard, so that a scam warning 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -17,14 +15,15 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from pos_assistant.nlu import project_files
+
 FRUSTRATION_INTENT = "request_human"
 FRUSTRATION_FLAG = "frustration_detected"
 
 
-def load_phrases(path: Path) -> list[str]:
-    with path.open(encoding="utf-8") as handle:
-        return [str(phrase) for phrase in yaml.safe_load(handle)["phrases"]]
+def load_phrases(path: str) -> list[str]:
+    """The phrases of a frustration file (absolute, or relative to the project root)."""
+    return [str(phrase) for phrase in project_files.read_yaml(path)["phrases"]]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -48,7 +47,7 @@ class FrustrationDetector(GraphComponent, IntentClassifier):
     ) -> FrustrationDetector:
         # The phrases are read when the graph is built (training and loading alike): the file
         # lives in the project, and a changed list takes effect without retraining DIET.
-        return cls(load_phrases(PROJECT_ROOT / config["phrases_file"]))
+        return cls(load_phrases(config["phrases_file"]))
 
     def is_frustrated(self, text: str) -> bool:
         return any(phrase in text for phrase in self._phrases)

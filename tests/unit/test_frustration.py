@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from pos_assistant.nlu.frustration import FrustrationDetector, load_phrases
 
-PHRASES_FILE = Path(__file__).resolve().parents[2] / "data" / "frustration.yml"
+PHRASES_FILE = "data/frustration.yml"
 
 
 def classify(text: str, intent: str = "out_of_scope") -> Message:
