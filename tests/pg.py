@@ -13,7 +13,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,18 +24,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.e2e.stack import free_port
+
 SERVER_START_TIMEOUT_SECONDS = 60
 
 
 def postgres_bin_dir() -> Path | None:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), reverse=True)
     return Path(candidates[0]).parent if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _as_server_user(command: list[str]) -> list[str]:
@@ -97,7 +92,7 @@ def postgres_server_url() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    port = _free_port()
+    port = free_port()
     with open(log_path, "w") as log:
         if os.geteuid() == 0:
             os.chown(log_path, pwd.getpwnam("nobody").pw_uid, -1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -13,11 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.e2e.stack import free_port
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +23,7 @@ def redis_server_port() -> Iterator[int]:
             "redis-server not found (apt-get install -y redis-server, or scripts/setup_system.sh)"
         )
     workdir = Path(tempfile.mkdtemp(prefix="pos-assistant-redis-"))
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir)],
         stdin=subprocess.DEVNULL,
