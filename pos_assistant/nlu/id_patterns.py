@@ -59,6 +59,11 @@ _SEP = r"[ \-]?"
 _NOT_TRACKING = "|".join(NOT_TRACKING_PREFIXES)
 _CHINESE_NUMBER = rf"[零〇一二两三四五六七八九十][{NUMERAL_CHARS}]*"
 _ARABIC_NUMBER = r"\d+(?:\.\d+)?[万千]?"
+# Without a currency word a Chinese numeral needs a magnitude: "押金两百" is an amount, while the
+# 一 of "押金一直没退" is not.
+_CHINESE_BARE_NUMBER = (
+    rf"[零〇一二两三四五六七八九十][{NUMERAL_CHARS}]*?[十百千万亿][{NUMERAL_CHARS}]*"
+)
 # A numeral that is part of a vaguer quantity (几百块, 好几千元) is not an amount.
 _NOT_AFTER_NUMBER = rf"(?<![\d.{NUMERAL_CHARS}几多好数上])"
 
@@ -105,7 +110,7 @@ ID_PATTERNS: tuple[_IdPattern, ...] = (
         AMOUNT,
         re.compile(
             rf"{_NOT_AFTER_NUMBER}(?P<number>{_ARABIC_NUMBER}|{_CHINESE_NUMBER})(?=的?押金)"
-            rf"|(?<=押金)(?:是|为|交了|要)?(?P<number2>{_ARABIC_NUMBER}|{_CHINESE_NUMBER})"
+            rf"|(?<=押金)(?:是|为|交了|要)?(?P<number2>{_ARABIC_NUMBER}|{_CHINESE_BARE_NUMBER})"
             r"(?![\d个天月年台号次日周%])"
         ),
         lambda match: amount_to_digits(match.group("number") or match.group("number2")),

@@ -26,8 +26,14 @@ _SPACED_PHONE = re.compile(rf"(?<![\d\-])1[3-9]\d(?:{_SEPARATOR}\d){{8}}(?![\d\-
 # Letter prefixes that are never a courier's (case numbers, serial numbers, chat accounts).
 NOT_TRACKING_PREFIXES = ("CS", "SN", "QQ", "VX", "WX", "TEL", "NO", "ID", "POS")
 _NOT_TRACKING = "|".join(NOT_TRACKING_PREFIXES)
+# Courier prefixes that users separate from the digits ("sf 1234 5678 90"). Any other word before
+# a number stays a word: "my phone is 136…" must not become the waybill "IS136…".
+COURIER_PREFIXES = (
+    "SF", "JD", "JDV", "JDX", "YT", "YTO", "JT", "ZTO", "STO", "YD", "EMS", "DPK", "KYE", "ZJS",
+)  # fmt: skip
+_COURIER = "|".join(COURIER_PREFIXES)
 _SPACED_TRACKING = re.compile(
-    rf"(?<![A-Za-z/])(?!(?:{_NOT_TRACKING})[ \t\-\d])[a-z]{{2,4}}{_SEPARATOR}"
+    rf"(?<![A-Za-z/])(?:(?!(?:{_NOT_TRACKING})\d)[a-z]{{2,4}}|(?:{_COURIER})[ \t\-]{{1,2}})"
     rf"(?:\d{_SEPARATOR}){{9,14}}\d(?!\d)",
     re.I,
 )

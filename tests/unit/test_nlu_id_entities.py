@@ -63,10 +63,27 @@ def test_extracts_ids_at_their_original_position(
         "我们一块儿去",
         "工单编号12345678",
         "商户编号12345678901",  # a merchant number, not a device serial
+        "押金一直没退",  # 一直 is "all along", not the amount 1
+        "押金一直不给退 都三个月了",
     ],
 )
 def test_ignores_numbers_that_are_no_id(pipeline: CustomPipeline, text: str) -> None:
     assert entities(pipeline, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my phone is 13612345678", [("phone_number", "13612345678", "13612345678")]),
+        ("call me 138 1234 5678", [("phone_number", "13812345678", "138 1234 5678")]),
+        ("押金两百没退", [("amount", "200", "两百")]),
+        ("sf 1234 5678 90 到了", [("tracking_number", "SF1234567890", "sf 1234 5678 90")]),
+    ],
+)
+def test_words_next_to_numbers_stay_words(
+    pipeline: CustomPipeline, text: str, expected: list[tuple[str, str, str]]
+) -> None:
+    assert entities(pipeline, text) == expected
 
 
 def test_a_phone_number_is_never_read_inside_a_case_or_tracking_number() -> None:
