@@ -33,13 +33,10 @@ logger = logging.getLogger(__name__)
 
 MISSES_SLOT = "case_form_misses"
 MAX_MISSES_BEFORE_HELP = 2
-SKIP_WORDS = frozenset({"跳过", "没有", "无", "没", "不用", "不知道", "不清楚", "略", "skip", "no"})
 EXTRA_ENTITY_TYPES = ("tracking_number", "device_sn", "brand", "amount")
 DIGRESSION_INTENTS = frozenset(
     {"cancel", "request_human", "report_suspicious_call", "check_case_status", "open_case"}
 )
-YES_WORDS = frozenset({"是", "是的", "对", "确认", "好", "好的", "可以", "嗯", "没问题", "提交"})
-NO_WORDS = frozenset({"否", "不", "不是", "不对", "不用了", "算了", "取消", "先不"})
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -50,8 +47,12 @@ def latest_intent(tracker: Tracker) -> str | None:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
+def as_reply_word(text: str) -> str:
+    return text.strip().strip("。.!！").lower()
+
+
 def is_skip(text: str) -> bool:
-    return text.strip().strip("。.!！").lower() in SKIP_WORDS
+    return as_reply_word(text) in load_case_labels().skip_replies
 
 
 def channel_of(tracker: Tracker) -> str:
@@ -184,10 +185,11 @@ class ValidateOpenCaseForm(CaseFormValidation):
     ) -> dict[str, Any]:
         if isinstance(value, bool):
             return self.accepted("case_confirmed", value, tracker)
-        answer = str(value or "").strip().strip("。.!！")
-        if answer in YES_WORDS:
+        answer = as_reply_word(str(value or ""))
+        labels = load_case_labels()
+        if answer in labels.confirm_yes_replies:
             return self.accepted("case_confirmed", True, tracker)
-        if answer in NO_WORDS:
+        if answer in labels.confirm_no_replies:
             return self.accepted("case_confirmed", False, tracker)
         return self.miss(
             "case_confirmed",

@@ -196,6 +196,20 @@ async def test_extra_info_accepts_skip_and_entities_and_reasks_otherwise(store: 
     assert responses(dispatcher) == ["utter_case_extra_info_invalid"]
 
 
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("没问题", True), ("OK", True), ("确认！", True), ("先不", False), ("取消。", False)],
+)
+async def test_typed_confirmation_answers_count(typed: str, expected: bool) -> None:
+    tracker = make_tracker(
+        {"requested_slot": "case_confirmed", "case_confirmed": typed},
+        text=typed,
+        events=[{"event": "slot", "name": "case_confirmed", "value": typed}],
+    )
+    slots, _ = await validate(ValidateOpenCaseForm(), tracker)
+    assert slots["case_confirmed"] is expected
+
+
 async def test_the_summary_masks_the_phone() -> None:
     dispatcher = CollectingDispatcher()
     ActionAskCaseConfirmed().run(dispatcher, make_tracker(open_case_slots()), DOMAIN)
