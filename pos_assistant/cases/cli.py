@@ -91,7 +91,7 @@ class StaffCommands:
         return (
             f"{case.case_number}  {self.labels.status(case.status):<5}  "
             f"{self.labels.category(case.category)}  {case.masked_phone}  "
-            f"更新 {_local(case.updated_at)}"
+            f"{self.labels.staff_fields['updated']} {_local(case.updated_at)}"
         )
 
     def cases_list(self, status: str | None, limit: int) -> int:
@@ -110,27 +110,31 @@ class StaffCommands:
 
     def cases_show(self, case_number: str) -> int:
         case = self.store.get_case(case_number)
-        self.print(f"工单号: {case.case_number}")
-        self.print(f"状态: {self.labels.status(case.status)} ({case.status})")
-        self.print(f"类别: {self.labels.category(case.category)} ({case.category})")
-        self.print(f"联系电话: {case.contact_phone}")
-        for title, value in (
-            ("品牌", case.brand),
-            ("机身号", case.device_serial),
-            ("快递单号", case.tracking_number),
-            ("金额", case.amount),
+        field = self.labels.staff_fields
+        self.print(f"{field['case_number']}: {case.case_number}")
+        self.print(f"{field['status']}: {self.labels.status(case.status)} ({case.status})")
+        self.print(f"{field['category']}: {self.labels.category(case.category)} ({case.category})")
+        self.print(f"{field['contact_phone']}: {case.contact_phone}")
+        for kind, value in (
+            ("brand", case.brand),
+            ("device_sn", case.device_serial),
+            ("tracking_number", case.tracking_number),
+            ("amount", case.amount),
         ):
             if value:
-                self.print(f"{title}: {value}")
-        self.print(f"描述: {case.description}")
-        self.print(f"渠道: {case.channel} / {case.channel_user_id}")
-        self.print(f"创建: {_local(case.created_at)}  更新: {_local(case.updated_at)}")
-        self.print("时间线:")
+                self.print(f"{self.labels.extra_fields[kind]}: {value}")
+        self.print(f"{field['description']}: {case.description}")
+        self.print(f"{field['channel']}: {case.channel} / {case.channel_user_id}")
+        self.print(
+            f"{field['created']}: {_local(case.created_at)}  "
+            f"{field['updated']}: {_local(case.updated_at)}"
+        )
+        self.print(f"{field['timeline']}:")
         for event in case.events:
             what = event.kind
             if event.to_status:
                 what = f"{event.kind} → {self.labels.status(event.to_status)}"
-            visibility = "" if event.is_public else " [内部]"
+            visibility = "" if event.is_public else f" [{field['internal']}]"
             note = f"：{event.note}" if event.note else ""
             self.print(f"  {_local(event.created_at)}  {what} ({event.author}){visibility}{note}")
         return 0

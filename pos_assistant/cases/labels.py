@@ -23,6 +23,7 @@ class CaseLabels:
     next_steps: dict[str, str]
     demo_cases: list[dict[str, Any]]
     extra_fields: dict[str, str]
+    staff_fields: dict[str, str]
     nothing_given: str
     my_case_line: str
     skip_replies: frozenset[str]
@@ -80,6 +81,7 @@ def load_case_labels(path: Path = LABELS_PATH) -> CaseLabels:
         next_steps={code: str(entry["next_step"]) for code, entry in statuses.items()},
         demo_cases=list(raw.get("demo_cases", [])),
         extra_fields={str(k): str(v) for k, v in raw["extra_fields"].items()},
+        staff_fields={str(k): str(v) for k, v in raw["staff_fields"].items()},
         nothing_given=str(raw["nothing_given"]),
         my_case_line=str(raw["my_case_line"]),
         skip_replies=_reply_set(raw["form_replies"]["skip"]),
