@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import re
 
-# Lookarounds instead of \b: \b never fires between a Chinese character and a digit.
-_PHONE = re.compile(
-    r"(?<![0-9])(?:\+?86[ -]?)?(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})(?![0-9])"
+# Lookarounds instead of \b: \b never fires between a Chinese character and a digit. Groups:
+# the first 3, middle 4 and last 4 digits of a mainland mobile number (also used to find one).
+PHONE_IN_TEXT = re.compile(
+    r"(?<![0-9])(?:\+?86[\s\-]?)?(1[3-9][0-9])[\s\-]?([0-9]{4})[\s\-]?([0-9]{4})(?![0-9])"
 )
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])([1-9][0-9]{2})[0-9]{11}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
 _CARD_NUMBER = re.compile(r"(?<![0-9])[0-9]{12,15}([0-9]{4})(?![0-9])")
@@ -21,7 +22,7 @@ def mask_text(text: str) -> str:
     """Masks every phone, ID and card number inside free text."""
     text = _ID_NUMBER.sub(lambda m: f"{m.group(1)}***********{m.group(2)}", text)
     text = _CARD_NUMBER.sub(lambda m: f"************{m.group(1)}", text)
-    return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    return PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 
 class MaskingLogFilter(logging.Filter):

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pos_assistant.privacy import mask_text
+from pos_assistant.privacy import PHONE_IN_TEXT, mask_text
 
 CASE_NUMBER_PATTERN = re.compile(r"^CS\d{10}$")
 MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
 _SEPARATORS = re.compile(r"[\s\-‐‑–—_.()（）]+")
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[\s\-]?)?(1[3-9]\d)[\s\-]?(\d{4})[\s\-]?(\d{4})(?!\d)")
 
 
 def _half_width(text: str) -> str:
@@ -36,7 +35,7 @@ def find_phone(text: str | None) -> str | None:
     """The first mainland mobile number written anywhere in free text."""
     if not text:
         return None
-    match = _PHONE_IN_TEXT.search(_half_width(text))
+    match = PHONE_IN_TEXT.search(_half_width(text))
     return "".join(match.groups()) if match else None
 
 
