@@ -156,6 +156,12 @@ class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
             if span.label_ == BRAND_ENTITY
         ]
 
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        # Training messages then name their brands exactly as parsed messages will, annotated or
+        # not, so features built on entities (MessageShapeFeaturizer) mean the same in both.
+        self.process(training_data.training_examples)
+        return training_data
+
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT)
