@@ -9,20 +9,13 @@ number / case number / ..., consists of nothing but IDs) let DIET learn "a bare 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import numpy as np
 import scipy.sparse
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.constants import TOKENS_NAMES
-from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
-from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from pos_assistant.nlu.id_patterns import (
     AMOUNT,
@@ -32,6 +25,7 @@ from pos_assistant.nlu.id_patterns import (
     TRACKING_NUMBER,
     find_ids,
 )
+from pos_assistant.nlu.token_featurizer import SparseMatrices, StatelessTokenFeaturizer
 
 ID_KINDS = (CASE_ID, PHONE_NUMBER, TRACKING_NUMBER, DEVICE_SN, AMOUNT)
 ONLY_IDS = len(ID_KINDS)  # index of the "nothing but IDs" feature
@@ -40,49 +34,14 @@ _FILLER = re.compile(r"[\s,.:;!?，。：；！？、\[\]()（）\"'“”]*")
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class IdShapeFeaturizer(SparseFeaturizer, GraphComponent):
+class IdShapeFeaturizer(StatelessTokenFeaturizer):
     """Sparse features: which ID kinds a token / the message contains."""
 
-    @classmethod
-    def required_components(cls) -> list[type]:
-        return [JiebaTokenizer]
-
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return {**SparseFeaturizer.get_default_config()}
-
-    @classmethod
-    def validate_config(cls, config: dict[str, Any]) -> None:
-        """Nothing to configure."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> IdShapeFeaturizer:
-        return cls(execution_context.node_name, config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
-        return training_data
-
-    def process(self, messages: list[Message]) -> list[Message]:
-        for message in messages:
-            tokens = message.get(TOKENS_NAMES[TEXT])
-            text = message.get(TEXT)
-            if not tokens or not text:
-                continue
-            sequence, sentence = featurize(text, [(token.start, token.end) for token in tokens])
-            self.add_features_to_message(sequence, sentence, TEXT, message)
-        return messages
+    def features(self, message: Message, tokens: list[Token]) -> SparseMatrices:
+        return featurize(message.get(TEXT), [(token.start, token.end) for token in tokens])
 
 
-def featurize(
-    text: str, token_spans: list[tuple[int, int]]
-) -> tuple[scipy.sparse.coo_matrix, scipy.sparse.coo_matrix]:
+def featurize(text: str, token_spans: list[tuple[int, int]]) -> SparseMatrices:
     found = find_ids(text)
     sequence = np.zeros((len(token_spans), FEATURE_COUNT), dtype=np.float32)
     sentence = np.zeros((1, FEATURE_COUNT), dtype=np.float32)

@@ -10,20 +10,15 @@ character repeated, English only, how long) let DIET learn those shapes from a f
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import numpy as np
 import scipy.sparse
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.constants import TOKENS_NAMES
-from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
-from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from pos_assistant.nlu.token_featurizer import SparseMatrices, StatelessTokenFeaturizer
 
 BRAND_ENTITY = "brand"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -70,48 +65,14 @@ def message_shape(text: str, entity_types: set[str]) -> list[str]:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class MessageShapeFeaturizer(SparseFeaturizer, GraphComponent):
+class MessageShapeFeaturizer(StatelessTokenFeaturizer):
     """Sentence-level sparse features: brand named, symbols only, English only, length."""
 
-    @classmethod
-    def required_components(cls) -> list[type]:
-        return [JiebaTokenizer]
-
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return {**SparseFeaturizer.get_default_config()}
-
-    @classmethod
-    def validate_config(cls, config: dict[str, Any]) -> None:
-        """Nothing to configure."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> MessageShapeFeaturizer:
-        return cls(execution_context.node_name, config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
-        return training_data
-
-    def process(self, messages: list[Message]) -> list[Message]:
-        for message in messages:
-            tokens = message.get(TOKENS_NAMES[TEXT])
-            text = message.get(TEXT)
-            if not tokens or not text:
-                continue
-            entity_types = {entity.get("entity") for entity in message.get(ENTITIES) or []}
-            sentence = np.zeros((1, len(SHAPES)), dtype=np.float32)
-            for shape in message_shape(text, entity_types):
-                sentence[0, SHAPES.index(shape)] = 1.0
-            # Rasa wants sequence features too: zeros per token (the shape is the sentence's).
-            sequence = np.zeros((len(tokens), len(SHAPES)), dtype=np.float32)
-            self.add_features_to_message(
-                scipy.sparse.coo_matrix(sequence), scipy.sparse.coo_matrix(sentence), TEXT, message
-            )
-        return messages
+    def features(self, message: Message, tokens: list[Token]) -> SparseMatrices:
+        entity_types = {entity.get("entity") for entity in message.get(ENTITIES) or []}
+        sentence = np.zeros((1, len(SHAPES)), dtype=np.float32)
+        for shape in message_shape(message.get(TEXT), entity_types):
+            sentence[0, SHAPES.index(shape)] = 1.0
+        # Rasa wants sequence features too: zeros per token (the shape is the sentence's).
+        sequence = np.zeros((len(tokens), len(SHAPES)), dtype=np.float32)
+        return scipy.sparse.coo_matrix(sequence), scipy.sparse.coo_matrix(sentence)
