@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from evaluate_nlu import parse_all, write_nlu_config
 
 from pos_assistant.nlu.lexical_intent_blender import blend
 
@@ -40,17 +41,12 @@ FRUSTRATION_INTENT = "request_human"
 
 def fold_config(config_path: Path, directory: Path) -> Path:
     """config.yml with the blender reporting its sources (NLU pipeline only)."""
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    names = [component["name"] for component in config["pipeline"]]
+    names = [c["name"] for c in yaml.safe_load(config_path.read_text(encoding="utf-8"))["pipeline"]]
     if BLENDER not in names:
         raise SystemExit(f"{config_path} has no {BLENDER}: nothing to cross-validate")
-    for component in config["pipeline"]:
-        if component["name"] == BLENDER:
-            component["report_sources"] = True
-    config.pop("policies", None)
-    path = directory / "config.yml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
+    return write_nlu_config(
+        config_path, directory / "config.yml", {BLENDER: {"report_sources": True}}
+    )
 
 
 def ambiguity_setting(config_path: Path) -> float:
@@ -78,13 +74,6 @@ def final_intent(parse: dict[str, Any], weight: float, fallback: tuple[float, fl
     return max(scores, key=scores.__getitem__)
 
 
-async def parse_texts(model_path: str, texts: list[str]) -> list[dict[str, Any]]:
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(model_path)
-    return [await agent.parse_message(text) for text in texts]
-
-
 def run_fold(config: Path, train_yaml: Path, output: Path, texts: list[str]) -> list[dict]:
     from rasa.model_training import train_nlu
 
@@ -93,7 +82,7 @@ def run_fold(config: Path, train_yaml: Path, output: Path, texts: list[str]) -> 
     )
     if not model_path:
         raise SystemExit("training failed")
-    return asyncio.run(parse_texts(model_path, texts))
+    return asyncio.run(parse_all(Path(model_path), texts))[0]
 
 
 def scores(truth: list[str], predicted: list[str]) -> dict[str, float]:

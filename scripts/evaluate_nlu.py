@@ -23,6 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from pos_assistant.nlu.lexical_intent_blender import build_lexical_model
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED = 2611
 ID_ENTITIES = ("case_id", "phone_number", "tracking_number", "device_sn")
@@ -146,30 +150,36 @@ def off_topic_figures(examples: list[Example], parses: list[dict[str, Any]]) -> 
 
 
 def baseline_predictions(train: list[Example], heldout: list[Example]) -> list[str]:
-    """Character 1-3-gram TF-IDF + logistic regression on the raw text."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    model = make_pipeline(
-        TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, lowercase=True),
-        LogisticRegression(max_iter=3000, C=10.0, random_state=SEED),
-    )
+    """Character 1-3-gram TF-IDF + logistic regression on the raw text (the blender's model)."""
+    model = build_lexical_model(max_ngram=3, regularization_strength=10.0, random_seed=SEED)
     model.fit([example.text for example in train], [example.intent for example in train])
     return list(model.predict([example.text for example in heldout]))
 
 
-async def parse_all(model_path: Path, examples: list[Example]) -> tuple[list[dict], list[float]]:
+def write_nlu_config(
+    config_path: Path, out_path: Path, overrides: dict[str, dict[str, Any]]
+) -> Path:
+    """config.yml without its policies, with `overrides` merged into the named components."""
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    for component in config["pipeline"]:
+        component.update(overrides.get(component["name"], {}))
+    config.pop("policies", None)
+    out_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return out_path
+
+
+async def parse_all(model_path: Path, texts: list[str]) -> tuple[list[dict], list[float]]:
+    """Parses of `texts` by the model, and each parse's latency after a warm-up."""
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model_path))
-    for example in examples[:WARM_UP_MESSAGES]:
-        await agent.parse_message(example.text)
+    for text in texts[:WARM_UP_MESSAGES]:
+        await agent.parse_message(text)
     parses: list[dict] = []
     latencies_ms: list[float] = []
-    for example in examples:
+    for text in texts:
         started = time.perf_counter()
-        parse = await agent.parse_message(example.text)
+        parse = await agent.parse_message(text)
         latencies_ms.append((time.perf_counter() - started) * 1000)
         parses.append(parse)
     return parses, latencies_ms
@@ -268,7 +278,7 @@ def main() -> int:
     train = load_examples(args.training_data)
     heldout = load_examples(args.heldout)
     baseline = baseline_predictions(train, heldout)
-    parses, latencies = asyncio.run(parse_all(args.model, heldout))
+    parses, latencies = asyncio.run(parse_all(args.model, [example.text for example in heldout]))
 
     predicted_intents = [parse["intent"]["name"] for parse in parses]
     predicted_entities = [

@@ -20,25 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-from evaluate_nlu import intent_figures, load_examples, parse_all
+from evaluate_nlu import intent_figures, load_examples, parse_all, write_nlu_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEDED_COMPONENTS = (
     "DIETClassifier",
     "pos_assistant.nlu.lexical_intent_blender.LexicalIntentBlender",
 )
-
-
-def seeded_config(config_path: Path, seed: int, directory: Path) -> Path:
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    for component in config["pipeline"]:
-        if component["name"] in SEEDED_COMPONENTS:
-            component["random_seed"] = seed
-    config.pop("policies", None)
-    path = directory / f"config-{seed}.yml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 def main() -> int:
@@ -63,14 +51,21 @@ def main() -> int:
         directory = Path(scratch)
         for seed in args.seeds:
             model = train_nlu(
-                config=str(seeded_config(args.config, seed, directory)),
+                config=str(
+                    write_nlu_config(
+                        args.config,
+                        directory / f"config-{seed}.yml",
+                        {name: {"random_seed": seed} for name in SEEDED_COMPONENTS},
+                    )
+                ),
                 nlu_data=str(args.training_data),
                 output=str(directory),
                 fixed_model_name=f"seed-{seed}",
             )
             if not model:
                 raise SystemExit(f"training with seed {seed} failed")
-            parses, _ = asyncio.run(parse_all(Path(model), heldout))
+            texts = [example.text for example in heldout]
+            parses, _ = asyncio.run(parse_all(Path(model), texts))
             figures = intent_figures(heldout, [parse["intent"]["name"] for parse in parses])
             per_seed[str(seed)] = {key: figures[key] for key in ("accuracy", "macro_f1")}
             print(f"seed {seed}: {per_seed[str(seed)]}")
