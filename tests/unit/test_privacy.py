@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from pos_assistant.privacy import MaskingLogFilter, mask_text
+import pytest
+
+from pos_assistant.privacy import MaskingLogFilter, disclosed_secrets, mask_text
 from pos_assistant.tracker_store import mask_event_data
 
 
@@ -15,6 +17,43 @@ def test_phone_id_and_card_numbers_are_masked_in_free_text() -> None:
     assert "139****5678" in masked
     assert "110101199003071234" not in masked and "110***********1234" in masked
     assert "6222021234567890123" not in masked and masked.endswith("0123")
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("卡号 6222 0212 3456 7890 123", "卡号 ************0123"),
+        ("6222-0212-3456-7890", "************7890"),
+        ("身份证 110101 19900307 1234", "身份证 110***********1234"),
+        ("验证码是 483920，要填哪", "验证码******，要填哪"),
+        ("我的密码：abc12345", "我的密码******"),
+        ("my password is Qwe12345", "my password******"),
+        ("code: 5821", "code******"),
+    ],
+)
+def test_grouped_numbers_codes_and_passwords_are_masked(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("我卡号6222021234567890123 押金怎么退", ["card_number"]),
+        ("身份证110101199003071234", ["id_number"]),
+        ("验证码 730215", ["verification_code"]),
+        ("密码是 qwe123456", ["password"]),
+        ("身份证110101199003071234 卡号6222 0212 3456 7890", ["id_number", "card_number"]),
+        # Serial and waybill numbers after their label, phones, case numbers: not secrets.
+        ("SN 8800123456789012", []),
+        ("快递单号 7788991234567890", []),
+        ("电话13812345678 工单CS2611270001", []),
+        ("验证码是多少", []),
+        ("密码忘了怎么办", []),
+        ("zipcode 100000", []),
+    ],
+)
+def test_disclosed_secrets_names_what_a_message_gives_away(text: str, kinds: list[str]) -> None:
+    assert disclosed_secrets(text) == kinds
 
 
 def test_case_numbers_and_short_numbers_stay_readable() -> None:
