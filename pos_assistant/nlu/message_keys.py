@@ -6,6 +6,9 @@ NORMALIZATION = "pos_normalization"
 # Set by SafetyGuard and included in the parse result (tracker.latest_message["safety_guard"]),
 # so actions can tell a forced scam warning from a classified intent.
 SAFETY_GUARD = "safety_guard"
+# Set by SafetyGuard when the user typed their own card/ID number, code or password (no scam asked
+# for it): {"secrets": ["card_number", ...]}. The action server then asks them not to.
+SENSITIVE_DATA = "sensitive_data"
 # Set by LexicalIntentBlender only when its `report_sources` option is on (cross-validation):
 # the full DIET and character n-gram distributions before blending.
 INTENT_SOURCES = "intent_sources"

@@ -4,6 +4,10 @@ Users write full-width letters, Traditional characters, filter-dodging spellings
 and IDs with spaces or dashes. The NLU pipeline works on the normalized text, but entity positions
 must point into the text the user actually sent, so every normalized character carries the span of
 original characters it was made from.
+
+A card or ID number, code or password the user typed is cut out of the normalized text (its label
+stays: "我卡号，机器没激活想退押金"): a long number would otherwise make any message look like
+`inform`, and nothing downstream needs the value. What was cut is listed in `secrets`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+
+from pos_assistant.privacy import SECRET_KINDS, secret_spans
 
 Span = tuple[int, int]
 
@@ -47,6 +53,7 @@ class NormalizedText:
     original: str
     text: str
     spans: tuple[Span, ...]
+    secrets: tuple[str, ...] = ()
 
     def to_original_span(self, start: int, end: int) -> Span:
         """Maps a [start, end) span of the normalized text to the original text."""
@@ -121,6 +128,23 @@ def _rewrite(
     return NormalizedText(current.original, "".join(pieces), tuple(spans))
 
 
+def _cut_secrets(current: NormalizedText) -> NormalizedText:
+    """Removes the values of the secrets in the text and records their kinds."""
+    found = secret_spans(current.text)
+    if not found:
+        return current
+    cut = {index for _, start, end in found for index in range(start, end)}
+    kept = [index for index in range(len(current.text)) if index not in cut]
+    kinds = {kind for kind, _, _ in found}
+    secrets = tuple(kind for kind in SECRET_KINDS if kind in kinds)
+    text = "".join(current.text[index] for index in kept)
+    if not text.strip():  # a bare number: keep it, the pipeline needs some text to read
+        return NormalizedText(current.original, current.text, current.spans, secrets)
+    return NormalizedText(
+        current.original, text, tuple(current.spans[index] for index in kept), secrets
+    )
+
+
 def _align_subsequence(old: str, new: str, old_spans: tuple[Span, ...], whole: Span) -> list[Span]:
     """Spans for `new`: its characters found in order (case-insensitively) in `old` keep theirs."""
     result: list[Span] = []
@@ -177,7 +201,7 @@ class TextNormalization:
             )
         for pattern in (_SPACED_CASE_ID, _SPACED_TRACKING, _SPACED_PHONE):
             current = _rewrite(current, pattern, _compact_id, keep_surviving_chars=True)
-        return current
+        return _cut_secrets(current)
 
     @staticmethod
     def _traditional_to_simplified(current: NormalizedText) -> NormalizedText:

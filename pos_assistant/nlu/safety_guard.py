@@ -7,6 +7,11 @@ overrides the classifier: intent report_suspicious_call with confidence 1.0.
 Placed after FallbackClassifier: it must win over nlu_fallback too (a message the classifier found
 ambiguous is still a scam warning when it mentions a verification code), and FallbackClassifier's
 ambiguity check reads the ranking, which this component keeps unchanged.
+
+A user who types their own card number, ID number, code or password to the assistant ("我卡号
+6222…，押金怎么退") is not reporting a scam: the classified intent stays, and a `sensitive_data`
+entry in the parse tells the action server to ask them not to (actions/sensitive_data.py). When the
+same message speaks of someone asking for it ("他让我报验证码 483920"), it is a scam warning.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from pos_assistant.nlu import message_keys
 from pos_assistant.nlu.text_normalizer import is_quick_reply_payload
+from pos_assistant.privacy import disclosed_secrets
 
 SCAM_INTENT = "report_suspicious_call"
 
@@ -42,6 +48,18 @@ SCAM_TOPICS: dict[str, re.Pattern[str]] = {
 }
 
 
+# Someone else in the story: the secret was asked for, not just typed to us. "其他" is not "他".
+_SOMEONE_ASKED = re.compile(
+    r"对方|(?<!其)[他她]|骗子|陌生|售后|自称|冒充|[让要叫]我|报给|告诉了|发给"
+)
+# A secret the user typed explains the scam topic of its own label ("卡号6222…" → card_number).
+_TOPIC_OF_SECRET = {
+    "card_number": "card_number",
+    "verification_code": "verification_code",
+    "password": "password",
+}
+
+
 def scam_topics(text: str) -> list[str]:
     """The scam topics `text` mentions (none for button payloads like "/report_suspicious_call")."""
     if not text or is_quick_reply_payload(text):
@@ -49,9 +67,17 @@ def scam_topics(text: str) -> list[str]:
     return [topic for topic, pattern in SCAM_TOPICS.items() if pattern.search(text)]
 
 
+def is_own_disclosure(text: str, secrets: list[str], topics: list[str]) -> bool:
+    """Whether the user only typed their own secret, with nobody asking for it in the message."""
+    if not secrets or _SOMEONE_ASKED.search(text):
+        return False
+    explained = {_TOPIC_OF_SECRET[kind] for kind in secrets if kind in _TOPIC_OF_SECRET}
+    return all(topic in explained for topic in topics)
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class SafetyGuard(GraphComponent):
-    """Sets intent report_suspicious_call (1.0) and a `safety_guard` flag on scam topics."""
+    """Forces report_suspicious_call (1.0) on scam topics; marks secrets the user typed."""
 
     @classmethod
     def create(
@@ -65,18 +91,33 @@ class SafetyGuard(GraphComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            topics = scam_topics(message.get(TEXT) or "")
-            if not topics:
+            text = message.get(TEXT) or ""
+            if not text or is_quick_reply_payload(text):
                 continue
-            classified = dict(message.get(INTENT) or {})
-            message.set(
-                INTENT,
-                {INTENT_NAME_KEY: SCAM_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0},
-                add_to_output=True,
-            )
-            message.set(
-                message_keys.SAFETY_GUARD,
-                {"triggered": True, "topics": topics, "classified_intent": classified},
-                add_to_output=True,
-            )
+            topics = scam_topics(text)
+            secrets = secrets_typed_in(message)
+            if is_own_disclosure(text, secrets, topics):
+                message.set(message_keys.SENSITIVE_DATA, {"secrets": secrets}, add_to_output=True)
+            elif topics:
+                _force_scam_warning(message, topics)
         return messages
+
+
+def secrets_typed_in(message: Message) -> list[str]:
+    """Secrets TextNormalizer cut out of the message (or, without it, found in the text)."""
+    normalization = message.get(message_keys.NORMALIZATION)
+    if normalization is not None:
+        return list(normalization.get("secrets") or [])
+    return disclosed_secrets(message.get(TEXT) or "")
+
+
+def _force_scam_warning(message: Message, topics: list[str]) -> None:
+    classified = dict(message.get(INTENT) or {})
+    message.set(
+        INTENT, {INTENT_NAME_KEY: SCAM_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True
+    )
+    message.set(
+        message_keys.SAFETY_GUARD,
+        {"triggered": True, "topics": topics, "classified_intent": classified},
+        add_to_output=True,
+    )

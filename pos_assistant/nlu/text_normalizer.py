@@ -116,7 +116,11 @@ class TextNormalizer(GraphComponent):
             message.set(TEXT, normalized.text)
             message.set(
                 message_keys.NORMALIZATION,
-                {"original": normalized.original, "spans": [list(s) for s in normalized.spans]},
+                {
+                    "original": normalized.original,
+                    "spans": [list(s) for s in normalized.spans],
+                    "secrets": list(normalized.secrets),
+                },
             )
         return messages
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token
-from rasa.shared.nlu.constants import ENTITIES, TEXT, TEXT_TOKENS
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT, TEXT_TOKENS
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -114,3 +114,49 @@ def test_quick_reply_payloads_are_not_rewritten(pipeline: CustomPipeline) -> Non
     message = pipeline.parse(payload)
     assert message.get(TEXT) == payload
     assert not message.get(ENTITIES)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "secrets"),
+    [
+        (
+            "我卡號6222 0212 3456 7890 123，機器沒激活想退押金",
+            "我卡号,机器没激活想退押金",
+            ("card_number",),
+        ),
+        ("验证码是483920 要填哪", "验证码是 要填哪", ("verification_code",)),
+        ("身份证110101199003071234被冒用", "身份证被冒用", ("id_number",)),
+        # Labelled serial numbers, phones and case numbers are information, not secrets.
+        ("SN 8800123456789012", "SN 8800123456789012", ()),
+        ("手机 138 1234 5678", "手机 13812345678", ()),
+        # A bare number stays: the classifier needs some text.
+        ("6222021234567890123", "6222021234567890123", ("card_number",)),
+    ],
+)
+def test_secrets_are_cut_from_the_text_the_classifier_reads(
+    normalization: TextNormalization, text: str, expected: str, secrets: tuple[str, ...]
+) -> None:
+    result = normalization.normalize(text)
+    assert (result.text, result.secrets) == (expected, secrets)
+    assert len(result.spans) == len(result.text)
+
+
+def test_a_cut_secret_leaves_entity_positions_in_the_original(pipeline: CustomPipeline) -> None:
+    original = "卡号6222021234567890123，手机13812345678，拉卡拉的机器"
+    message = pipeline.parse(original)
+    assert message.get(TEXT) == original
+    by_type = {entity["entity"]: entity for entity in message.get(ENTITIES)}
+    assert original[by_type["phone_number"]["start"] : by_type["phone_number"]["end"]] == (
+        "13812345678"
+    )
+    assert original[by_type["brand"]["start"] : by_type["brand"]["end"]] == "拉卡拉"
+
+
+def test_the_guard_marks_the_secrets_the_normalizer_cut(pipeline: CustomPipeline) -> None:
+    output = pipeline.parse("我卡号6222021234567890123 押金怎么退").as_dict(
+        only_output_properties=True
+    )
+    assert output[message_keys.SENSITIVE_DATA] == {"secrets": ["card_number"]}
+    assert pipeline.parse("他让我报验证码，我报了483920").get(INTENT)["name"] == (
+        "report_suspicious_call"
+    )

@@ -86,3 +86,30 @@ def test_messages_without_scam_topics_keep_their_intent(guard: SafetyGuard) -> N
     guard.process([message])
     assert message.get(INTENT)["name"] == "ask_fees"
     assert message.get(message_keys.SAFETY_GUARD) is None
+
+
+def test_a_users_own_card_number_keeps_its_intent_and_is_marked(guard: SafetyGuard) -> None:
+    text = "我卡号6222021234567890123 押金怎么退"
+    message = classified(text, intent="report_no_activation_refund")
+    guard.process([message])
+    assert message.get(INTENT)["name"] == "report_no_activation_refund"
+    output = message.as_dict(only_output_properties=True)
+    assert output[message_keys.SENSITIVE_DATA] == {"secrets": ["card_number"]}
+    assert message_keys.SAFETY_GUARD not in output
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "他让我报验证码 我报了483920",
+        "对方要我卡号 我给了6222021234567890123",
+        "自称售后的说验证码是730215要我念给他",
+        "卡号6222021234567890123 对方还让我转账",
+        "卡号6222021234567890123 还要转账吗",  # a topic the number does not explain: transfer
+    ],
+)
+def test_a_secret_someone_asked_for_stays_a_scam_warning(guard: SafetyGuard, text: str) -> None:
+    message = classified(text, intent="report_no_activation_refund")
+    guard.process([message])
+    assert message.get(INTENT)["name"] == "report_suspicious_call"
+    assert message.get(message_keys.SENSITIVE_DATA) is None
