@@ -93,6 +93,41 @@ def test_transcripts_keep_phone_numbers_masked(rasa_stack: RasaStack, sender: st
     assert stored == ["我的手机138****5678"]
 
 
+def test_a_card_number_typed_to_us_gets_the_notice_then_the_answer(
+    rasa_stack: RasaStack, sender: str
+) -> None:
+    replies = rasa_stack.send(sender, "我卡号6222021234567890123，机器没激活想退押金")
+    assert "请不要在对话里发送银行卡号" in replies[0]["text"]
+    assert "安全提醒" not in replies[0]["text"]
+    later = "\n".join(reply.get("text", "") for reply in replies[1:])
+    assert "7天" in later  # the refund advice's first question: bought online within 7 days?
+    stored = user_messages(rasa_stack, sender)
+    assert stored and all("6222021234567890123" not in text for text in stored)
+    assert all("************0123" in text for text in stored)
+
+
+def test_an_id_number_in_a_case_story_is_noticed_and_stored_masked(
+    rasa_stack: RasaStack, sender: str
+) -> None:
+    rasa_stack.send(sender, "我要投诉")
+    rasa_stack.send(sender, "赠品没寄")
+    assert "说说经过" in rasa_stack.texts(sender, "13812345678")
+    replies = rasa_stack.send(
+        sender, "业务员拿我身份证110101199003071234办的机，说好的赠品一直没寄"
+    )
+    assert "请不要在对话里发送" in replies[0]["text"]
+    assert "补充" in replies[-1]["text"]  # the story was taken; the form goes on
+    summary = rasa_stack.texts(sender, "跳过")
+    assert "110***********1234" in summary and "110101199003071234" not in summary
+
+
+def test_a_code_someone_asked_for_is_still_a_scam_warning(
+    rasa_stack: RasaStack, sender: str
+) -> None:
+    replies = rasa_stack.send(sender, "他让我报验证码，我已经报了483920")
+    assert "安全提醒" in replies[0]["text"]
+
+
 @pytest.mark.parametrize(
     "message",
     ["", "   ", "😀😀😀", "？？？", "啊" * 6000, "<xml>&lt;</xml>", "\u0000\u202e控制字符"],
