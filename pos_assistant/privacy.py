@@ -24,7 +24,8 @@ _ID_NUMBER = re.compile(
 )
 _CARD_NUMBER = re.compile(r"(?<![0-9])[0-9](?:[\s\-]?[0-9]){15,18}(?![0-9])")
 _SEPARATOR = r"(?:是|为|:|：|is|\s)*"
-_CODE_LABEL = r"验证码|校验码|动态码|短信码|(?<![a-z])(?:verification |sms )?code"
+# English "code" alone is an SMS code only when it is not a terminal's "error code 1234".
+_CODE_LABEL = r"验证码|校验码|动态码|短信码|(?<![a-z])(?<!error )(?:verification |sms |otp )?code"
 _VERIFICATION_CODE = re.compile(
     rf"({_CODE_LABEL}){_SEPARATOR}(?P<value>[0-9]{{4,8}})(?![0-9])", re.IGNORECASE
 )

@@ -50,6 +50,7 @@ def test_grouped_numbers_codes_and_passwords_are_masked(text: str, masked: str) 
         ("验证码是多少", []),
         ("密码忘了怎么办", []),
         ("zipcode 100000", []),
+        ("刷卡显示 error code 1234", []),
     ],
 )
 def test_disclosed_secrets_names_what_a_message_gives_away(text: str, kinds: list[str]) -> None:
