@@ -1,22 +1,17 @@
 """A user typed their own card number, ID number, code or password: ask them not to.
 
-Rasa calls `action_validate_slot_mappings` after every user message, before anything else answers
-it (ActionExtractSlots), and sends the messages it utters. That makes it the one place where the
-notice comes first in every state of the conversation (inside a form too), while the message itself
-is still answered as what it asked. SafetyGuard marks such messages with `sensitive_data`; the
-message is stored masked (pos_assistant/tracker_store.py).
+SafetyGuard marks such messages with `sensitive_data` (the value itself was cut from the text the
+classifier read, and the message is stored masked). The notice is given by
+actions/every_message.py, before anything else answers the message.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
-from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk import Tracker
 
 NOTICE_RESPONSE = "utter_sensitive_data_notice"
-# The scam warning already says not to tell anyone, the assistant included.
+# The scam warning already says not to tell anyone, the assistant included (it is not given while
+# the conversation waits for a person).
 SCAM_INTENT = "report_suspicious_call"
 
 
@@ -25,16 +20,7 @@ def typed_secrets(tracker: Tracker) -> list[str]:
     return list(((tracker.latest_message or {}).get("sensitive_data") or {}).get("secrets") or [])
 
 
-class ActionValidateSlotMappings(Action):
-    """Runs on every user message; keeps every extracted slot as it is (returns no SlotSet)."""
-
-    def name(self) -> str:
-        return "action_validate_slot_mappings"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        if typed_secrets(tracker) and intent != SCAM_INTENT:
-            dispatcher.utter_message(response=NOTICE_RESPONSE)
-        return []
+def needs_privacy_notice(tracker: Tracker) -> bool:
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    scam_warning_follows = intent == SCAM_INTENT and not tracker.is_paused()
+    return bool(typed_secrets(tracker)) and not scam_warning_follows

@@ -48,6 +48,8 @@ class Settings:
     wechat_encoding_aes_key: str = ""
     wechat_api_base_url: str = "https://api.weixin.qq.com/"
     wechat_reply_deadline_seconds: float = 4.0
+    # While a conversation waits for a person, a message after this much silence gets a reminder.
+    handoff_reminder_seconds: float = 120.0
 
     @property
     def is_production(self) -> bool:
@@ -68,6 +70,9 @@ def get_settings() -> Settings:
         wechat_api_base_url=env("WECHAT_API_BASE_URL", "https://api.weixin.qq.com/"),
         wechat_reply_deadline_seconds=_positive_float(
             "WECHAT_REPLY_DEADLINE_SECONDS", env("WECHAT_REPLY_DEADLINE_SECONDS", "4.0")
+        ),
+        handoff_reminder_seconds=_positive_float(
+            "HANDOFF_REMINDER_SECONDS", env("HANDOFF_REMINDER_SECONDS", "120")
         ),
     )
 

@@ -94,6 +94,9 @@ def write_endpoints(workdir: Path, action_port: int, extra: str = "") -> Path:
     return endpoints
 
 
+HANDOFF_REMINDER_SECONDS = 8
+
+
 @contextmanager
 def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[RasaStack]:
     model_path = model_under_test()
@@ -109,6 +112,8 @@ def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Ite
         "WECHAT_TOKEN": "e2e-wechat-token",
         # Passive WeChat replies regardless of machine load; the late path has its own stack.
         "WECHAT_REPLY_DEADLINE_SECONDS": "60",
+        # Short enough for a test to wait for the "still waiting" reminder after a handoff.
+        "HANDOFF_REMINDER_SECONDS": str(HANDOFF_REMINDER_SECONDS),
         "PYTHONHASHSEED": "0",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         **(extra_env or {}),

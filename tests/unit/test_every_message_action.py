@@ -1,0 +1,115 @@
+"""action_validate_slot_mappings: the privacy notice and the "still waiting" reminder."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.every_message import ActionValidateSlotMappings
+from actions.handoff import needs_waiting_reminder
+from pos_assistant.settings import get_settings
+from tests.unit.test_conversation_actions import DOMAIN
+
+NOW = 1_800_000_000.0
+
+
+def tracker_with(
+    intent: str = "ask_fees",
+    secrets: list[str] | None = None,
+    paused: bool = False,
+    last_reply_seconds_ago: float | None = None,
+) -> Tracker:
+    parse_data = {"text": "……", "intent": {"name": intent, "confidence": 0.8}, "entities": []}
+    if secrets is not None:
+        parse_data["sensitive_data"] = {"secrets": secrets}
+    events: list[dict] = []
+    if last_reply_seconds_ago is not None:
+        events.append({"event": "bot", "text": "…", "timestamp": NOW - last_reply_seconds_ago})
+    if paused:
+        events.append({"event": "pause", "timestamp": NOW - (last_reply_seconds_ago or 0)})
+    events.append({"event": "user", "text": "……", "parse_data": parse_data, "timestamp": NOW})
+    return Tracker.from_dict(
+        {
+            "sender_id": "tester",
+            "slots": {},
+            "latest_message": parse_data,
+            "events": events,
+            "paused": paused,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
+
+
+async def responses_for(tracker: Tracker) -> tuple[list[str], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    events = await ActionValidateSlotMappings().run(dispatcher, tracker, DOMAIN)
+    return [message["response"] for message in dispatcher.messages], events
+
+
+def test_its_responses_and_the_action_are_in_the_domain() -> None:
+    assert {"utter_sensitive_data_notice", "utter_handoff_still_waiting"} <= set(
+        DOMAIN["responses"]
+    )
+    assert "action_validate_slot_mappings" in DOMAIN["actions"]
+
+
+async def test_a_typed_card_number_gets_the_notice_and_no_slot_changes() -> None:
+    tracker = tracker_with("report_no_activation_refund", secrets=["card_number"])
+    responses, events = await responses_for(tracker)
+    assert responses == ["utter_sensitive_data_notice"]
+    assert events == []  # every slot Rasa extracted is kept
+
+
+async def test_ordinary_messages_get_nothing() -> None:
+    assert await responses_for(tracker_with("ask_fees")) == ([], [])
+
+
+async def test_the_scam_warning_is_not_doubled() -> None:
+    responses, _ = await responses_for(
+        tracker_with("report_suspicious_call", secrets=["verification_code"])
+    )
+    assert responses == []
+
+
+async def test_while_waiting_for_a_person_the_notice_is_given_even_for_a_scam_message() -> None:
+    tracker = tracker_with(
+        "report_suspicious_call", secrets=["card_number"], paused=True, last_reply_seconds_ago=1
+    )
+    responses, _ = await responses_for(tracker)
+    assert responses == ["utter_sensitive_data_notice"]
+
+
+@pytest.mark.parametrize(
+    ("paused", "seconds_ago", "reminded"),
+    [
+        (True, 600, True),  # waiting for a person, ten minutes of silence
+        (True, 120, True),
+        (True, 30, False),  # the handoff message (or an agent) spoke just now
+        (False, 600, False),  # not handed over: the assistant answers anyway
+    ],
+)
+def test_a_waiting_user_is_reminded_after_silence(
+    paused: bool, seconds_ago: float, reminded: bool
+) -> None:
+    tracker = tracker_with(paused=paused, last_reply_seconds_ago=seconds_ago)
+    assert needs_waiting_reminder(tracker, now=NOW, interval_seconds=120) is reminded
+
+
+async def test_the_reminder_is_uttered_while_paused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HANDOFF_REMINDER_SECONDS", "60")
+    get_settings.cache_clear()
+    try:
+        last_reply = time.time() - 3600
+        tracker = tracker_with(
+            secrets=["card_number"], paused=True, last_reply_seconds_ago=NOW - last_reply
+        )
+        responses, events = await responses_for(tracker)
+    finally:
+        get_settings.cache_clear()
+    assert responses == ["utter_sensitive_data_notice", "utter_handoff_still_waiting"]
+    assert events == []
