@@ -17,11 +17,33 @@ from actions.case_forms import channel_of
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import CaseStoreError
 from pos_assistant.cases.identifiers import mask_phones_in_text
+from pos_assistant.cases.transcript import situation_discussed
 
 logger = logging.getLogger(__name__)
 
 SUMMARY_MESSAGES = 3
 SUMMARY_MAX_CHARS = 300
+REMINDER_RESPONSE = "utter_handoff_still_waiting"
+
+
+def needs_waiting_reminder(tracker: Tracker, now: float, interval_seconds: float) -> bool:
+    """Whether a handed-over user has written into silence for at least `interval_seconds`.
+
+    Silence is measured from the last thing anyone said to the user (the handoff message, an
+    earlier reminder, or an agent's reply), so a user who keeps writing is reminded at most once
+    per interval and an agent who is answering is never talked over.
+    """
+    if not tracker.is_paused():
+        return False
+    last_reply = max(
+        (
+            float(event.get("timestamp") or 0)
+            for event in tracker.events
+            if event.get("event") == "bot"
+        ),
+        default=0.0,
+    )
+    return now - last_reply >= interval_seconds
 
 
 def conversation_summary(tracker: Tracker) -> str:
@@ -50,7 +72,7 @@ class ActionHandoffToHuman(Action):
                 tracker.sender_id,
                 channel=channel_of(tracker),
                 summary=conversation_summary(tracker),
-                category=tracker.get_slot("situation"),
+                category=situation_discussed(tracker.slots, tracker.events),
                 case_number=tracker.get_slot("case_id"),
             )
         except CaseStoreError as error:

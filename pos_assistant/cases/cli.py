@@ -14,9 +14,19 @@ from typing import TextIO
 
 from pos_assistant.cases.errors import CaseStoreError, HandoffNotFound
 from pos_assistant.cases.labels import CaseLabels, load_case_labels
-from pos_assistant.cases.rasa_client import RasaUnreachable, resume_conversation
-from pos_assistant.cases.records import Case, NewCase
+from pos_assistant.cases.rasa_client import (
+    RasaUnreachable,
+    fetch_tracker,
+    resume_conversation,
+    send_agent_message,
+)
+from pos_assistant.cases.records import Case, HandoffRequest, NewCase
 from pos_assistant.cases.store import CHINA_TIME, CaseStore
+from pos_assistant.cases.transcript import (
+    recommended_steps,
+    situation_discussed,
+    transcript_lines,
+)
 from pos_assistant.settings import Settings, get_settings
 
 ResumeFunction = Callable[[str, str, str], None]
@@ -62,6 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     take = handoff.add_parser("take", help="mark a waiting conversation as taken")
     take.add_argument("conversation_id")
     take.add_argument("--agent", default="staff")
+    show_handoff = handoff.add_parser(
+        "show",
+        help="the conversation for the agent: transcript with the assistant's understanding, "
+        "recommended steps, the case",
+    )
+    show_handoff.add_argument("conversation_id")
+    reply = handoff.add_parser(
+        "reply", help="send a message to the user as an agent (takes the conversation if waiting)"
+    )
+    reply.add_argument("conversation_id")
+    reply.add_argument("text")
+    reply.add_argument("--agent", default="staff")
     release = handoff.add_parser(
         "release", help="give the conversation back to the assistant (resumes it in Rasa)"
     )
@@ -185,10 +207,58 @@ class StaffCommands:
         self.print(f"{request.conversation_id}: taken by {request.taken_by}")
         return 0
 
+    def _open_request(self, conversation_id: str) -> HandoffRequest:
+        for request in self.store.list_handoffs(("waiting", "taken")):
+            if request.conversation_id == conversation_id:
+                return request
+        raise HandoffNotFound(conversation_id)
+
+    def handoff_show(self, conversation_id: str) -> int:
+        request = self._open_request(conversation_id)
+        tracker = fetch_tracker(
+            self.settings.rasa_url, self.settings.rasa_api_token, conversation_id
+        )
+        slots = tracker.get("slots") or {}
+        category = self.labels.category(request.category) if request.category else "-"
+        self.print(
+            f"{request.conversation_id}  {request.status}"
+            f"{' (' + request.taken_by + ')' if request.taken_by else ''}  {request.channel}  "
+            f"{category}  {_local(request.created_at)}"
+        )
+        self.print(f"summary: {request.summary}")
+        self.print("\ntranscript (numbers masked):")
+        for line in transcript_lines(tracker.get("events") or []):
+            self.print(f"  {line.time}  {line.speaker}: {line.text}")
+            if line.understanding:
+                self.print(f"      understood as: {line.understanding}")
+        events = tracker.get("events") or []
+        situation = situation_discussed(slots, events) or request.category
+        title, steps = recommended_steps(situation, slots)
+        if steps:
+            self.print(f"\nrecommended steps ({title}):")
+            for number, step in enumerate(steps, start=1):
+                self.print(f"  {number}. {step}")
+        case_number = request.case_number or slots.get("case_id")
+        if case_number:
+            self.print("\ncase:")
+            self.print("  " + self._case_line(self.store.get_case(case_number)))
+        return 0
+
+    def handoff_reply(self, conversation_id: str, text: str, agent: str) -> int:
+        request = self._open_request(conversation_id)
+        if not text.strip():
+            self.print("error: the message is empty")
+            return 1
+        if request.status == "waiting":
+            self.store.take_handoff(conversation_id, agent)
+        send_agent_message(
+            self.settings.rasa_url, self.settings.rasa_api_token, conversation_id, text, agent
+        )
+        self.print(f"{conversation_id}: sent as {agent}")
+        return 0
+
     def handoff_release(self, conversation_id: str) -> int:
-        open_requests = self.store.list_handoffs(("waiting", "taken"))
-        if not any(r.conversation_id == conversation_id for r in open_requests):
-            raise HandoffNotFound(conversation_id)
+        self._open_request(conversation_id)
         # Resume first: if Rasa is down the request stays open and the release can be retried.
         self.resume(self.settings.rasa_url, self.settings.rasa_api_token, conversation_id)
         self.store.release_handoff(conversation_id)
@@ -233,6 +303,10 @@ def main(
             return commands.handoff_list(args.all)
         if args.command == "take":
             return commands.handoff_take(args.conversation_id, args.agent)
+        if args.command == "show":
+            return commands.handoff_show(args.conversation_id)
+        if args.command == "reply":
+            return commands.handoff_reply(args.conversation_id, args.text, args.agent)
         return commands.handoff_release(args.conversation_id)
     except (CaseStoreError, RasaUnreachable) as error:
         print(f"error: {error}", file=out)

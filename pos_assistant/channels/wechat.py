@@ -15,7 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import (
+    CollectingOutputChannel,
+    InputChannel,
+    OutputChannel,
+    UserMessage,
+)
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -80,6 +85,25 @@ class WeChatConfig:
             raise ValueError("WECHAT_ENCODING_AES_KEY needs 43 characters and WECHAT_APPID")
 
 
+class CustomerServiceOutput(OutputChannel):
+    """Messages sent outside the user's own turn (an agent's reply after a handoff).
+
+    Rasa uses it for events appended through its HTTP API with `output_channel=latest`. WeChat
+    accepts these customer-service messages within 48 hours of the user's last message.
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+    def __init__(self, sender: CustomerServiceSender) -> None:
+        self.sender = sender
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        if not await self.sender.send_texts(recipient_id, [text]):
+            logger.error("An agent's message could not be delivered over WeChat")
+
+
 class WeChatInput(InputChannel):
     """WeChat Official Account webhook: verification, plain and safe mode, retries, late replies."""
 
@@ -109,6 +133,9 @@ class WeChatInput(InputChannel):
         self.turns = TurnCache()
         self.options = OptionMemory()
         self._background: set[asyncio.Task] = set()
+
+    def get_output_channel(self) -> OutputChannel | None:
+        return CustomerServiceOutput(self.customer_service)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("wechat_webhook", __name__)

@@ -12,6 +12,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e.stack import RasaStack, WebServer
+from tests.e2e.test_conversation_flows import staff
 
 pytestmark = pytest.mark.browser
 
@@ -193,3 +194,16 @@ def test_on_a_phone_the_panel_fills_the_screen(
     say(browser, UNORDERED_DEVICE)
     wait_for_new_bot_reply(browser, seen)
     screenshot("phone")
+
+
+def test_an_agents_reply_appears_in_the_open_widget(
+    browser: WebDriver, web_server: WebServer, rasa_stack: RasaStack
+) -> None:
+    open_widget(browser, web_server.url)
+    seen = len(bubbles(browser, "bot"))
+    say(browser, "转人工")
+    assert "转接人工客服" in wait_for_new_bot_reply(browser, seen)[-1]
+    seen = len(bubbles(browser, "bot"))
+    session_id = browser.execute_script("return localStorage.getItem('posAssistant.sessionId')")
+    staff(rasa_stack, "handoff", "reply", session_id, "您好，我是客服小王，请问怎么称呼您？")
+    assert wait_for_new_bot_reply(browser, seen) == ["您好，我是客服小王，请问怎么称呼您？"]

@@ -8,6 +8,7 @@ import pytest
 import socketio
 
 from tests.e2e.stack import RasaStack
+from tests.e2e.test_conversation_flows import staff
 
 pytestmark = pytest.mark.e2e
 
@@ -60,3 +61,15 @@ def test_requested_session_ids_must_look_like_ours(rasa_stack: RasaStack) -> Non
         chat.close()
     assert odd != "../../admin" and len(odd) == 32
     assert kept == "0123456789abcdef0123456789abcdef"
+
+
+def test_an_agents_reply_is_pushed_to_the_waiting_widget(rasa_stack: RasaStack) -> None:
+    chat = ChatClient(rasa_stack.rasa_url)
+    try:
+        session_id = chat.request_session(None)
+        chat.client.emit("user_uttered", {"message": "转人工", "session_id": session_id})
+        assert "转接人工客服" in chat.replies.get(timeout=WAIT_SECONDS)["text"]
+        staff(rasa_stack, "handoff", "reply", session_id, "您好，我是客服小王", "--agent", "小王")
+        assert chat.replies.get(timeout=WAIT_SECONDS)["text"] == "您好，我是客服小王"
+    finally:
+        chat.close()

@@ -4,10 +4,11 @@ misunderstandings, human handoff and giving the conversation back, masked transc
 from __future__ import annotations
 
 import subprocess
+import time
 
 import pytest
 
-from tests.e2e.stack import PROJECT_ROOT, VENV_BIN, RasaStack
+from tests.e2e.stack import HANDOFF_REMINDER_SECONDS, PROJECT_ROOT, VENV_BIN, RasaStack
 
 pytestmark = pytest.mark.e2e
 
@@ -85,6 +86,36 @@ def test_two_misses_offer_a_person_and_the_handoff_holds_until_released(
 def test_clear_frustration_hands_over(rasa_stack: RasaStack, sender: str) -> None:
     assert "转接人工客服" in rasa_stack.texts(sender, "你们这破机器人听不懂人话吗")
     assert rasa_stack.send(sender, "人呢") == []
+
+
+def test_a_waiting_user_gets_the_privacy_notice_and_later_a_reminder(
+    rasa_stack: RasaStack, sender: str
+) -> None:
+    assert "转接人工客服" in rasa_stack.texts(sender, "转人工")
+    # Right after the handoff: only the privacy notice, no reminder yet.
+    replies = rasa_stack.send(sender, "我的卡号是6222021234567890123")
+    assert len(replies) == 1 and "请不要在对话里发送银行卡号" in replies[0]["text"]
+    time.sleep(HANDOFF_REMINDER_SECONDS + 0.5)
+    assert "人工客服正在接入" in rasa_stack.texts(sender, "还有人吗")
+    assert rasa_stack.send(sender, "喂") == []  # reminded just now: no second reminder
+    assert "还有人吗" in user_messages(rasa_stack, sender)
+
+
+def test_an_agent_reads_the_conversation_and_answers_the_user(
+    rasa_stack: RasaStack, sender: str
+) -> None:
+    rasa_stack.send(sender, "家里收到一台拉卡拉的pos机，我根本没买过，电话13812345678")
+    assert "转接人工客服" in rasa_stack.texts(sender, "转人工")
+    shown = staff(rasa_stack, "handoff", "show", sender)
+    assert "电话138****5678" in shown and "13812345678" not in shown
+    assert "understood as: report_unordered_device" in shown and "brand=拉卡拉" in shown
+    assert "recommended steps (没买POS机却收到一台设备):" in shown
+
+    staff(rasa_stack, "handoff", "reply", sender, "您好，我是客服小王", "--agent", "小王")
+    bot_events = [e for e in rasa_stack.tracker(sender)["events"] if e["event"] == "bot"]
+    assert bot_events[-1]["text"] == "您好，我是客服小王"
+    assert "taken" in staff(rasa_stack, "handoff", "list", "--all")
+    assert rasa_stack.send(sender, "好的 机器是上周收到的") == []  # the agent answers, not the bot
 
 
 def test_transcripts_keep_phone_numbers_masked(rasa_stack: RasaStack, sender: str) -> None:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.e2e.stack import RasaStack, running_stack
+from tests.e2e.test_conversation_flows import staff
 from tests.fakes.wechat_api import FakeWeChatApi, running_fake_wechat_api
 from tests.fakes.wechat_server import (
     SafeModeWeChat,
@@ -196,3 +197,20 @@ def test_wechat_gives_the_same_advice_as_rest_in_full(
         wechat_answer = str(number)
     advice = "\n".join(seen_texts)
     assert "核实" in advice and "保留证据" in advice
+
+
+def test_an_agents_reply_after_a_handoff_reaches_the_wechat_user(
+    slow_stack: RasaStack, fake_api: FakeWeChatApi, wechat: SafeModeWeChat, sender: str
+) -> None:
+    query, body = wechat.encrypted_request(text_message(sender, "转人工", next(_msg_ids)))
+    assert post(slow_stack.rasa_url, query, body).text == "success"
+    handoff_message = fake_api.wait_for_messages(sender)
+    assert "转接人工客服" in handoff_message[0]["text"]["content"]
+
+    staff(slow_stack, "handoff", "reply", sender, "您好，我是客服小王，请问机器是哪天收到的？")
+    deadline = time.monotonic() + 60
+    while len(fake_api.messages_to(sender)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    agent_message = fake_api.messages_to(sender)[-1]
+    assert agent_message["msgtype"] == "text"
+    assert agent_message["text"]["content"] == "您好，我是客服小王，请问机器是哪天收到的？"

@@ -101,6 +101,15 @@ def test_seed_demo_is_repeatable(store: CaseStore) -> None:
 
 class _RecordingRasa(BaseHTTPRequestHandler):
     received: list[tuple[str, dict]] = []
+    tracker: dict = {}
+
+    def do_GET(self) -> None:
+        type(self).received.append((self.path, {}))
+        body = json.dumps(type(self).tracker, ensure_ascii=False).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -157,6 +166,88 @@ def test_release_of_an_unknown_conversation_fails_without_calling_rasa(
 ) -> None:
     code, _ = run(store, "handoff", "release", "nobody", rasa_url=fake_rasa)
     assert code == 1
+    assert _RecordingRasa.received == []
+
+
+WAITING_TRACKER = {
+    "slots": {"situation": "unordered_device", "asked_for_codes_or_money": False},
+    "events": [
+        {
+            "event": "user",
+            "timestamp": 1_800_000_000,
+            "text": "收到一台没买的pos机，电话138****5678",
+            "parse_data": {
+                "intent": {"name": "report_unordered_device", "confidence": 0.93},
+                "entities": [{"entity": "brand", "value": "拉卡拉"}],
+            },
+        },
+        {"event": "bot", "timestamp": 1_800_000_005, "text": "已为您转接人工客服，请稍候。"},
+        {
+            "event": "bot",
+            "timestamp": 1_800_000_060,
+            "text": "您好，我是客服小王",
+            "metadata": {"agent": "小王"},
+        },
+    ],
+}
+
+
+def test_handoff_show_gives_the_agent_transcript_understanding_and_steps(
+    store: CaseStore, fake_rasa: str
+) -> None:
+    case_number = open_case(store)
+    store.enqueue_handoff(
+        "web-44",
+        channel="rest",
+        summary="收到没买的机器",
+        category="unordered_device",
+        case_number=case_number,
+    )
+    _RecordingRasa.tracker = WAITING_TRACKER
+    code, out = run(store, "handoff", "show", "web-44", rasa_url=fake_rasa)
+    assert code == 0, out
+    assert _RecordingRasa.received == [
+        ("/conversations/web-44/tracker?token=secret&include_events=ALL", {})
+    ]
+    assert "user: 收到一台没买的pos机，电话138****5678" in out
+    assert "understood as: report_unordered_device 0.93 · brand=拉卡拉" in out
+    assert "assistant: 已为您转接人工客服" in out and "agent:小王: 您好，我是客服小王" in out
+    assert "recommended steps (没买POS机却收到一台设备):" in out and "1. 核实来源" in out
+    assert case_number in out
+
+
+def test_handoff_reply_takes_the_conversation_and_sends_through_the_users_channel(
+    store: CaseStore, fake_rasa: str
+) -> None:
+    store.enqueue_handoff("web-45", channel="socketio", summary="x")
+    code, out = run(
+        store,
+        "handoff",
+        "reply",
+        "web-45",
+        "您好，我来帮您处理",
+        "--agent",
+        "小王",
+        rasa_url=fake_rasa,
+    )
+    assert code == 0, out
+    assert _RecordingRasa.received == [
+        (
+            "/conversations/web-45/tracker/events"
+            "?token=secret&output_channel=latest&execute_side_effects=true",
+            [{"event": "bot", "text": "您好，我来帮您处理", "metadata": {"agent": "小王"}}],
+        )
+    ]
+    [request] = store.list_handoffs(("taken",))
+    assert (request.conversation_id, request.taken_by) == ("web-45", "小王")
+
+
+def test_handoff_reply_refuses_empty_text_and_unknown_conversations(
+    store: CaseStore, fake_rasa: str
+) -> None:
+    store.enqueue_handoff("web-46", channel="rest", summary="x")
+    assert run(store, "handoff", "reply", "web-46", "  ", rasa_url=fake_rasa)[0] == 1
+    assert run(store, "handoff", "reply", "nobody", "你好", rasa_url=fake_rasa)[0] == 1
     assert _RecordingRasa.received == []
 
 
