@@ -52,12 +52,9 @@ SCAM_TOPICS: dict[str, re.Pattern[str]] = {
 _SOMEONE_ASKED = re.compile(
     r"对方|(?<!其)[他她]|骗子|陌生|售后|自称|冒充|[让要叫]我|报给|告诉了|发给"
 )
-# A secret the user typed explains the scam topic of its own label ("卡号6222…" → card_number).
-_TOPIC_OF_SECRET = {
-    "card_number": "card_number",
-    "verification_code": "verification_code",
-    "password": "password",
-}
+# A secret the user typed explains the scam topic of the same name that its label raised
+# ("卡号6222…": the topic card_number comes from the word 卡号).
+_TOPICS_NAMED_AFTER_SECRETS = frozenset({"card_number", "verification_code", "password"})
 
 
 def scam_topics(text: str) -> list[str]:
@@ -71,7 +68,7 @@ def is_own_disclosure(text: str, secrets: list[str], topics: list[str]) -> bool:
     """Whether the user only typed their own secret, with nobody asking for it in the message."""
     if not secrets or _SOMEONE_ASKED.search(text):
         return False
-    explained = {_TOPIC_OF_SECRET[kind] for kind in secrets if kind in _TOPIC_OF_SECRET}
+    explained = _TOPICS_NAMED_AFTER_SECRETS.intersection(secrets)
     return all(topic in explained for topic in topics)
 
 
