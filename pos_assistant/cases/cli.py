@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TextIO
 
-from pos_assistant.cases.errors import CaseStoreError, HandoffNotFound
+from pos_assistant.cases.errors import CaseNotFound, CaseStoreError, HandoffNotFound
 from pos_assistant.cases.labels import CaseLabels, load_case_labels
 from pos_assistant.cases.rasa_client import (
     RasaUnreachable,
@@ -241,7 +241,10 @@ class StaffCommands:
         case_number = request.case_number or slots.get("case_id")
         if case_number:
             self.print("\ncase:")
-            self.print("  " + self._case_line(self.store.get_case(case_number)))
+            try:
+                self.print("  " + self._case_line(self.store.get_case(case_number)))
+            except CaseNotFound:  # the user asked about a number that does not exist
+                self.print(f"  {case_number} (no such case)")
         return 0
 
     def handoff_reply(self, conversation_id: str, text: str, agent: str) -> int:

@@ -216,6 +216,16 @@ def test_handoff_show_gives_the_agent_transcript_understanding_and_steps(
     assert case_number in out
 
 
+def test_handoff_show_names_a_case_number_that_does_not_exist(
+    store: CaseStore, fake_rasa: str
+) -> None:
+    store.enqueue_handoff("web-47", channel="rest", summary="x", case_number="CS2611010099")
+    _RecordingRasa.tracker = {"slots": {}, "events": []}
+    code, out = run(store, "handoff", "show", "web-47", rasa_url=fake_rasa)
+    assert code == 0, out
+    assert "CS2611010099 (no such case)" in out
+
+
 def test_handoff_reply_takes_the_conversation_and_sends_through_the_users_channel(
     store: CaseStore, fake_rasa: str
 ) -> None:
