@@ -65,6 +65,8 @@ if [ -f web/server.py ]; then
 fi
 cat <<MSG
   WeChat webhook:         http://localhost:$RASA_PORT/webhooks/wechat/webhook (token: \$WECHAT_TOKEN)
+  Staff tool (handoffs):  export RASA_API_TOKEN=$RASA_API_TOKEN
+                          .venv/bin/python -m pos_assistant.staff handoff list
   Logs:                   var/logs/
 Press Ctrl-C to stop.
 MSG
