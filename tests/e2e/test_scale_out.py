@@ -136,14 +136,18 @@ def test_a_conversation_continues_on_another_server(two_servers: list[str]) -> N
     assert user_texts(first, sender) == user_texts(second, sender) == ["你好", "谢谢"]
 
 
-def test_simultaneous_messages_on_two_servers_are_both_kept(two_servers: list[str]) -> None:
+@pytest.mark.parametrize("round_number", range(5))
+def test_simultaneous_messages_on_two_servers_are_both_kept(
+    two_servers: list[str], round_number: int
+) -> None:
+    # Several rounds: Rasa's own RedisLockStore lost one of the two messages only now and then.
     first, second = two_servers
-    sender = "scale-out-concurrent"
+    sender = f"scale-out-concurrent-{round_number}"
     say(first, sender, "你好")
     with ThreadPoolExecutor(max_workers=2) as pool:
         answers = list(
             pool.map(lambda args: say(*args), [(first, sender, "谢谢"), (second, sender, "再见")])
         )
     assert all(answers), "each server answered its message"
-    # The Redis lock store serialised the two turns: both messages are in the one tracker.
+    # The lock store serialised the two turns: both messages are in the one tracker.
     assert sorted(user_texts(first, sender)) == sorted(["你好", "谢谢", "再见"])

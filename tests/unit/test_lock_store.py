@@ -1,0 +1,82 @@
+"""AtomicRedisLockStore against a real Redis: tickets issued at the same moment never collide."""
+
+from __future__ import annotations
+
+import threading
+
+from rasa.core.lock_store import RedisLockStore
+from rasa.utils.endpoints import EndpointConfig
+
+from pos_assistant.lock_store import AtomicRedisLockStore
+
+SERVERS = 6
+TICKETS_PER_SERVER = 20
+
+
+def issue_at_once(stores: list[RedisLockStore], conversation_id: str) -> list[int]:
+    """Each store plays one Rasa server; all start issuing tickets at the same moment."""
+    start = threading.Barrier(len(stores))
+    issued: list[int] = []
+    guard = threading.Lock()
+
+    def server(store: RedisLockStore) -> None:
+        start.wait()
+        for _ in range(TICKETS_PER_SERVER):
+            ticket = store.issue_ticket(conversation_id)
+            with guard:
+                issued.append(ticket)
+
+    threads = [threading.Thread(target=server, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return issued
+
+
+def atomic_stores(port: int) -> list[RedisLockStore]:
+    config = EndpointConfig(url="127.0.0.1", port=port, db=1)
+    return [AtomicRedisLockStore(config) for _ in range(SERVERS)]
+
+
+def test_tickets_issued_at_once_by_several_servers_are_all_different_and_kept(
+    redis_server_port: int,
+) -> None:
+    stores = atomic_stores(redis_server_port)
+    issued = issue_at_once(stores, "concurrent-tickets")
+    assert len(issued) == SERVERS * TICKETS_PER_SERVER
+    assert len(set(issued)) == len(issued)
+    lock = stores[0].get_lock("concurrent-tickets")
+    assert lock is not None and len(lock.tickets) == len(issued)
+
+
+def test_freeing_tickets_at_once_loses_no_other_ticket(redis_server_port: int) -> None:
+    stores = atomic_stores(redis_server_port)
+    conversation = "concurrent-cleanup"
+    issued = issue_at_once(stores, conversation)
+    to_free, to_keep = issued[::2], issued[1::2]
+    threads = [
+        threading.Thread(target=stores[index % SERVERS].cleanup, args=(conversation, ticket))
+        for index, ticket in enumerate(to_free)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    lock = stores[0].get_lock(conversation)
+    assert lock is not None
+    assert sorted(ticket.number for ticket in lock.tickets) == sorted(to_keep)
+
+
+def test_it_is_built_from_the_endpoints_file_entry(redis_server_port: int) -> None:
+    from rasa.core.lock_store import LockStore
+
+    config = EndpointConfig(
+        url="127.0.0.1",
+        port=redis_server_port,
+        db=1,
+        type="pos_assistant.lock_store.AtomicRedisLockStore",
+    )
+    store = LockStore.create(config)
+    assert isinstance(store, AtomicRedisLockStore)
+    assert store.issue_ticket("from-config") == 0
