@@ -219,6 +219,7 @@ class StaffCommands:
             self.settings.rasa_url, self.settings.rasa_api_token, conversation_id
         )
         slots = tracker.get("slots") or {}
+        events = tracker.get("events") or []
         category = self.labels.category(request.category) if request.category else "-"
         self.print(
             f"{request.conversation_id}  {request.status}"
@@ -227,11 +228,10 @@ class StaffCommands:
         )
         self.print(f"summary: {request.summary}")
         self.print("\ntranscript (numbers masked):")
-        for line in transcript_lines(tracker.get("events") or []):
+        for line in transcript_lines(events):
             self.print(f"  {line.time}  {line.speaker}: {line.text}")
             if line.understanding:
                 self.print(f"      understood as: {line.understanding}")
-        events = tracker.get("events") or []
         situation = situation_discussed(slots, events) or request.category
         title, steps = recommended_steps(situation, slots)
         if steps:
