@@ -24,6 +24,7 @@ from actions.advice import as_answer
 from pos_assistant.knowledge import KnowledgeError, detect_answer, get_knowledge_base
 from pos_assistant.knowledge.models import Question
 from pos_assistant.knowledge.prefill import detect_direct_reply
+from pos_assistant.nlu.already_given import read_already_given
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class ValidateSituationForm(FormValidationAction, ABC):
         for question in self._questions():
             if tracker.get_slot(question.slot) is not None:
                 continue
-            answer = detect_answer(question, text)
+            answer = read_answer(question, text)
             if answer is None and question.slot == tracker.get_slot("requested_slot"):
                 answer = detect_direct_reply(text)
             if answer is not None:
@@ -70,12 +71,24 @@ class ValidateSituationForm(FormValidationAction, ABC):
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        own_slots = {question.slot for question in self._questions()}
-        return [
-            SlotSet(slot, as_answer(value))
-            for slot, value in tracker.slots_to_validate().items()
-            if slot in own_slots
-        ]
+        questions = {question.slot: question for question in self._questions()}
+        text = tracker.latest_message.get("text")
+        events: list[EventType] = []
+        for slot, value in tracker.slots_to_validate().items():
+            if slot not in questions:
+                continue
+            # The words win over a yes/no classification: "对，让我报验证码，我还没报" is
+            # classified affirm, yet says nothing was given.
+            worded = read_answer(questions[slot], text) if questions[slot].reader else None
+            events.append(SlotSet(slot, as_answer(value) if worded is None else worded))
+        return events
+
+
+def read_answer(question: Question, text: str | None) -> bool | None:
+    """The answer the words give: the question's dedicated reader, else its phrase lists."""
+    if question.reader == "already_given":
+        return read_already_given(text).slot_value
+    return detect_answer(question, text)
 
 
 class ValidateUnorderedDeviceForm(ValidateSituationForm):
