@@ -17,15 +17,19 @@ from rasa_sdk.executor import CollectingDispatcher
 from pos_assistant.knowledge import (
     KnowledgeError,
     get_knowledge_base,
+    render_details,
     render_faq,
+    render_legal,
     render_situation,
 )
+from pos_assistant.knowledge.models import Answers, CommonTexts, Situation
 from pos_assistant.knowledge.renderer import RenderedMessage
 
 logger = logging.getLogger(__name__)
 
 SITUATION_SLOT = "situation"
 UNAVAILABLE_RESPONSE = "utter_advice_unavailable"
+NO_SITUATION_RESPONSE = "utter_advice_no_situation"
 
 
 def as_answer(value: Any) -> bool | None:
@@ -87,6 +91,53 @@ class ActionAdviseNoActivationRefund(AdviseSituationAction):
 
 class ActionAdviseSuspiciousCall(AdviseSituationAction):
     situation = "suspicious_call"
+
+
+class MoreAboutSituationAction(Action, ABC):
+    """Answers a "详细说明" / "法律依据" quick reply for the situation advised last."""
+
+    @abstractmethod
+    def render(
+        self, situation: Situation, answers: Answers, common: CommonTexts
+    ) -> list[RenderedMessage]:
+        """The messages for this situation and the answers given to its questions."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        try:
+            knowledge = get_knowledge_base()
+        except KnowledgeError:
+            logger.exception("knowledge base failed to load")
+            dispatcher.utter_message(response=UNAVAILABLE_RESPONSE)
+            return []
+        situation = knowledge.situations.get(tracker.get_slot(SITUATION_SLOT) or "")
+        if situation is None:  # nothing advised yet in this conversation
+            dispatcher.utter_message(response=NO_SITUATION_RESPONSE)
+            return []
+        answers = {slot: as_answer(tracker.get_slot(slot)) for slot in situation.question_slots}
+        send(dispatcher, self.render(situation, answers, knowledge.common))
+        return []
+
+
+class ActionAdviceDetails(MoreAboutSituationAction):
+    def name(self) -> str:
+        return "action_advice_details"
+
+    def render(
+        self, situation: Situation, answers: Answers, common: CommonTexts
+    ) -> list[RenderedMessage]:
+        return render_details(situation, answers, common)
+
+
+class ActionAdviceLegal(MoreAboutSituationAction):
+    def name(self) -> str:
+        return "action_advice_legal"
+
+    def render(
+        self, situation: Situation, answers: Answers, common: CommonTexts
+    ) -> list[RenderedMessage]:
+        return render_legal(situation, answers, common)
 
 
 class ActionAnswerFaq(Action):

@@ -1,4 +1,4 @@
-"""The advice knowledge base: typed models, a validating loader and a chat-sized renderer.
+"""The advice knowledge base: typed models, a validating loader and a phone-sized renderer.
 
 The texts live in data/knowledge/*.yml so that a support lead can edit them without touching code.
 """
@@ -6,9 +6,17 @@ The texts live in data/knowledge/*.yml so that a support lead can edit them with
 from pos_assistant.knowledge.loader import KnowledgeError, get_knowledge_base, load_knowledge_base
 from pos_assistant.knowledge.models import KnowledgeBase, Situation
 from pos_assistant.knowledge.prefill import detect_answer
-from pos_assistant.knowledge.renderer import MAX_MESSAGE_CHARS, render_faq, render_situation
+from pos_assistant.knowledge.renderer import (
+    FIRST_BUBBLE_CHARS,
+    MAX_MESSAGE_CHARS,
+    render_details,
+    render_faq,
+    render_legal,
+    render_situation,
+)
 
 __all__ = [
+    "FIRST_BUBBLE_CHARS",
     "MAX_MESSAGE_CHARS",
     "KnowledgeBase",
     "KnowledgeError",
@@ -16,6 +24,8 @@ __all__ = [
     "detect_answer",
     "get_knowledge_base",
     "load_knowledge_base",
+    "render_details",
     "render_faq",
+    "render_legal",
     "render_situation",
 ]

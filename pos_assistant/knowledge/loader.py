@@ -69,7 +69,9 @@ ALLOWED_CHANNELS = frozenset(
         "provider_official",
     }
 )
-HEADING_KEYS = ("causes", "steps", "risks", "legal", "evidence", "channels")
+HEADING_KEYS = ("causes", "steps", "more_steps", "risks", "legal", "evidence", "channels")
+LEGAL_LABEL_KEYS = ("gist", "applies", "caveat")
+QUESTION_READERS = frozenset({"already_given"})
 
 
 class KnowledgeError(ValueError):
@@ -176,12 +178,16 @@ def _load_question(reader: _Reader, data: Any, where: str) -> Question:
     preference = data.get("prefer_when_conflicting")
     if preference is not None and not isinstance(preference, bool):
         raise reader.fail(where, "`prefer_when_conflicting` must be true or false")
+    answer_reader = data.get("reader")
+    if answer_reader is not None and answer_reader not in QUESTION_READERS:
+        raise reader.fail(where, f"`reader` must be one of {sorted(QUESTION_READERS)}")
     return Question(
         slot=slot,
         about=reader.text(data, "about", where),
         yes_phrases=phrases["when_yes"],
         no_phrases=phrases["when_no"],
         prefer_when_conflicting=preference,
+        reader=answer_reader,
     )
 
 
@@ -211,7 +217,14 @@ def load_situation(path: Path) -> Situation:
         law = reader.text(raw, "law", f"legal[{i}]")
         if law not in ALLOWED_LAWS:
             raise reader.fail(f"legal[{i}]", f"{law!r} is not one of the allowed legal points")
-        legal.append(LegalPoint(**vars(base), law=law))
+        legal.append(
+            LegalPoint(
+                **vars(base),
+                law=law,
+                useful_when=reader.text(raw, "applies", f"legal[{i}]"),
+                caveat=reader.text(raw, "caveat", f"legal[{i}]"),
+            )
+        )
     channels = []
     for i, raw in enumerate(reader.sequence(data, "channels", "top level")):
         where = f"channels[{i}]"
@@ -231,6 +244,9 @@ def load_situation(path: Path) -> Situation:
     steps = items("steps")
     if not steps:
         raise reader.fail("steps", "at least one recommended step is required")
+    money_involved = data.get("money_involved")
+    if not isinstance(money_involved, bool):
+        raise reader.fail("money_involved", "must be true or false")
     return Situation(
         name=name,
         title=reader.text(data, "title", "top level"),
@@ -242,6 +258,8 @@ def load_situation(path: Path) -> Situation:
         legal=tuple(legal),
         evidence=items("evidence"),
         channels=tuple(channels),
+        money_involved=money_involved,
+        more_steps=items("more_steps"),
     )
 
 
@@ -305,12 +323,34 @@ def load_common(path: Path) -> CommonTexts:
         buttons.append(Button(title=reader.text(raw, "title", where), payload=payload))
     if not buttons:
         raise reader.fail("next_actions", "at least one button is required")
+    more = reader.mapping(data, "more", "top level")
+    labels_raw = reader.mapping(more, "legal_labels", "more")
+    titles_raw = reader.mapping(data, "law_titles", "top level")
+    if set(titles_raw) != ALLOWED_LAWS:
+        raise reader.fail("law_titles", f"must name exactly {sorted(ALLOWED_LAWS)}")
     return CommonTexts(
         headings=headings,
         channel_names=channel_names,
         next_actions_prompt=reader.text(next_actions, "prompt", "next_actions"),
         buttons=tuple(buttons),
+        anti_fraud_core=reader.text(data, "anti_fraud_core", "top level"),
+        offices=reader.text(data, "offices", "top level"),
+        details_button=_button(reader, reader.mapping(more, "details_button", "more"), "more"),
+        legal_button=_button(reader, reader.mapping(more, "legal_button", "more"), "more"),
+        details_prompt=reader.text(more, "details_prompt", "more"),
+        details_and_legal_prompt=reader.text(more, "details_and_legal_prompt", "more"),
+        legal_intro=reader.text(more, "legal_intro", "more"),
+        legal_none=reader.text(more, "legal_none", "more"),
+        legal_labels={k: reader.text(labels_raw, k, "legal_labels") for k in LEGAL_LABEL_KEYS},
+        law_titles={law: reader.text(titles_raw, law, "law_titles") for law in ALLOWED_LAWS},
     )
+
+
+def _button(reader: _Reader, raw: Mapping[str, Any], where: str) -> Button:
+    payload = reader.text(raw, "payload", where)
+    if not payload.startswith("/"):
+        raise reader.fail(where, "payload must be an intent like /ask_advice_details")
+    return Button(title=reader.text(raw, "title", where), payload=payload)
 
 
 def load_knowledge_base(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:

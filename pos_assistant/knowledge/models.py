@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # A follow-up answer: True (是), False (否) or None (not answered yet).
 Answers = Mapping[str, bool | None]
@@ -33,7 +33,11 @@ class Item:
 
 @dataclass(frozen=True)
 class LegalPoint(Item):
+    """A legal point in summary (`text` is the gist, never presented as a quotation)."""
+
     law: str = ""
+    useful_when: str = ""  # when it helps the user
+    caveat: str = ""  # when it may not apply
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ class Question:
     no_phrases: tuple[str, ...] = ()
     # What a first message that reads both ways counts as; None means "ask".
     prefer_when_conflicting: bool | None = None
+    # A dedicated reader instead of the phrase lists (e.g. "already_given").
+    reader: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,10 @@ class Situation:
     legal: tuple[LegalPoint, ...]
     evidence: tuple[Item, ...]
     channels: tuple[ChannelUse, ...]
+    # Money or a deposit is at stake: the anti-fraud core goes with every answer.
+    money_involved: bool = True
+    # Further steps shown under "详细说明" (professional advice, licence check …).
+    more_steps: tuple[Item, ...] = ()
 
     @property
     def question_slots(self) -> tuple[str, ...]:
@@ -77,6 +87,7 @@ class Situation:
             self.summary,
             *self.causes,
             *self.steps,
+            *self.more_steps,
             *self.risks,
             *self.legal,
             *self.evidence,
@@ -114,6 +125,20 @@ class CommonTexts:
     channel_names: Mapping[str, str]
     next_actions_prompt: str
     buttons: tuple[Button, ...]
+    # Never give codes/passwords/card numbers, no transfers, hang up and check with 96110,
+    # 110 and freezing the card if anything was given: sent with every money-related answer.
+    anti_fraud_core: str = ""
+    # One line on which office handles what (12315 / 12363 / 96110 / 110).
+    offices: str = ""
+    # The "详细说明" / "法律依据" quick replies and the texts around them.
+    details_button: Button = Button("", "")
+    legal_button: Button = Button("", "")
+    details_prompt: str = ""
+    details_and_legal_prompt: str = ""
+    legal_intro: str = ""
+    legal_none: str = ""
+    legal_labels: Mapping[str, str] = field(default_factory=dict)
+    law_titles: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -132,10 +157,21 @@ class KnowledgeBase:
             *self.common.channel_names.values(),
             self.common.next_actions_prompt,
             *(button.title for button in self.common.buttons),
+            self.common.anti_fraud_core,
+            self.common.offices,
+            self.common.details_button.title,
+            self.common.legal_button.title,
+            self.common.details_prompt,
+            self.common.details_and_legal_prompt,
+            self.common.legal_intro,
+            self.common.legal_none,
+            *self.common.legal_labels.values(),
+            *self.common.law_titles.values(),
         ]
         for situation in self.situations.values():
             texts.append(situation.title)
             texts.extend(item.text for item in situation.all_items())
+            texts.extend(text for p in situation.legal for text in (p.useful_when, p.caveat))
         for answer in self.faq.values():
             texts.append(answer.title)
             texts.extend(section.heading for section in answer.sections)
