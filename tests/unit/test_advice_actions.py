@@ -12,6 +12,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.advice import (
+    ActionAdviceDetails,
+    ActionAdviceLegal,
     ActionAdviseGiftNotMailed,
     ActionAdviseNoActivationRefund,
     ActionAdviseRefuseDelivery,
@@ -20,6 +22,7 @@ from actions.advice import (
     ActionAnswerFaq,
     ActionResetAdviceAnswers,
     AdviseSituationAction,
+    MoreAboutSituationAction,
 )
 from actions.forms_advice import (
     ValidateGiftNotMailedForm,
@@ -57,10 +60,21 @@ def tracker(
 async def run_advice(action: AdviseSituationAction, slots: dict[str, Any]) -> tuple[str, list]:
     dispatcher = CollectingDispatcher()
     events = await action.run(dispatcher, tracker(slots), DOMAIN)
+    assert len(dispatcher.messages) == 2  # the steps, then the core, who-handles-what and buttons
     for message in dispatcher.messages:
         assert message["text"] and len(message["text"]) <= MAX_MESSAGE_CHARS
-    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == NEXT_ACTION_PAYLOADS
+    payloads = [b["payload"] for b in dispatcher.messages[-1]["buttons"]]
+    assert payloads[0] == "/ask_advice_details" and payloads[-3:] == NEXT_ACTION_PAYLOADS
     return "\n".join(m["text"] for m in dispatcher.messages), events
+
+
+async def run_more(
+    action: MoreAboutSituationAction, slots: dict[str, Any], situation: str | None = None
+) -> list[dict]:
+    """The 详细说明 / 法律依据 answer after the advice for `situation` with these answers."""
+    dispatcher = CollectingDispatcher()
+    assert await action.run(dispatcher, tracker({**slots, "situation": situation}), DOMAIN) == []
+    return dispatcher.messages
 
 
 # --- advice per situation and answers -----------------------------------------------------------
@@ -69,72 +83,101 @@ async def run_advice(action: AdviseSituationAction, slots: dict[str, Any]) -> tu
 @pytest.mark.parametrize("codes", [True, False])
 @pytest.mark.parametrize("paid", [True, False])
 async def test_unordered_device(codes: bool, paid: bool) -> None:
-    text, events = await run_advice(
-        ActionAdviseUnorderedDevice(), {"asked_for_codes_or_money": codes, "paid_on_delivery": paid}
-    )
-    assert "核实来源" in text and "保留证据" in text and "不要激活" in text
-    assert "第一百四十条" in text
-    assert ("96110" in text) is codes
-    assert ("12315" in text) is paid
-    assert ("直接拒收" in text) is (not paid)
+    slots = {"asked_for_codes_or_money": codes, "paid_on_delivery": paid}
+    text, events = await run_advice(ActionAdviseUnorderedDevice(), slots)
+    assert "核实来源" in text and "拍照留证" in text and "别激活" in text
+    assert ("1. 有人要验证码" in text) is codes  # the scam step comes first when it applies
+    assert "96110" in text and "冻结银行卡" in text  # the anti-fraud core, on every branch
+    assert ("不处理就打12315" in text) is paid
+    assert ("没签收就拒收" in text) is (not paid)
     assert events == [SlotSet("situation", "unordered_device")]
+    legal = "\n".join(
+        m["text"] for m in await run_more(ActionAdviceLegal(), slots, "unordered_device")
+    )
+    assert "《民法典》第一百四十条（大意）" in legal
 
 
 @pytest.mark.parametrize("in_writing", [True, False])
 @pytest.mark.parametrize("overdue", [True, False])
 async def test_gift_not_mailed(in_writing: bool, overdue: bool) -> None:
-    text, events = await run_advice(
-        ActionAdviseGiftNotMailed(),
-        {"gift_promise_in_writing": in_writing, "gift_past_promised_date": overdue},
-    )
-    assert ("12315" in text) is overdue
-    assert ("先等到约定日期" in text) is (not overdue)
+    slots = {"gift_promise_in_writing": in_writing, "gift_past_promised_date": overdue}
+    text, events = await run_advice(ActionAdviseGiftNotMailed(), slots)
+    assert ("打12315投诉商家" in text) is overdue
+    assert ("还没到约定时间" in text) is (not overdue)
     assert ("口头承诺" in text) is (not in_writing)
-    assert ("第五十五条" in text) is (in_writing and overdue)
+    assert "不为“领赠品”另交任何费用" in text
+    legal = "\n".join(
+        m["text"] for m in await run_more(ActionAdviceLegal(), slots, "gift_not_mailed")
+    )
+    assert ("第五十五条" in legal) is (in_writing and overdue)
     assert events == [SlotSet("situation", "gift_not_mailed")]
 
 
 @pytest.mark.parametrize("deposit", [True, False])
 async def test_refuse_delivery(deposit: bool) -> None:
-    text, events = await run_advice(ActionAdviseRefuseDelivery(), {"deposit_paid": deposit})
+    slots = {"deposit_paid": deposit}
+    text, events = await run_advice(ActionAdviseRefuseDelivery(), slots)
     assert "取消申请" in text and "拒收" in text
-    assert "不会因此产生征信记录" in text and "信用记录受损" not in text
-    assert ("以您签的协议为准" in text) is deposit
-    assert ("12363" in text) is deposit
+    assert ("不给个人账户转“手续费”" in text) is deposit
+    assert ("不要转任何“取消费”" in text) is (not deposit)
+    details = "\n".join(
+        m["text"] for m in await run_more(ActionAdviceDetails(), slots, "refuse_delivery")
+    )
+    assert "不会因此产生征信记录" in details and "信用记录受损" not in details
+    assert ("以您签的协议为准" in details) is deposit
     assert events == [SlotSet("situation", "refuse_delivery")]
 
 
 @pytest.mark.parametrize("online", [True, False])
 @pytest.mark.parametrize("paid", [True, False])
 async def test_no_activation_refund(online: bool, paid: bool) -> None:
-    text, events = await run_advice(
-        ActionAdviseNoActivationRefund(),
-        {"bought_online_within_7_days": online, "paid_deposit_or_fee": paid},
-    )
-    for step in ("联系销售商", "提供证据", "等待回应", "协商退款", "记录交流"):
+    slots = {"bought_online_within_7_days": online, "paid_deposit_or_fee": paid}
+    text, events = await run_advice(ActionAdviseNoActivationRefund(), slots)
+    for step in ("看协议", "联系销售商", "退押金只找官方客服", "协商不成"):
         assert step in text
-    assert ("第二十五条" in text) is online
-    assert ("12363" in text) is paid
-    assert "12315" in text
+    assert ("七天无理由退货" in text) is online
+    assert ("支付机构的问题先向机构投诉" in text) is paid
+    situation = "no_activation_refund"
+    legal = "\n".join(m["text"] for m in await run_more(ActionAdviceLegal(), slots, situation))
+    assert ("第二十五条" in legal) is online
+    details = "\n".join(m["text"] for m in await run_more(ActionAdviceDetails(), slots, situation))
+    for step in ("提供证据", "记录交流", "法律顾问或财务顾问"):
+        assert step in details
     assert events == [SlotSet("situation", "no_activation_refund")]
 
 
 async def test_suspicious_call_when_a_code_was_given() -> None:
     text, events = await run_advice(ActionAdviseSuspiciousCall(), {"secret_already_given": True})
-    assert "110" in text and "冻结" in text and "保留记录" in text
-    assert text.index("110") < text.index("冻结")
+    first = text.split("\n防骗提醒")[0]
+    assert first.index("屏幕共享") < first.index("110") < first.index("冻结") < first.index("修改")
     assert events == [SlotSet("situation", "suspicious_call")]
 
 
 async def test_suspicious_call_when_nothing_was_given() -> None:
     text, _ = await run_advice(ActionAdviseSuspiciousCall(), {"secret_already_given": False})
-    assert "挂断" in text and "96110" in text and "官方网站" in text
-    assert "冻结" not in text and "立即拨打110" not in text
+    first = text.split("\n防骗提醒")[0]
+    assert "挂断" in first and "96110" in first and "官网" in first
+    assert "冻结" not in first and "110报警" not in first
 
 
 async def test_string_slot_values_are_understood() -> None:
     text, _ = await run_advice(ActionAdviseSuspiciousCall(), {"secret_already_given": "true"})
-    assert "冻结" in text
+    assert "立即打110报警" in text
+
+
+async def test_details_and_law_before_any_advice_ask_for_the_situation() -> None:
+    for action in (ActionAdviceDetails(), ActionAdviceLegal()):
+        messages = await run_more(action, {})
+        assert [m["response"] for m in messages] == ["utter_advice_no_situation"]
+        assert "utter_advice_no_situation" in DOMAIN["responses"]
+
+
+async def test_details_follow_the_situation_slot() -> None:
+    slots = {"secret_already_given": True}
+    messages = await run_more(ActionAdviceDetails(), slots, "suspicious_call")
+    text = "\n".join(m["text"] for m in messages)
+    assert "详细说明" in text and "转账凭证和银行流水" in text and "已获许可支付机构名单" in text
+    assert next(b["payload"] for b in messages[-1]["buttons"]) == "/ask_advice_legal"
 
 
 def test_one_advice_action_per_situation() -> None:
@@ -275,3 +318,48 @@ def test_the_assistant_never_asks_for_secrets() -> None:
         text = DOMAIN["responses"][f"utter_ask_{slot}"][0]["text"]
         for request in ("请输入", "请提供您的", "发给我", "告诉我您的"):
             assert request not in text
+
+
+# --- "already given?" read from the words --------------------------------------------------------
+
+ISSUE_NOT_GIVEN = "刚接到个电话，说是pos售后，让我把手机收到的验证码报给他，我还没报"
+ISSUE_ONLY_ASKED = "刚接到个电话，说是pos售后，让我把手机收到的验证码报给他"
+
+
+async def test_not_given_is_read_and_never_gets_the_victim_steps() -> None:
+    events = await validate(
+        ValidateSuspiciousCallForm(), tracker(text=ISSUE_NOT_GIVEN, intent="report_suspicious_call")
+    )
+    assert SlotSet("secret_already_given", False) in events
+
+
+async def test_only_asked_is_asked_not_answered() -> None:
+    events = await validate(
+        ValidateSuspiciousCallForm(),
+        tracker(text=ISSUE_ONLY_ASKED, intent="report_suspicious_call"),
+    )
+    assert not [e for e in events if e.get("name") == "secret_already_given"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "intent", "expected"),
+    [
+        ("对，他让我报验证码，我还没报", "affirm", False),  # the words win over "affirm"
+        ("报了", "report_suspicious_call", True),
+        ("/affirm", "affirm", True),
+        ("/deny", "deny", False),
+    ],
+)
+async def test_the_reply_to_the_question_is_read_from_its_words(
+    reply: str, intent: str, expected: bool
+) -> None:
+    # Rasa's affirm/deny mapping already filled the slot; validation may correct it from words.
+    classified = {"affirm": True, "deny": False}.get(intent)
+    events = [{"event": "slot", "name": "secret_already_given", "value": classified}]
+    slots = {"requested_slot": "secret_already_given", "secret_already_given": classified}
+    t = tracker(
+        slots, reply, intent, "suspicious_call_form", events if classified is not None else []
+    )
+    result = await validate(ValidateSuspiciousCallForm(), t)
+    values = [e["value"] for e in result if e.get("name") == "secret_already_given"]
+    assert values and values[-1] is expected

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from actions.forms_advice import read_answer
 from pos_assistant.knowledge import (
     MAX_MESSAGE_CHARS,
     KnowledgeError,
-    detect_answer,
     load_knowledge_base,
+    render_details,
     render_faq,
+    render_legal,
     render_situation,
 )
 from pos_assistant.knowledge.loader import (
@@ -43,7 +45,8 @@ def all_answer_combinations(slots: tuple[str, ...]) -> list[dict[str, bool]]:
 def rendered_variants():
     for situation in KB.situations.values():
         for answers in all_answer_combinations(situation.question_slots):
-            yield f"{situation.name}{answers}", render_situation(situation, answers, KB.common)
+            for render in (render_situation, render_details, render_legal):
+                yield f"{situation.name}{answers}", render(situation, answers, KB.common)
     for answer in KB.faq.values():
         yield answer.intent, render_faq(answer, KB.common)
 
@@ -81,10 +84,13 @@ def test_legal_points_only_from_the_allowed_list() -> None:
     laws = [point.law for s in KB.situations.values() for point in s.legal]
     assert set(laws) <= ALLOWED_LAWS
     assert "民法典第一百四十条" in laws
-    # the text must name the law it cites
+    # the rendered point names the law it cites
     for situation in KB.situations.values():
-        for point in situation.legal:
-            assert point.law.split("第")[0] in point.text
+        for answers in all_answer_combinations(situation.question_slots):
+            text = "\n".join(m.text for m in render_legal(situation, answers, KB.common))
+            for point in situation.legal:
+                title = KB.common.law_titles[point.law]
+                assert (title in text) is point.applies(answers), (situation.name, point.law)
 
 
 def test_phone_numbers_only_official_ones() -> None:
@@ -117,9 +123,9 @@ def test_every_rendered_variant_fits_a_chat_bubble_and_ends_with_buttons() -> No
             assert 0 < len(message.text) <= MAX_MESSAGE_CHARS, (label, len(message.text))
             assert find_url(message.text) is None
         payloads = [button.payload for button in messages[-1].buttons]
-        assert payloads == ["/open_case", "/check_case_status", "/request_human"], label
+        assert payloads[-3:] == ["/open_case", "/check_case_status", "/request_human"], label
         assert all(not m.buttons for m in messages[:-1]), label
-    assert count == 4 + 4 + 2 + 4 + 2 + 3
+    assert count == 3 * (4 + 4 + 2 + 4 + 2) + 3
 
 
 def test_steps_are_numbered_and_follow_the_answers() -> None:
@@ -130,20 +136,25 @@ def test_steps_are_numbered_and_follow_the_answers() -> None:
     not_given = "\n".join(
         m.text for m in render_situation(situation, {"secret_already_given": False}, KB.common)
     )
-    assert "1. 立即拨打110" in given and "冻结" in given
-    assert "96110" in not_given and "冻结" not in not_given and "立即拨打110" not in not_given
+    first_given = render_situation(situation, {"secret_already_given": True}, KB.common)[0].text
+    first_not_given = render_situation(situation, {"secret_already_given": False}, KB.common)[0]
+    assert "1. 马上关掉屏幕共享" in first_given and "2. 立即打110" in first_given
+    assert "冻结银行卡" in first_given and "修改银行卡和支付密码" in first_given
+    assert "1. 直接挂断" in first_not_given.text and "96110" in first_not_given.text
+    # the victim steps are not the not-given steps (the anti-fraud core mentions both readers)
+    assert "立即打110报警" in given and "立即打110报警" not in not_given
 
 
 def test_unanswered_questions_leave_out_conditional_items() -> None:
     situation = KB.situations["unordered_device"]
     text = "\n".join(m.text for m in render_situation(situation, {}, KB.common))
-    assert "核实来源" in text and "保留证据" in text
-    assert "12315" not in text  # only when the user paid
+    assert "核实来源" in text and "拍照留证" in text
+    assert "付过钱" not in text and "没签收就拒收" not in text  # only once answered
 
 
 def test_refuse_delivery_never_claims_credit_damage_as_fact() -> None:
     for answers in all_answer_combinations(("deposit_paid",)):
-        messages = render_situation(KB.situations["refuse_delivery"], answers, KB.common)
+        messages = render_details(KB.situations["refuse_delivery"], answers, KB.common)
         text = "\n".join(m.text for m in messages)
         assert "信用记录受损" not in text
         assert "不会因此产生征信记录" in text
@@ -189,7 +200,7 @@ def test_apply_and_activation_answers_carry_the_seed_content() -> None:
 def test_answers_read_from_the_first_message(situation: str, text: str, expected: dict) -> None:
     questions = {q.slot: q for q in KB.situations[situation].questions}
     for slot, value in expected.items():
-        assert detect_answer(questions[slot], text) is value
+        assert read_answer(questions[slot], text) is value
 
 
 # --- the loader refuses bad files -------------------------------------------------------------
