@@ -66,7 +66,7 @@ def test_unordered_device_asks_then_advises(rasa_stack: RasaStack, sender: str) 
     rasa_stack.send(sender, "/deny")
     replies = rasa_stack.send(sender, "/deny")
     text = reply_texts(replies)
-    assert "核实来源" in text and "拍照留证" in text and "别激活" in text
+    assert "核实来源" in text and "保留证据" in text and "别激活" in text
     assert "没签收就拒收" in text and "不处理就打12315" not in text
     assert_ends_with_next_actions(replies)
     assert_phone_sized_advice(replies)

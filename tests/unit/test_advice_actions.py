@@ -85,7 +85,7 @@ async def run_more(
 async def test_unordered_device(codes: bool, paid: bool) -> None:
     slots = {"asked_for_codes_or_money": codes, "paid_on_delivery": paid}
     text, events = await run_advice(ActionAdviseUnorderedDevice(), slots)
-    assert "核实来源" in text and "拍照留证" in text and "别激活" in text
+    assert "核实来源" in text and "保留证据" in text and "别激活" in text
     assert ("1. 有人要验证码" in text) is codes  # the scam step comes first when it applies
     assert "96110" in text and "冻结银行卡" in text  # the anti-fraud core, on every branch
     assert ("不处理就打12315" in text) is paid

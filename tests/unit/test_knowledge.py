@@ -148,7 +148,7 @@ def test_steps_are_numbered_and_follow_the_answers() -> None:
 def test_unanswered_questions_leave_out_conditional_items() -> None:
     situation = KB.situations["unordered_device"]
     text = "\n".join(m.text for m in render_situation(situation, {}, KB.common))
-    assert "核实来源" in text and "拍照留证" in text
+    assert "核实来源" in text and "保留证据" in text
     assert "付过钱" not in text and "没签收就拒收" not in text  # only once answered
 
 
