@@ -28,6 +28,7 @@ from pos_assistant.knowledge.renderer import RenderedMessage
 logger = logging.getLogger(__name__)
 
 SITUATION_SLOT = "situation"
+SCAM_WARNING_RESPONSE = "utter_scam_warning"
 UNAVAILABLE_RESPONSE = "utter_advice_unavailable"
 NO_SITUATION_RESPONSE = "utter_advice_no_situation"
 
@@ -39,6 +40,16 @@ def as_answer(value: Any) -> bool | None:
     if isinstance(value, str) and value.lower() in {"true", "false"}:
         return value.lower() == "true"
     return None
+
+
+def scam_warning_in_this_reply(tracker: Tracker) -> bool:
+    """Whether utter_scam_warning (which carries the anti-fraud core) ran since the user spoke."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == SCAM_WARNING_RESPONSE:
+            return True
+    return False
 
 
 def send(dispatcher: CollectingDispatcher, messages: list[RenderedMessage]) -> None:
@@ -69,7 +80,8 @@ class AdviseSituationAction(Action, ABC):
             return [SlotSet(SITUATION_SLOT, self.situation)]
         situation = knowledge.situations[self.situation]
         answers = {slot: as_answer(tracker.get_slot(slot)) for slot in situation.question_slots}
-        send(dispatcher, render_situation(situation, answers, knowledge.common))
+        core = not scam_warning_in_this_reply(tracker)
+        send(dispatcher, render_situation(situation, answers, knowledge.common, include_core=core))
         return [SlotSet(SITUATION_SLOT, self.situation)]
 
 

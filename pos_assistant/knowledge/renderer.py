@@ -112,16 +112,20 @@ def _more_buttons(situation: Situation, answers: Answers, common: CommonTexts) -
 
 
 def render_situation(
-    situation: Situation, answers: Answers, common: CommonTexts
+    situation: Situation, answers: Answers, common: CommonTexts, include_core: bool = True
 ) -> list[RenderedMessage]:
     """The answer a phone shows: the steps bubble, then one bubble with the anti-fraud core, who
-    handles what and the quick replies. Causes, evidence, channels and law come on request."""
+    handles what and the quick replies. Causes, evidence, channels and law come on request.
+
+    `include_core=False` only when the scam warning (which holds the core) went out in the same
+    reply, so that the user does not read it twice in a row.
+    """
     prompt = (
         common.details_and_legal_prompt
         if has_legal_points(situation, answers)
         else common.details_prompt
     )
-    second = [common.anti_fraud_core] if situation.money_involved else []
+    second = [common.anti_fraud_core] if situation.money_involved and include_core else []
     second += [common.offices, prompt]
     return [
         RenderedMessage(text=_steps_bubble(situation, answers)),

@@ -52,7 +52,9 @@ def assert_phone_sized_advice(replies: list[dict]) -> None:
     texts = answer_texts(replies)
     advice = texts[-2:]
     assert "\n1. " in advice[0] and len(advice[0]) < 300, advice[0]
-    assert "96110" in advice[1] and "冻结银行卡" in advice[1]  # the anti-fraud core
+    # the anti-fraud core: in the second bubble, or in the scam warning that opened this reply
+    core = advice[1] if "防骗提醒" in advice[1] else texts[0]
+    assert "96110" in core and "冻结银行卡" in core and "挂断" in core
     assert next(b["payload"] for b in replies[-1]["buttons"]) == DETAILS
 
 

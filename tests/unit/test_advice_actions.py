@@ -363,3 +363,17 @@ async def test_the_reply_to_the_question_is_read_from_its_words(
     result = await validate(ValidateSuspiciousCallForm(), t)
     values = [e["value"] for e in result if e.get("name") == "secret_already_given"]
     assert values and values[-1] is expected
+
+
+@pytest.mark.parametrize("warned", [True, False])
+async def test_the_core_is_not_repeated_right_after_the_scam_warning(warned: bool) -> None:
+    user = {"event": "user", "text": "有人让我报验证码，我还没报"}
+    warning = {"event": "action", "name": "utter_scam_warning"}
+    earlier = [warning, {"event": "user", "text": "/deny"}]  # a warning in an earlier reply
+    events = [user, warning] if warned else [*earlier, user]
+    t = tracker({"secret_already_given": False}, events=events)
+    dispatcher = CollectingDispatcher()
+    await ActionAdviseSuspiciousCall().run(dispatcher, t, DOMAIN)
+    text = "\n".join(m["text"] for m in dispatcher.messages)
+    assert len(dispatcher.messages) == 2 and "直接挂断" in text
+    assert ("防骗提醒" in text) is (not warned)

@@ -167,6 +167,16 @@ def test_scam_warning_has_110_96110_and_the_core() -> None:
     assert victim_order_problem(text) is None
 
 
+def test_right_after_the_warning_the_answer_does_not_repeat_the_core() -> None:
+    situation = KB.situations["suspicious_call"]
+    for answers in combinations(situation):
+        short = render_situation(situation, answers, KB.common, include_core=False)
+        assert len(short) == 2 and KB.common.anti_fraud_core not in joined(short)
+        # ...because the warning sent just before holds every point of it
+        warning = RESPONSES["utter_scam_warning"][0]["text"]
+        assert [word for word in ANTI_FRAUD_CORE if word not in warning] == []
+
+
 def test_on_wechat_the_scam_warning_comes_first_and_whole() -> None:
     # What the channel sends for the first scam message: the warning, then the question.
     turn = [RESPONSES["utter_scam_warning"][0], RESPONSES["utter_ask_secret_already_given"][0]]
