@@ -77,7 +77,7 @@ class RasaStack:
 
     def tracker(self, sender: str, channel: str = "rest") -> dict:
         """The tracker of `sender` as seen on `channel` (rest, socketio or wechat)."""
-        conversation = quote(conversation_id(channel, sender), safe="")
+        conversation = quote(conversation_id(channel, sender), safe=":")  # Rasa does not decode
         response = httpx.get(
             f"{self.rasa_url}/conversations/{conversation}/tracker",
             params={"token": API_TOKEN},
