@@ -127,6 +127,8 @@ def test_a_huge_message_is_refused_politely_and_fast_without_slowing_anyone(
     ]
     assert huge_seconds < TOO_LONG_REPLY_SECONDS
     assert other_answer.status_code == 200 and other_answer.json()
+    # Shown with `pytest -s`: the figures behind the bound.
+    print(f"too-long reply {huge_seconds:.3f} s; other turn {other_seconds:.3f} s, alone {alone}")
     assert other_seconds <= max(alone) + ALLOWED_SLOWDOWN_SECONDS, (alone, other_seconds)
     assert user_events(rasa_stack, attacker) == []  # nothing of it was processed
 
