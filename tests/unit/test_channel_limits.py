@@ -9,6 +9,7 @@ import logging
 import pytest
 import yaml
 
+from pos_assistant.cases.rasa_client import _tracker_url
 from pos_assistant.channels.addresses import client_address, with_client_address
 from pos_assistant.channels.limits import TEXTS_PATH, is_too_long, too_long_reply
 from pos_assistant.channels.wechat import DEVELOPMENT_TOKEN, CustomerServiceOutput, WeChatConfig
@@ -182,3 +183,11 @@ def test_raw_sender_strips_only_its_own_prefix() -> None:
     assert raw_sender("rest", "rest:wx:o123") == "wx:o123"
     assert raw_sender("wechat", "rest:wx:o123") is None
     assert raw_sender("wechat", "wx:") is None
+
+
+def test_the_staff_tool_addresses_namespaced_conversations_as_they_are() -> None:
+    # Rasa's routes do not percent-decode: `web%3Aabc` would be another (empty) conversation.
+    assert (
+        _tracker_url("http://rasa:5005/", "web:abc")
+        == "http://rasa:5005/conversations/web:abc/tracker"
+    )
