@@ -52,3 +52,12 @@ def trusted_identity(conversation: str) -> ChannelIdentity | None:
         return None
     channel = channel_of_conversation(conversation)
     return ChannelIdentity(channel, conversation) if channel else None
+
+
+def raw_sender(channel: str, conversation: str) -> str | None:
+    """The channel's own user id behind ``conversation`` (to send it a reply), or None when the
+    conversation does not belong to ``channel``: a channel never delivers to another's users."""
+    prefix = CHANNEL_PREFIXES[channel] + SEPARATOR
+    if not conversation.startswith(prefix) or len(conversation) == len(prefix):
+        return None
+    return conversation[len(prefix) :]

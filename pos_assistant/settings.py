@@ -50,6 +50,15 @@ class Settings:
     wechat_reply_deadline_seconds: float = 4.0
     # While a conversation waits for a person, a message after this much silence gets a reminder.
     handoff_reminder_seconds: float = 120.0
+    # Channels: longer messages get a "please shorten" reply and never reach the NLU.
+    max_message_chars: int = 1000
+    # Largest request body the Rasa server reads (REST, socket.io; WeChat has its own 64 KB).
+    max_request_bytes: int = 256 * 1024
+    # Bearer token of the REST channel; required in production, optional in development.
+    rest_api_token: str = ""
+    # Addresses (or networks) of the reverse proxies in front of the servers, whose
+    # X-Forwarded-For is believed; empty: the peer address is the client address.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -74,6 +83,14 @@ def get_settings() -> Settings:
         handoff_reminder_seconds=_positive_float(
             "HANDOFF_REMINDER_SECONDS", env("HANDOFF_REMINDER_SECONDS", "120")
         ),
+        max_message_chars=_positive_int("MAX_MESSAGE_CHARS", env("MAX_MESSAGE_CHARS", "1000")),
+        max_request_bytes=_positive_int(
+            "MAX_REQUEST_BYTES", env("MAX_REQUEST_BYTES", str(256 * 1024))
+        ),
+        rest_api_token=env("REST_API_TOKEN", ""),
+        trusted_proxies=tuple(
+            part.strip() for part in env("TRUSTED_PROXY", "").split(",") if part.strip()
+        ),
     )
 
 
@@ -82,6 +99,16 @@ def _positive_float(name: str, raw: str) -> float:
         value = float(raw)
     except ValueError:
         raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be greater than 0, got {raw!r}")
+    return value
+
+
+def _positive_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
     if value <= 0:
         raise ValueError(f"{name} must be greater than 0, got {raw!r}")
     return value

@@ -6,6 +6,9 @@ Why relay socket.io instead of letting the browser connect to Rasa directly: --r
 this server reaches Rasa (often localhost or an internal host), which a visitor's browser, e.g. a
 phone on the same network, cannot reach. Same-origin traffic also needs no CORS setup on Rasa, lets
 the page keep a strict Content-Security-Policy (connect-src 'self'), and exposes only one port.
+
+The relay adds the browser's address to X-Forwarded-For (Rasa believes it only when this server's
+address is in TRUSTED_PROXY) and refuses bodies and WebSocket messages above MAX_REQUEST_BYTES.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import Any
 import aiohttp
 import yaml
 from aiohttp import WSCloseCode, WSMsgType, web
+
+from pos_assistant.settings import get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 TEXTS_PATH = Path(__file__).resolve().parents[1] / "data" / "channels" / "web.yml"
@@ -44,6 +49,7 @@ RASA_URL: web.AppKey[str] = web.AppKey("rasa_url", str)
 HTTP_SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("http_session", aiohttp.ClientSession)
 WIDGET_TEXTS: web.AppKey[dict] = web.AppKey("widget_texts", dict)
 OPEN_SOCKETS: web.AppKey[weakref.WeakSet] = web.AppKey("open_sockets", weakref.WeakSet)
+MAX_BYTES: web.AppKey[int] = web.AppKey("max_bytes", int)
 
 
 def load_widget_texts(path: Path = TEXTS_PATH) -> dict[str, str]:
@@ -75,6 +81,7 @@ async def relay_socketio(request: web.Request) -> web.StreamResponse:
     headers = {
         name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers
     }
+    headers.update(_forwarded_for(request))
     try:
         async with request.app[HTTP_SESSION].request(
             request.method,
@@ -96,12 +103,17 @@ async def relay_socketio(request: web.Request) -> web.StreamResponse:
 
 
 async def _relay_websocket(request: web.Request, upstream: str) -> web.StreamResponse:
-    browser = web.WebSocketResponse(autoping=True)
+    max_bytes = request.app[MAX_BYTES]
+    browser = web.WebSocketResponse(autoping=True, max_msg_size=max_bytes)
     await browser.prepare(request)
     request.app[OPEN_SOCKETS].add(browser)
     try:
         async with request.app[HTTP_SESSION].ws_connect(
-            upstream.replace("http", "ws", 1), autoping=True, timeout=10
+            upstream.replace("http", "ws", 1),
+            autoping=True,
+            timeout=10,
+            headers=_forwarded_for(request),
+            max_msg_size=max_bytes,
         ) as rasa:
             await _pump_both_ways(browser, rasa)
     except (aiohttp.ClientError, asyncio.TimeoutError) as error:
@@ -109,6 +121,13 @@ async def _relay_websocket(request: web.Request, upstream: str) -> web.StreamRes
     finally:
         await browser.close()
     return browser
+
+
+def _forwarded_for(request: web.Request) -> dict[str, str]:
+    """X-Forwarded-For with the browser's address appended, as a proxy writes it."""
+    earlier = request.headers.get("X-Forwarded-For", "")
+    peer = request.remote or ""
+    return {"X-Forwarded-For": f"{earlier}, {peer}" if earlier else peer}
 
 
 async def _pump_both_ways(
@@ -145,8 +164,10 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
 
 
 def create_app(rasa_url: str) -> web.Application:
-    app = web.Application(middlewares=[security_headers])
+    max_bytes = get_settings().max_request_bytes
+    app = web.Application(middlewares=[security_headers], client_max_size=max_bytes)
     app[RASA_URL] = rasa_url.rstrip("/")
+    app[MAX_BYTES] = max_bytes
     app[WIDGET_TEXTS] = load_widget_texts()
 
     async def http_session(app: web.Application):  # type: ignore[no-untyped-def]

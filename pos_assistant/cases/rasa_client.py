@@ -23,7 +23,8 @@ class RasaUnreachable(Exception):
 
 
 def _tracker_url(rasa_url: str, conversation_id: str) -> str:
-    return f"{rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/tracker"
+    # Rasa's routes do not percent-decode the id: keep the channel prefix's colon as it is.
+    return f"{rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe=':')}/tracker"
 
 
 def _request(

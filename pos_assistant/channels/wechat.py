@@ -4,11 +4,17 @@ Register in credentials.yml as `pos_assistant.channels.wechat.WeChatInput:`; set
 pos_assistant.settings (WECHAT_* variables). WeChat waits 5 s for an answer and then retries, so a
 turn that is not done within WECHAT_REPLY_DEADLINE_SECONDS is answered with `success` and its reply
 sent later through the customer-service message API.
+
+The conversation of a WeChat user is `wx:<openid>` (pos_assistant.identity); replies outside the
+user's turn go to the openid behind it. A text longer than MAX_MESSAGE_CHARS is answered with the
+"please send it shorter" text and not processed. Messages carry no `client_address`: requests come
+from WeChat's servers, and the signed openid is the identity.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -28,6 +34,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.messages import BaseMessage
 
+from pos_assistant.channels.limits import is_too_long, too_long_reply
 from pos_assistant.channels.wechat_api import ConfigurableWeChatClient, CustomerServiceSender
 from pos_assistant.channels.wechat_replies import (
     RenderedReply,
@@ -37,20 +44,26 @@ from pos_assistant.channels.wechat_replies import (
 )
 from pos_assistant.channels.wechat_security import (
     MAX_BODY_BYTES,
+    SIGNED_QUERY_WINDOW_SECONDS,
     RejectedRequest,
     check_safe_xml,
     check_signature,
+    is_signature_shaped,
     parse_wechat_message,
     parse_xml_fields,
 )
-from pos_assistant.channels.wechat_state import OptionMemory, Turn, TurnCache
+from pos_assistant.channels.wechat_state import OptionMemory, SignedQueryMemory, Turn, TurnCache
 from pos_assistant.channels.wechat_texts import WeChatTexts, default_texts
+from pos_assistant.identity import conversation_id, raw_sender
 from pos_assistant.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 GREET_INTENT = "/greet"
 ACKNOWLEDGE = "success"  # tells WeChat "received, no passive reply" and stops its retries
+# The token `make run` uses when WECHAT_TOKEN is empty (documented in the README): public, so
+# production refuses it.
+DEVELOPMENT_TOKEN = "pos-assistant-dev-token"
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,7 @@ class WeChatConfig:
     encoding_aes_key: str
     api_base_url: str
     reply_deadline_seconds: float
+    max_message_chars: int = 1000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WeChatConfig:
@@ -71,6 +85,7 @@ class WeChatConfig:
             encoding_aes_key=settings.wechat_encoding_aes_key,
             api_base_url=settings.wechat_api_base_url,
             reply_deadline_seconds=settings.wechat_reply_deadline_seconds,
+            max_message_chars=settings.max_message_chars,
         )
         config.check(production=settings.is_production)
         return config
@@ -81,6 +96,10 @@ class WeChatConfig:
             if production:
                 raise ValueError("WECHAT_TOKEN must be set in production (APP_ENV=production)")
             logger.warning("WECHAT_TOKEN is not set: the WeChat webhook refuses every request")
+        elif production and self.token == DEVELOPMENT_TOKEN:
+            raise ValueError(
+                "WECHAT_TOKEN is the public development token; production needs its own"
+            )
         if self.encoding_aes_key and (len(self.encoding_aes_key) != 43 or not self.appid):
             raise ValueError("WECHAT_ENCODING_AES_KEY needs 43 characters and WECHAT_APPID")
 
@@ -100,7 +119,11 @@ class CustomerServiceOutput(OutputChannel):
         self.sender = sender
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        if not await self.sender.send_texts(recipient_id, [text]):
+        openid = raw_sender("wechat", recipient_id)
+        if openid is None:  # not a WeChat conversation: never message an openid it merely names
+            logger.warning("WeChat message for a conversation of another channel; not sent")
+            return
+        if not await self.sender.send_texts(openid, [text]):
             logger.error("An agent's message could not be delivered over WeChat")
 
 
@@ -132,6 +155,7 @@ class WeChatInput(InputChannel):
         self.customer_service = CustomerServiceSender(client)
         self.turns = TurnCache()
         self.options = OptionMemory()
+        self.signed_queries = SignedQueryMemory(SIGNED_QUERY_WINDOW_SECONDS)
         self._background: set[asyncio.Task] = set()
 
     def get_output_channel(self) -> OutputChannel | None:
@@ -146,11 +170,15 @@ class WeChatInput(InputChannel):
 
         @webhook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
+            query = _query(request)
+            echostr = request.args.get("echostr", "")
             try:
-                check_signature(self.config.token, _query(request))
+                check_signature(self.config.token, query)
+                # A verification query must not double as a pass for a message.
+                self._claim(query, "verify:" + echostr)
             except RejectedRequest as rejected:
                 return _refuse(rejected)
-            return response.text(request.args.get("echostr", ""))
+            return response.text(echostr)
 
         @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
@@ -159,7 +187,8 @@ class WeChatInput(InputChannel):
                 query = _query(request)
                 check_signature(self.config.token, query)
                 body = await _read_limited(request)
-                message = self._decode(body, query)
+                message, plain_xml = self._decode(body, query)
+                self._claim(query, "message:" + hashlib.sha256(plain_xml.encode()).hexdigest())
             except RejectedRequest as rejected:
                 return _refuse(rejected)
             reply_xml = await self._answer(message, on_new_message, received_at)
@@ -175,13 +204,20 @@ class WeChatInput(InputChannel):
 
     # --- decoding
 
-    def _decode(self, body: bytes, query: dict[str, str]) -> BaseMessage:
+    def _claim(self, query: dict[str, str], fingerprint: str) -> None:
+        if not self.signed_queries.claim(query["timestamp"], query["nonce"], fingerprint):
+            raise RejectedRequest(403, "signed query already used for another message")
+
+    def _decode(self, body: bytes, query: dict[str, str]) -> tuple[BaseMessage, str]:
+        """The message and its plain XML (decrypted in safe mode)."""
         xml_text = check_safe_xml(body)
         if self.crypto is None:
-            return parse_wechat_message(xml_text)
+            return parse_wechat_message(xml_text), xml_text
         # Safe mode: only encrypted messages, whose msg_signature covers the body.
         if query.get("encrypt_type") != "aes" or not query.get("msg_signature"):
             raise RejectedRequest(403, "safe mode expects encrypt_type=aes and msg_signature")
+        if not is_signature_shaped(query["msg_signature"]):
+            raise RejectedRequest(403, "malformed msg_signature")
         envelope = parse_xml_fields(xml_text)
         if not envelope.get("Encrypt"):
             raise RejectedRequest(400, "no Encrypt element")
@@ -193,7 +229,8 @@ class WeChatInput(InputChannel):
             raise RejectedRequest(403, "wrong msg_signature") from None
         except Exception:  # bad base64, padding, AppID: not a message from our account
             raise RejectedRequest(400, "cannot decrypt") from None
-        return parse_wechat_message(check_safe_xml(plain.encode("utf-8")))
+        plain_xml = check_safe_xml(plain.encode("utf-8"))
+        return parse_wechat_message(plain_xml), plain_xml
 
     # --- answering
 
@@ -211,9 +248,13 @@ class WeChatInput(InputChannel):
             text, key = GREET_INTENT, f"event:{openid}:{message.time}"
         elif message.type == "text":
             content = (message.content or "").strip()
+            if is_too_long(content, self.config.max_message_chars):
+                # Nothing of it is processed: not the NLU, not the tracker.
+                reply = too_long_reply(self.config.max_message_chars)
+                return passive_text_reply(openid, account, reply)
             option = chosen_option(content, self.options.offered(openid))
             text = option.payload if option else content
-            key = f"msg:{message.id}" if message.id else f"text:{openid}:{message.time}"
+            key = f"msg:{openid}:{message.id}" if message.id else f"text:{openid}:{message.time}"
         else:
             return passive_text_reply(openid, account, self.texts.describe_in_text)
         if not text:
@@ -249,7 +290,8 @@ class WeChatInput(InputChannel):
         self, text: str, openid: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> RenderedReply:
         collector = CollectingOutputChannel()
-        await on_new_message(UserMessage(text, collector, openid, input_channel=self.name()))
+        conversation = conversation_id(self.name(), openid)
+        await on_new_message(UserMessage(text, collector, conversation, input_channel=self.name()))
         rendered = render_replies(collector.messages, self.texts)
         self.options.remember(openid, rendered.options)
         return rendered

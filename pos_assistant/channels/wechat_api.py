@@ -3,12 +3,16 @@
 wechatpy's WeChatClient caches the access_token in its session storage and fetches a new one a
 minute before it expires (and again when WeChat reports it invalid). Each fetch invalidates the
 previous token, so with several servers pass a shared `RedisStorage` as `session`.
+
+The app secret and the access token travel in URL query strings, which requests and urllib3 put
+into their error messages and debug logs: every such text is redacted before it is logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 import requests
@@ -19,6 +23,34 @@ from wechatpy.session import SessionStorage
 logger = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT_SECONDS = 10.0
+# `secret=…` and `access_token=…` in URLs (also URL-encoded in messages) and JSON-ish text.
+_SECRET_VALUE = re.compile(
+    r"""((?:app)?secret|access_token)(["']?\s*[=:]\s*["']?|%3D)[^&\s"',;)]+""", re.IGNORECASE
+)
+REDACTED = "***"
+
+
+def redact_secrets(text: str) -> str:
+    """The text with the values of secret-bearing parameters replaced by ***."""
+    return _SECRET_VALUE.sub(lambda match: match.group(1) + match.group(2) + REDACTED, text)
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Redacts secrets in a log record's message and traceback before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_secrets(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact_secrets(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+# Loggers that write request URLs: urllib3 (debug: every request line), requests and wechatpy.
+for _name in (__name__, "urllib3.connectionpool", "requests", "wechatpy.client.base"):
+    logging.getLogger(_name).addFilter(RedactSecretsFilter())
 
 
 class _TimeoutSession(requests.Session):
@@ -79,6 +111,15 @@ class CustomerServiceSender:
                 async with self._lock:
                     await asyncio.to_thread(self._client.message.send_text, openid, part)
             except (WeChatClientException, requests.RequestException) as error:
-                logger.error("WeChat customer-service message failed: %s", error)
+                logger.error(
+                    "WeChat customer-service message failed: %s", redact_secrets(str(error))
+                )
+                return False
+            except Exception as error:  # anything else must not log a traceback with a URL
+                logger.error(
+                    "WeChat customer-service message failed (%s): %s",
+                    type(error).__name__,
+                    redact_secrets(str(error)),
+                )
                 return False
         return True

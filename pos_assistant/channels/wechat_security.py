@@ -1,8 +1,10 @@
 """Checks on every request WeChat sends: signature, freshness, size and safe XML.
 
 WeChat signs only `token, timestamp, nonce` (not the body), so a captured URL could be replayed with
-another body: the freshness window bounds that, MsgId dedupe absorbs replays of the same message,
-and safe mode (msg_signature over the encrypted body) closes it.
+another body: the freshness window bounds that, and within it the channel remembers which message
+each signed query carried (wechat_state.SignedQueryMemory), so the same query with another message
+is refused while WeChat's retries of the same message stay retries. Safe mode (msg_signature over
+the encrypted body) closes it as well. Malformed signatures are refused like wrong ones (403).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from wechatpy.messages import BaseMessage
 MAX_BODY_BYTES = 64 * 1024  # a text message is at most a few KB; anything bigger is not WeChat
 MAX_AGE_SECONDS = 300
 MAX_FUTURE_SKEW_SECONDS = 30  # tolerate small clock differences, refuse timestamps from the future
+# How long a signed query is accepted: the remembered queries must outlive it.
+SIGNED_QUERY_WINDOW_SECONDS = MAX_AGE_SECONDS + MAX_FUTURE_SKEW_SECONDS
 _DTD_MARKERS = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# What WeChat sends: a sha1 hex digest, a Unix time and a short token-like nonce (ASCII only).
+_SIGNATURE = re.compile(r"[0-9a-fA-F]{40}")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_NONCE = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
 class RejectedRequest(Exception):
@@ -47,10 +55,21 @@ def check_signature(token: str, query: Mapping[str, str], now: float | None = No
     nonce = query.get("nonce", "")
     if not (signature and timestamp and nonce):
         raise RejectedRequest(403, "signature, timestamp or nonce missing")
+    if not (
+        is_signature_shaped(signature)
+        and _TIMESTAMP.fullmatch(timestamp)
+        and _NONCE.fullmatch(nonce)
+    ):
+        raise RejectedRequest(403, "malformed signature, timestamp or nonce")
     expected = wechat_signature(token, timestamp, nonce)
     if not hmac.compare_digest(expected, signature.lower()):
         raise RejectedRequest(403, "wrong signature")
     check_fresh(timestamp, now)
+
+
+def is_signature_shaped(value: str) -> bool:
+    """40 ASCII hex digits: anything else is refused before any comparison (no 500 on `é`)."""
+    return bool(_SIGNATURE.fullmatch(value))
 
 
 def check_fresh(timestamp: str, now: float | None = None) -> None:

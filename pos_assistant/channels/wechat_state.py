@@ -1,8 +1,10 @@
-"""In-process state of the WeChat channel: in-flight turns (retry dedupe) and offered options.
+"""In-process state of the WeChat channel: in-flight turns (retry dedupe), offered options and the
+signed queries seen within their window (replay protection).
 
-Both live in this process's memory, which is right for one Rasa server. With several servers behind
+All live in this process's memory, which is right for one Rasa server. With several servers behind
 a load balancer a retry may reach another server: move both maps to Redis (SET NX with expiry for
-the turn key plus a short result cache; a hash per user for options), as the lock store already is.
+the turn key plus a short result cache; a hash per user for options; SET NX for signed queries), as
+the lock store already is.
 """
 
 from __future__ import annotations
@@ -103,3 +105,34 @@ class OptionMemory:
 
     def offered(self, user: str) -> list[Option]:
         return self._options.get(user) or []
+
+
+class SignedQueryMemory:
+    """Which message each signed query (timestamp + nonce) carried, while WeChat still accepts it.
+
+    WeChat's signature covers only token, timestamp and nonce, so a captured query is a pass for
+    any body until its timestamp goes stale. The first message seen with a query claims it; the
+    same query with the same message again (a retry) passes, with any other message it does not.
+    Entries live as long as a timestamp is accepted (`ttl_seconds`); the oldest are dropped past
+    `max_entries` (only WeChat, or whoever holds the token, can make new signed queries).
+    """
+
+    def __init__(
+        self,
+        ttl_seconds: float,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._seen: ExpiringMap[str] = ExpiringMap(ttl_seconds, max_entries, clock)
+
+    def claim(self, timestamp: str, nonce: str, fingerprint: str) -> bool:
+        """True when this query is new or was seen with this same message (`fingerprint`)."""
+        key = f"{timestamp}:{nonce}"
+        seen = self._seen.get(key)
+        if seen is None:
+            self._seen.set(key, fingerprint)
+            return True
+        return seen == fingerprint
+
+    def __len__(self) -> int:
+        return len(self._seen)

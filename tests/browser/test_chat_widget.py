@@ -11,6 +11,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from pos_assistant.identity import conversation_id
 from tests.e2e.stack import RasaStack, WebServer
 from tests.e2e.test_conversation_flows import staff
 
@@ -138,7 +139,7 @@ def test_advice_quick_replies_and_history_after_reload(
     screenshot("after-reload")
     tracker_texts = [
         event["text"]
-        for event in rasa_stack.tracker(session_id)["events"]
+        for event in rasa_stack.tracker(session_id, "socketio")["events"]
         if event["event"] == "user" and event["text"] != "/session_start"  # the widget's own
     ]
     assert tracker_texts[0] == UNORDERED_DEVICE and tracker_texts[-1] == "谢谢"
@@ -205,5 +206,11 @@ def test_an_agents_reply_appears_in_the_open_widget(
     assert "转接人工客服" in wait_for_new_bot_reply(browser, seen)[-1]
     seen = len(bubbles(browser, "bot"))
     session_id = browser.execute_script("return localStorage.getItem('posAssistant.sessionId')")
-    staff(rasa_stack, "handoff", "reply", session_id, "您好，我是客服小王，请问怎么称呼您？")
+    staff(
+        rasa_stack,
+        "handoff",
+        "reply",
+        conversation_id("socketio", session_id),
+        "您好，我是客服小王，请问怎么称呼您？",
+    )
     assert wait_for_new_bot_reply(browser, seen) == ["您好，我是客服小王，请问怎么称呼您？"]

@@ -7,6 +7,7 @@ import queue
 import pytest
 import socketio
 
+from pos_assistant.identity import conversation_id
 from tests.e2e.stack import RasaStack
 from tests.e2e.test_conversation_flows import staff
 
@@ -36,7 +37,7 @@ class ChatClient:
 
 
 def user_texts(stack: RasaStack, sender: str) -> list[str]:
-    return [e["text"] for e in stack.tracker(sender)["events"] if e["event"] == "user"]
+    return [e["text"] for e in stack.tracker(sender, "socketio")["events"] if e["event"] == "user"]
 
 
 def test_a_socket_cannot_write_into_another_conversation(rasa_stack: RasaStack) -> None:
@@ -69,7 +70,15 @@ def test_an_agents_reply_is_pushed_to_the_waiting_widget(rasa_stack: RasaStack) 
         session_id = chat.request_session(None)
         chat.client.emit("user_uttered", {"message": "转人工", "session_id": session_id})
         assert "转接人工客服" in chat.replies.get(timeout=WAIT_SECONDS)["text"]
-        staff(rasa_stack, "handoff", "reply", session_id, "您好，我是客服小王", "--agent", "小王")
+        staff(
+            rasa_stack,
+            "handoff",
+            "reply",
+            conversation_id("socketio", session_id),
+            "您好，我是客服小王",
+            "--agent",
+            "小王",
+        )
         assert chat.replies.get(timeout=WAIT_SECONDS)["text"] == "您好，我是客服小王"
     finally:
         chat.close()

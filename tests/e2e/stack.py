@@ -10,13 +10,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
+
+from pos_assistant.identity import conversation_id
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MODEL_PATH = PROJECT_ROOT / "models" / "pos-assistant.tar.gz"
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
 API_TOKEN = "e2e-test-token"
+
+
+def rest_conversation(sender: str) -> str:
+    """The conversation id of REST sender `sender` (e.g. for the staff tool)."""
+    return conversation_id("rest", sender)
 
 
 def free_port() -> int:
@@ -67,9 +75,11 @@ class RasaStack:
             parts.extend(button["title"] for button in reply.get("buttons", []))
         return "\n".join(parts)
 
-    def tracker(self, sender: str) -> dict:
+    def tracker(self, sender: str, channel: str = "rest") -> dict:
+        """The tracker of `sender` as seen on `channel` (rest, socketio or wechat)."""
+        conversation = quote(conversation_id(channel, sender), safe=":")  # Rasa does not decode
         response = httpx.get(
-            f"{self.rasa_url}/conversations/{sender}/tracker",
+            f"{self.rasa_url}/conversations/{conversation}/tracker",
             params={"token": API_TOKEN},
             timeout=30,
         )

@@ -8,7 +8,13 @@ import time
 
 import pytest
 
-from tests.e2e.stack import HANDOFF_REMINDER_SECONDS, PROJECT_ROOT, VENV_BIN, RasaStack
+from tests.e2e.stack import (
+    HANDOFF_REMINDER_SECONDS,
+    PROJECT_ROOT,
+    VENV_BIN,
+    RasaStack,
+    rest_conversation,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -77,9 +83,9 @@ def test_two_misses_offer_a_person_and_the_handoff_holds_until_released(
     # Handed over: the assistant stays quiet, and what the user writes is kept for the agent.
     assert rasa_stack.send(sender, "我的机器是拉卡拉的，一直没人理我") == []
     assert "我的机器是拉卡拉的，一直没人理我" in user_messages(rasa_stack, sender)
-    assert sender in staff(rasa_stack, "handoff", "list")
+    assert rest_conversation(sender) in staff(rasa_stack, "handoff", "list")
 
-    staff(rasa_stack, "handoff", "release", sender)
+    staff(rasa_stack, "handoff", "release", rest_conversation(sender))
     assert "POS机纠纷助手" in rasa_stack.texts(sender, "你好")
 
 
@@ -106,12 +112,20 @@ def test_an_agent_reads_the_conversation_and_answers_the_user(
 ) -> None:
     rasa_stack.send(sender, "家里收到一台拉卡拉的pos机，我根本没买过，电话13812345678")
     assert "转接人工客服" in rasa_stack.texts(sender, "转人工")
-    shown = staff(rasa_stack, "handoff", "show", sender)
+    shown = staff(rasa_stack, "handoff", "show", rest_conversation(sender))
     assert "电话138****5678" in shown and "13812345678" not in shown
     assert "understood as: report_unordered_device" in shown and "brand=拉卡拉" in shown
     assert "recommended steps (没买POS机却收到一台设备):" in shown
 
-    staff(rasa_stack, "handoff", "reply", sender, "您好，我是客服小王", "--agent", "小王")
+    staff(
+        rasa_stack,
+        "handoff",
+        "reply",
+        rest_conversation(sender),
+        "您好，我是客服小王",
+        "--agent",
+        "小王",
+    )
     bot_events = [e for e in rasa_stack.tracker(sender)["events"] if e["event"] == "bot"]
     assert bot_events[-1]["text"] == "您好，我是客服小王"
     assert "taken" in staff(rasa_stack, "handoff", "list", "--all")

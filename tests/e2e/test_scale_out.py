@@ -17,7 +17,15 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.e2e.stack import API_TOKEN, MODEL_PATH, PROJECT_ROOT, VENV_BIN, free_port, wait_until_up
+from tests.e2e.stack import (
+    API_TOKEN,
+    MODEL_PATH,
+    PROJECT_ROOT,
+    VENV_BIN,
+    free_port,
+    rest_conversation,
+    wait_until_up,
+)
 from tests.pg import new_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -121,7 +129,9 @@ def say(url: str, sender: str, text: str) -> list[dict]:
 
 def user_texts(url: str, sender: str) -> list[str]:
     tracker = httpx.get(
-        f"{url}/conversations/{sender}/tracker", params={"token": API_TOKEN}, timeout=30
+        f"{url}/conversations/{rest_conversation(sender)}/tracker",
+        params={"token": API_TOKEN},
+        timeout=30,
     ).json()
     return [event["text"] for event in tracker["events"] if event["event"] == "user"]
 

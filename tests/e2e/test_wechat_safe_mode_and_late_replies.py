@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pos_assistant.identity import conversation_id
 from tests.e2e.stack import RasaStack, running_stack
 from tests.e2e.test_conversation_flows import staff
 from tests.fakes.wechat_api import FakeWeChatApi, running_fake_wechat_api
@@ -65,7 +66,9 @@ def wechat() -> SafeModeWeChat:
 
 
 def user_turns(stack: RasaStack, openid: str) -> list[dict]:
-    return [event for event in stack.tracker(openid)["events"] if event["event"] == "user"]
+    return [
+        event for event in stack.tracker(openid, "wechat")["events"] if event["event"] == "user"
+    ]
 
 
 def test_an_encrypted_message_gets_an_encrypted_reply(
@@ -207,7 +210,13 @@ def test_an_agents_reply_after_a_handoff_reaches_the_wechat_user(
     handoff_message = fake_api.wait_for_messages(sender)
     assert "转接人工客服" in handoff_message[0]["text"]["content"]
 
-    staff(slow_stack, "handoff", "reply", sender, "您好，我是客服小王，请问机器是哪天收到的？")
+    staff(
+        slow_stack,
+        "handoff",
+        "reply",
+        conversation_id("wechat", sender),
+        "您好，我是客服小王，请问机器是哪天收到的？",
+    )
     deadline = time.monotonic() + 60
     while len(fake_api.messages_to(sender)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)

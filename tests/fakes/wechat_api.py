@@ -113,9 +113,9 @@ def _flat(query: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_fake_wechat_api(appid: str, secret: str) -> Iterator[FakeWeChatApi]:
+def running_fake_wechat_api(appid: str, secret: str, port: int = 0) -> Iterator[FakeWeChatApi]:
     api = FakeWeChatApi(appid=appid, secret=secret)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(api))
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(api))
     api.url = f"http://127.0.0.1:{server.server_address[1]}/"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
