@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.case_forms import ValidateCaseLookupForm, ValidateOpenCaseForm
+from actions.case_forms import ValidateCaseLookupForm, ValidateOpenCaseForm, client_address_of
 from actions.cases import (
     ActionAddCaseInfo,
     ActionAskCaseConfirmed,
@@ -26,7 +26,7 @@ from actions.handoff import ActionHandoffToHuman
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import StoreUnavailable
 from pos_assistant.cases.records import NewCase
-from pos_assistant.cases.store import CaseStore
+from pos_assistant.cases.store import AbuseLimits, CaseStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -577,3 +577,81 @@ async def test_cancelling_a_lookup_does_not_talk_about_registering() -> None:
     dispatcher = CollectingDispatcher()
     ActionCancelCaseForm().run(dispatcher, tracker, {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_case_lookup_cancelled"]
+
+
+# ---------------------------------------------------------------- limits per identity
+
+
+def with_address(tracker: Tracker, address: str) -> Tracker:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            event["metadata"] = {"client_address": address}
+            break
+    return tracker
+
+
+@pytest.fixture
+def strict_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CaseStore]:
+    store = CaseStore(
+        f"sqlite:///{tmp_path / 'strict.db'}",
+        limits=AbuseLimits(cases_per_conversation=1, handoffs_per_address=1),
+    )
+    monkeypatch.setattr(provider, "get_case_store", lambda: store)
+    yield store
+    store.dispose()
+
+
+async def test_too_many_new_cases_get_a_polite_refusal(strict_store: CaseStore) -> None:
+    first = make_tracker(open_case_slots(), events=[FORM_STARTED])
+    ActionSubmitCase().run(CollectingDispatcher(), first, DOMAIN)
+    second_run = {**FORM_STARTED, "timestamp": FORM_STARTED["timestamp"] + 600}
+    second = make_tracker(open_case_slots(case_description="另一件事"), events=[second_run])
+    dispatcher = CollectingDispatcher()
+    events = ActionSubmitCase().run(dispatcher, second, DOMAIN)
+    assert responses(dispatcher) == ["utter_case_create_rate_limited"]
+    assert_known_responses(dispatcher)
+    assert len(strict_store.list_cases()) == 1
+    assert [e["name"] for e in events if e["value"] is not None] == []
+
+
+async def test_handoffs_are_limited_per_client_address(strict_store: CaseStore) -> None:
+    def ask(sender: str) -> CollectingDispatcher:
+        dispatcher = CollectingDispatcher()
+        tracker = with_address(make_tracker(sender=sender, text="转人工"), "203.0.113.5")
+        ActionHandoffToHuman().run(dispatcher, tracker, DOMAIN)
+        return dispatcher
+
+    assert responses(ask("rest:a")) == ["utter_handoff_started"]
+    refused = ask("rest:b")  # another sender, same client address
+    assert responses(refused) == ["utter_handoff_rate_limited"]
+    assert_known_responses(refused)
+    assert [r.conversation_id for r in strict_store.list_waiting()] == ["rest:a"]
+
+
+async def test_lookup_failures_count_per_client_address(store: CaseStore) -> None:
+    number = open_case(store)
+    form = ValidateCaseLookupForm()
+    outcomes = []
+    for index in range(7):
+        tracker = lookup_tracker(
+            f"rest:rotating-{index}",
+            case_id=f"CS{index:010d}",
+            requested_slot="case_lookup_last4",
+            case_lookup_last4="0000",
+        )
+        slots, _ = await validate(form, with_address(tracker, "198.51.100.20"))
+        outcomes.append(slots.get("case_lookup_outcome"))
+    assert outcomes[:5] == [None] * 5 and outcomes[5:] == ["locked", "locked"]
+    # The right answer for a real case from that address is refused too, with the same words.
+    tracker = lookup_tracker("rest:fresh", case_id=number, requested_slot="case_id")
+    slots, _ = await validate(form, with_address(tracker, "198.51.100.20"))
+    assert slots["case_lookup_outcome"] == "locked"
+    assert responses(report("rest:fresh", **slots)) == ["utter_case_lookup_locked"]
+
+
+def test_the_client_address_is_read_from_the_latest_user_message_only() -> None:
+    tracker = make_tracker(text="你好")
+    assert client_address_of(tracker) is None
+    assert client_address_of(with_address(tracker, "203.0.113.1")) == "203.0.113.1"
+    tracker.events.append({"event": "user", "text": "再来", "metadata": {"client_address": 7}})
+    assert client_address_of(tracker) is None  # not a string: ignored
