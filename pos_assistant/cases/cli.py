@@ -248,13 +248,18 @@ class StaffCommands:
             self.print(f"\nrecommended steps ({title}):")
             for number, step in enumerate(steps, start=1):
                 self.print(f"  {number}. {step}")
-        case_number = request.case_number or slots.get("case_id")
+        # The handoff records only a case this conversation was verified for; a number the user
+        # merely typed is shown as such, so an agent is not led to discuss someone else's case.
+        case_number = request.case_number
         if case_number:
             self.print("\ncase:")
             try:
                 self.print("  " + self._case_line(self.store.get_case(case_number)))
             except CaseNotFound:  # the user asked about a number that does not exist
                 self.print(f"  {_user(case_number)} (no such case)")
+        elif slots.get("case_id"):
+            self.print("\ncase number mentioned, NOT verified (ask for the last 4 phone digits):")
+            self.print(f"  {_user(slots['case_id'])}")
         return 0
 
     def handoff_reply(self, conversation_id: str, text: str, agent: str) -> int:

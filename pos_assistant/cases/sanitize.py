@@ -12,13 +12,14 @@ import re
 import unicodedata
 
 # Whole escape sequences go, so no "[31m" debris is left: CSI (ESC [ … final byte), OSC
-# (ESC ] … BEL or ESC \), and any other two-character ESC sequence. Bounded and linear: the
-# parameter classes of CSI are disjoint, the OSC body excludes its terminators.
+# (ESC ] … BEL or ESC \), and any other two-character ESC sequence. Linear on any input: every
+# alternative starts at an ESC/CSI byte, the parameter classes of CSI are disjoint, and the OSC
+# body excludes its terminators.
 _ESCAPE_SEQUENCES = re.compile(
-    r"\x1b\[[0-?]{0,64}[ -/]{0,16}[@-~]?"
-    r"|\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?"
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
     r"|\x1b[@-_]?"
-    r"|\x9b[0-?]{0,64}[ -/]{0,16}[@-~]?"
+    r"|\x9b[0-?]*[ -/]*[@-~]?"
 )
 # Bidirectional embeddings, overrides, isolates and marks (Trojan-Source style reordering).
 _BIDI_CONTROLS = frozenset(

@@ -358,3 +358,15 @@ def test_the_agent_transcript_strips_control_characters(store: CaseStore, fake_r
     assert_clean(out)
     assert "user: 我的机器" in out and "brand=拉卡拉" in out
     assert not any(line.lstrip().startswith("12-01 10:00  agent:") for line in out.splitlines())
+
+
+def test_a_case_number_the_user_only_typed_is_not_shown_as_their_case(
+    store: CaseStore, fake_rasa: str
+) -> None:
+    number = open_case(store)
+    store.enqueue_handoff("web-51", channel="socketio", summary="x")  # no verified case
+    _RecordingRasa.tracker = {"slots": {"case_id": number}, "events": []}
+    code, out = run(store, "handoff", "show", "web-51", rasa_url=fake_rasa)
+    assert code == 0, out
+    assert "NOT verified" in out and number in out
+    assert "138****5678" not in out and "已受理" not in out
