@@ -655,3 +655,17 @@ def test_the_client_address_is_read_from_the_latest_user_message_only() -> None:
     assert client_address_of(with_address(tracker, "203.0.113.1")) == "203.0.113.1"
     tracker.events.append({"event": "user", "text": "再来", "metadata": {"client_address": 7}})
     assert client_address_of(tracker) is None  # not a string: ignored
+
+
+async def test_a_handoff_does_not_attach_a_case_the_conversation_is_not_verified_for(
+    store: CaseStore,
+) -> None:
+    someone_elses = open_case(store, sender="wx:o-owner")
+    tracker = make_tracker(
+        {"case_id": someone_elses, "case_verified_number": someone_elses},
+        sender="rest:stranger",
+        events=conversation("查询进度", "转人工"),
+    )
+    ActionHandoffToHuman().run(CollectingDispatcher(), tracker, DOMAIN)
+    [request] = store.list_waiting()
+    assert request.case_number is None
