@@ -56,7 +56,8 @@ class Settings:
     case_verification_minutes: int = 30
     lookup_failures_per_case: int = 3
     lookup_lock_minutes: int = 15
-    lookup_failures_per_identity: int = 6
+    lookup_failures_per_conversation: int = 6
+    lookup_failures_per_address: int = 20
     lookup_identity_window_minutes: int = 60
     cases_per_conversation: int = 3
     cases_per_address: int = 20
@@ -91,7 +92,8 @@ def get_settings() -> Settings:
         case_verification_minutes=_positive_int("CASE_VERIFICATION_MINUTES", "30"),
         lookup_failures_per_case=_positive_int("LOOKUP_FAILURES_PER_CASE", "3"),
         lookup_lock_minutes=_positive_int("LOOKUP_LOCK_MINUTES", "15"),
-        lookup_failures_per_identity=_positive_int("LOOKUP_FAILURES_PER_IDENTITY", "6"),
+        lookup_failures_per_conversation=_positive_int("LOOKUP_FAILURES_PER_CONVERSATION", "6"),
+        lookup_failures_per_address=_positive_int("LOOKUP_FAILURES_PER_ADDRESS", "20"),
         lookup_identity_window_minutes=_positive_int("LOOKUP_IDENTITY_WINDOW_MINUTES", "60"),
         cases_per_conversation=_positive_int("CASES_PER_CONVERSATION", "3"),
         cases_per_address=_positive_int("CASES_PER_ADDRESS", "20"),

@@ -75,7 +75,9 @@ class AbuseLimits:
     """How much one identity (conversation id, client address) may do; settings.py names them."""
 
     verification_minutes: int = 30
-    lookup_failures_per_identity: int = 6
+    lookup_failures_per_conversation: int = 6
+    # Higher: behind a carrier or office NAT many people share one address.
+    lookup_failures_per_address: int = 20
     lookup_identity_window_minutes: int = 60
     cases_per_conversation: int = 3
     cases_per_address: int = 20
@@ -609,7 +611,7 @@ class CaseStore:
         guard.updated_at = now
         window = timedelta(minutes=self._limits.lookup_identity_window_minutes)
         quotas = [
-            (f"lookup:{kind}", value, self._limits.lookup_failures_per_identity)
+            (f"lookup:{kind}", value, self._lookup_limit(kind))
             for kind, value in _identities(conversation_id, client_address)
         ]
         self._take_quota(session, quotas, window, count_when_full=False)
@@ -624,6 +626,11 @@ class CaseStore:
             return LookupLocked(guard.case_number, as_utc(identity_until))
         return VerificationFailed(self._max_failed_attempts - guard.failed_attempts)
 
+    def _lookup_limit(self, kind: str) -> int:
+        if kind == "address":
+            return self._limits.lookup_failures_per_address
+        return self._limits.lookup_failures_per_conversation
+
     def _identity_blocked_until(
         self, session: Session, conversation_id: str, client_address: str | None
     ) -> datetime | None:
@@ -637,7 +644,7 @@ class CaseStore:
             if (
                 counter is not None
                 and counter.window_started > now - window
-                and counter.count >= self._limits.lookup_failures_per_identity
+                and counter.count >= self._lookup_limit(kind)
             ):
                 until = counter.window_started + window
                 latest = until if latest is None or until > latest else latest

@@ -129,6 +129,11 @@ def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Ite
         "WECHAT_REPLY_DEADLINE_SECONDS": "60",
         # Short enough for a test to wait for the "still waiting" reminder after a handoff.
         "HANDOFF_REMINDER_SECONDS": str(HANDOFF_REMINDER_SECONDS),
+        # Every test client is 127.0.0.1: per-address limits would make tests depend on each
+        # other. The per-conversation limits stay at their defaults (tests/security tests them).
+        "LOOKUP_FAILURES_PER_ADDRESS": "100000",
+        "CASES_PER_ADDRESS": "100000",
+        "HANDOFFS_PER_ADDRESS": "100000",
         "PYTHONHASHSEED": "0",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         **(extra_env or {}),

@@ -594,7 +594,9 @@ def with_address(tracker: Tracker, address: str) -> Tracker:
 def strict_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CaseStore]:
     store = CaseStore(
         f"sqlite:///{tmp_path / 'strict.db'}",
-        limits=AbuseLimits(cases_per_conversation=1, handoffs_per_address=1),
+        limits=AbuseLimits(
+            cases_per_conversation=1, handoffs_per_address=1, lookup_failures_per_address=6
+        ),
     )
     monkeypatch.setattr(provider, "get_case_store", lambda: store)
     yield store
@@ -628,8 +630,8 @@ async def test_handoffs_are_limited_per_client_address(strict_store: CaseStore) 
     assert [r.conversation_id for r in strict_store.list_waiting()] == ["rest:a"]
 
 
-async def test_lookup_failures_count_per_client_address(store: CaseStore) -> None:
-    number = open_case(store)
+async def test_lookup_failures_count_per_client_address(strict_store: CaseStore) -> None:
+    number = open_case(strict_store)
     form = ValidateCaseLookupForm()
     outcomes = []
     for index in range(7):

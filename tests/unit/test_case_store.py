@@ -509,7 +509,10 @@ def test_one_conversation_cannot_keep_guessing_across_case_numbers(
     assert store.verify_last4(real, "5678", "rest:guesser").case_number == real
 
 
-def test_one_client_address_cannot_guess_by_changing_conversations(store: CaseStore) -> None:
+def test_one_client_address_cannot_guess_by_changing_conversations(
+    database_url: str, clock: FakeClock
+) -> None:
+    store = CaseStore(database_url, clock=clock, limits=AbuseLimits(lookup_failures_per_address=6))
     real = store.create_case(new_case()).case_number
     outcomes = [
         _guess(store, f"CS{index:010d}", f"rest:sender-{index}", "203.0.113.7")
@@ -519,6 +522,7 @@ def test_one_client_address_cannot_guess_by_changing_conversations(store: CaseSt
     with pytest.raises(LookupLocked):
         store.verify_last4(real, "5678", "rest:fresh-sender", "203.0.113.7")
     assert store.verify_last4(real, "5678", "rest:fresh-sender", "198.51.100.1")
+    store.dispose()
 
 
 def test_locked_unknown_and_wrong_are_indistinguishable_per_identity(store: CaseStore) -> None:
