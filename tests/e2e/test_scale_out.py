@@ -17,7 +17,15 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.e2e.stack import API_TOKEN, MODEL_PATH, PROJECT_ROOT, VENV_BIN, free_port, wait_until_up
+from tests.e2e.stack import (
+    API_TOKEN,
+    MODEL_PATH,
+    PROJECT_ROOT,
+    VENV_BIN,
+    action_server_command,
+    free_port,
+    wait_until_up,
+)
 from tests.pg import new_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -61,7 +69,7 @@ def two_servers(
     urls: list[str] = []
     try:
         actions = start(
-            [str(VENV_BIN / "rasa"), "run", "actions", "--port", str(action_port)],
+            action_server_command(action_port),
             env,
             workdir / "actions.log",
         )
