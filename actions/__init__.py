@@ -1,4 +1,4 @@
-"""Custom actions served by the rasa_sdk action server (`rasa run actions`)."""
+"""Custom actions served by the rasa_sdk action server (`python -m pos_assistant.action_server`)."""
 
 from pos_assistant.privacy import install_log_masking
 

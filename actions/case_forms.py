@@ -29,6 +29,7 @@ from pos_assistant.cases.identifiers import (
     normalize_phone,
 )
 from pos_assistant.cases.labels import load_case_labels
+from pos_assistant.identity import trusted_identity
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,22 @@ def is_skip(text: str) -> bool:
 
 
 def channel_of(tracker: Tracker) -> str:
+    """The channel the latest message came in on: kept on cases as information only, never
+    used to decide who may see a case (a REST caller could claim any channel)."""
     return tracker.get_latest_input_channel() or "unknown"
+
+
+def client_address_of(tracker: Tracker) -> str | None:
+    """The client address the channel recorded for the latest user message, if any.
+
+    Set by the channels from the request (never from the client's body); optional, used only
+    for per-client limits.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            address = (event.get("metadata") or {}).get("client_address")
+            return str(address)[:256] if isinstance(address, str) and address else None
+    return None
 
 
 class CaseFormValidation(FormValidationAction, ABC):
@@ -229,11 +245,11 @@ class ValidateCaseLookupForm(CaseFormValidation):
     @staticmethod
     def _asker_has_cases(tracker: Tracker) -> bool:
         try:
-            store = provider.get_case_store()
-            return bool(store.cases_opened_by(channel_of(tracker), tracker.sender_id))
+            # Only a trusted identity (widget session, WeChat openid) has cases of its own here.
+            return bool(provider.get_case_store().cases_opened_by(tracker.sender_id))
         except StoreUnavailable:
             logger.warning("case store unavailable while listing own cases")
-            return True  # end the form; the report apologises
+            return trusted_identity(tracker.sender_id) is not None  # the report apologises
 
     def validate_case_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any
@@ -250,9 +266,10 @@ class ValidateCaseLookupForm(CaseFormValidation):
         store = provider.get_case_store()
         result = self.accepted("case_id", number, tracker)
         try:
-            if store.is_owner(number, channel_of(tracker), tracker.sender_id):
+            # The opener's own trusted identity skips the question; the store records it.
+            if store.recognise_opener(number, tracker.sender_id):
                 return {**result, "case_lookup_outcome": "verified", "case_verified_number": number}
-            store.ensure_not_locked(number)
+            store.ensure_not_locked(number, tracker.sender_id, client_address_of(tracker))
         except LookupLocked as locked:
             return {**result, "case_lookup_outcome": "locked", **_lock_slots(locked)}
         except StoreUnavailable:
@@ -276,8 +293,10 @@ class ValidateCaseLookupForm(CaseFormValidation):
             )
         number = tracker.get_slot("case_id")
         try:
+            # Records "this conversation is verified for the case" in the store on success:
+            # the report reads it there, never from the slots set here.
             case = provider.get_case_store().verify_last4(
-                number, digits, channel_of(tracker), tracker.sender_id
+                number, digits, tracker.sender_id, client_address_of(tracker)
             )
         except VerificationFailed:
             dispatcher.utter_message(response="utter_case_lookup_mismatch")

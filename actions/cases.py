@@ -13,9 +13,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.case_forms import MISSES_SLOT, channel_of
+from actions.case_forms import MISSES_SLOT, channel_of, client_address_of
 from pos_assistant.cases import provider
-from pos_assistant.cases.errors import CaseNotFound, CaseNotOpen, CaseStoreError, StoreUnavailable
+from pos_assistant.cases.errors import (
+    AccessDenied,
+    CaseNotOpen,
+    CaseStoreError,
+    RateLimited,
+    StoreUnavailable,
+)
 from pos_assistant.cases.identifiers import mask_phone, mask_phones_in_text, normalize_case_number
 from pos_assistant.cases.labels import CaseLabels, load_case_labels
 from pos_assistant.cases.records import Case, NewCase
@@ -88,7 +94,8 @@ class ActionSubmitCase(Action):
             category=tracker.get_slot("case_category") or "other",
             contact_phone=tracker.get_slot("phone_number") or "",
             description=tracker.get_slot("case_description") or "",
-            channel=channel_of(tracker),
+            channel=channel_of(tracker),  # information only
+            # The opener is the namespaced conversation id; only trusted ones count as openers.
             channel_user_id=tracker.sender_id,
             idempotency_key=f"{tracker.sender_id}:{form_run_marker(tracker)}",
             brand=tracker.get_slot("brand"),
@@ -97,7 +104,13 @@ class ActionSubmitCase(Action):
             amount=tracker.get_slot("amount"),
         )
         try:
-            case = provider.get_case_store().create_case(new_case)
+            case = provider.get_case_store().create_case(
+                new_case, client_address=client_address_of(tracker)
+            )
+        except RateLimited:
+            logger.warning("case creation refused: rate limit reached")
+            dispatcher.utter_message(response="utter_case_create_rate_limited")
+            return clear_form_slots()
         except CaseStoreError as error:
             # Keep what the user typed; only the confirmation is asked again on retry.
             logger.warning("case not written: %s", error.__class__.__name__)
@@ -140,10 +153,11 @@ class ActionCancelCaseForm(Action):
 
 
 class ActionReportCaseStatus(Action):
-    """Answers the lookup form's outcome. Nothing about a case is said unless verified.
+    """Answers the lookup form's outcome. Nothing about a case is said unless the case store
+    has this conversation recorded as verified for it: the slots only say which case to report.
 
-    No outcome and no number means the form ended at once because the asker opened cases here
-    before: those are listed.
+    No outcome and no number means the form ended at once because the asker (a trusted identity)
+    opened cases here before: those are listed.
     """
 
     def name(self) -> str:
@@ -153,16 +167,21 @@ class ActionReportCaseStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         outcome = tracker.get_slot("case_lookup_outcome")
-        verified = tracker.get_slot("case_verified_number")
+        number = tracker.get_slot("case_verified_number")
         reset = [SlotSet(slot, None) for slot in (*LOOKUP_SLOTS, MISSES_SLOT)]
+        store = provider.get_case_store()
         try:
-            if outcome == "verified" and verified:
-                self._report(dispatcher, provider.get_case_store().get_case(verified))
+            if outcome == "verified" and number:
+                self._report(dispatcher, store.verified_case(number, tracker.sender_id))
                 return reset
             if outcome is None and not tracker.get_slot("case_id"):
                 self._report_own_cases(dispatcher, tracker)
                 return [*reset, SlotSet("case_id", None)]
-        except (StoreUnavailable, CaseNotFound) as error:
+        except AccessDenied:
+            logger.warning("case report refused: conversation not verified for the case")
+            dispatcher.utter_message(response="utter_case_lookup_verify_again")
+            return [*reset, SlotSet("case_id", None), SlotSet("case_verified_number", None)]
+        except StoreUnavailable as error:
             logger.warning("case lookup failed: %s", error.__class__.__name__)
             outcome = "unavailable"
         if outcome == "locked":
@@ -190,7 +209,11 @@ class ActionReportCaseStatus(Action):
     @staticmethod
     def _report_own_cases(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         labels = load_case_labels()
-        cases = provider.get_case_store().cases_opened_by(channel_of(tracker), tracker.sender_id)
+        # Empty unless the conversation id is a trusted identity (never for REST).
+        cases = provider.get_case_store().cases_opened_by(tracker.sender_id)
+        if not cases:
+            dispatcher.utter_message(response="utter_case_lookup_verify_again")
+            return
         lines = [
             labels.my_case_line.format(
                 case_number=case.case_number,
@@ -206,8 +229,9 @@ class ActionReportCaseStatus(Action):
 class ActionAddCaseInfo(Action):
     """Adds what the user sends later (tracking number, serial, brand, amount) to an open case.
 
-    Only for a case this conversation opened or verified; anyone else is sent to the lookup
-    first, so a case number alone never lets a stranger write to a case.
+    Only for a case this conversation is recorded as verified for in the case store (it opened
+    the case, passed the last-4 check, or is the case's trusted opener); anyone else is sent to
+    the lookup first, so a case number alone, or a forged slot, never lets a stranger write.
     """
 
     def name(self) -> str:
@@ -220,7 +244,7 @@ class ActionAddCaseInfo(Action):
         entities = (tracker.latest_message or {}).get("entities") or []
         mentioned = [e.get("value") for e in entities if e.get("entity") == "case_id"]
         number = normalize_case_number(mentioned[-1] if mentioned else None) or (
-            tracker.get_slot("case_verified_number")
+            normalize_case_number(tracker.get_slot("case_verified_number"))
         )
         details = [
             f"{labels.extra_fields[e['entity']]} {e.get('value')}"
@@ -233,16 +257,12 @@ class ActionAddCaseInfo(Action):
         if number is None:
             dispatcher.utter_message(response="utter_case_info_need_number")
             return []
-        store = provider.get_case_store()
+        note = mask_phones_in_text("；".join(details))
         try:
-            verified = number == tracker.get_slot("case_verified_number") or store.is_owner(
-                number, channel_of(tracker), tracker.sender_id
-            )
-            if not verified:
-                dispatcher.utter_message(response="utter_case_info_verify_first")
-                return [SlotSet("case_id", number)]
-            note = mask_phones_in_text("；".join(details))
-            store.add_note(number, note, author="user", public=False, require_open=True)
+            provider.get_case_store().add_user_note(number, note, tracker.sender_id)
+        except AccessDenied:
+            dispatcher.utter_message(response="utter_case_info_verify_first")
+            return [SlotSet("case_id", number)]
         except CaseNotOpen:
             dispatcher.utter_message(response="utter_case_info_case_closed", case_number=number)
             return []

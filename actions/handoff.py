@@ -13,10 +13,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.case_forms import channel_of
+from actions.case_forms import channel_of, client_address_of
 from pos_assistant.cases import provider
-from pos_assistant.cases.errors import CaseStoreError
-from pos_assistant.cases.identifiers import mask_phones_in_text
+from pos_assistant.cases.errors import AccessDenied, CaseStoreError, RateLimited
+from pos_assistant.cases.identifiers import mask_phones_in_text, normalize_case_number
+from pos_assistant.cases.sanitize import strip_control_characters
+from pos_assistant.cases.store import CaseStore
 from pos_assistant.cases.transcript import situation_discussed
 
 logger = logging.getLogger(__name__)
@@ -54,10 +56,25 @@ def conversation_summary(tracker: Tracker) -> str:
         if event.get("event") == "user" and event.get("text")
     ]
     recent = [text for text in texts if not text.startswith("/")][-SUMMARY_MESSAGES:]
-    summary = mask_phones_in_text(" / ".join(recent))
+    summary = strip_control_characters(mask_phones_in_text(" / ".join(recent)), keep_newlines=False)
     if len(summary) > SUMMARY_MAX_CHARS:
         summary = summary[: SUMMARY_MAX_CHARS - 1] + "…"
     return summary
+
+
+def verified_case_number(store: CaseStore, tracker: Tracker) -> str | None:
+    """The case to show the agent: only one this conversation is verified for, so a typed
+    number never makes an agent believe the user owns someone else's case."""
+    for slot in ("case_verified_number", "case_id"):
+        number = normalize_case_number(tracker.get_slot(slot))
+        if number is None:
+            continue
+        try:
+            store.verified_case(number, tracker.sender_id)
+        except AccessDenied:
+            continue
+        return number
+    return None
 
 
 class ActionHandoffToHuman(Action):
@@ -67,14 +84,20 @@ class ActionHandoffToHuman(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        store = provider.get_case_store()
         try:
-            request = provider.get_case_store().enqueue_handoff(
+            request = store.enqueue_handoff(
                 tracker.sender_id,
                 channel=channel_of(tracker),
                 summary=conversation_summary(tracker),
                 category=situation_discussed(tracker.slots, tracker.events),
-                case_number=tracker.get_slot("case_id"),
+                case_number=verified_case_number(store, tracker),
+                client_address=client_address_of(tracker),
             )
+        except RateLimited:
+            logger.warning("handoff refused: rate limit reached")
+            dispatcher.utter_message(response="utter_handoff_rate_limited")
+            return []
         except CaseStoreError as error:
             # Without a queue entry no agent would ever see the conversation: do not pause.
             logger.warning("handoff not queued: %s", error.__class__.__name__)

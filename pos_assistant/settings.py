@@ -59,6 +59,20 @@ class Settings:
     # Addresses (or networks) of the reverse proxies in front of the servers, whose
     # X-Forwarded-For is believed; empty: the peer address is the client address.
     trusted_proxies: tuple[str, ...] = ()
+    # Where the action server listens: loopback unless a private address is set for production.
+    action_host: str = "127.0.0.1"
+    # Case access and abuse limits (pos_assistant/cases/store.py, docs/security.md).
+    case_verification_minutes: int = 30
+    lookup_failures_per_case: int = 3
+    lookup_lock_minutes: int = 15
+    lookup_failures_per_conversation: int = 6
+    lookup_failures_per_address: int = 20
+    lookup_identity_window_minutes: int = 60
+    cases_per_conversation: int = 3
+    cases_per_address: int = 20
+    handoffs_per_conversation: int = 5
+    handoffs_per_address: int = 30
+    rate_limit_window_minutes: int = 1440
 
     @property
     def is_production(self) -> bool:
@@ -91,7 +105,30 @@ def get_settings() -> Settings:
         trusted_proxies=tuple(
             part.strip() for part in env("TRUSTED_PROXY", "").split(",") if part.strip()
         ),
+        action_host=env("ACTION_HOST", "127.0.0.1") or "127.0.0.1",
+        case_verification_minutes=_positive_int("CASE_VERIFICATION_MINUTES", "30"),
+        lookup_failures_per_case=_positive_int("LOOKUP_FAILURES_PER_CASE", "3"),
+        lookup_lock_minutes=_positive_int("LOOKUP_LOCK_MINUTES", "15"),
+        lookup_failures_per_conversation=_positive_int("LOOKUP_FAILURES_PER_CONVERSATION", "6"),
+        lookup_failures_per_address=_positive_int("LOOKUP_FAILURES_PER_ADDRESS", "20"),
+        lookup_identity_window_minutes=_positive_int("LOOKUP_IDENTITY_WINDOW_MINUTES", "60"),
+        cases_per_conversation=_positive_int("CASES_PER_CONVERSATION", "3"),
+        cases_per_address=_positive_int("CASES_PER_ADDRESS", "20"),
+        handoffs_per_conversation=_positive_int("HANDOFFS_PER_CONVERSATION", "5"),
+        handoffs_per_address=_positive_int("HANDOFFS_PER_ADDRESS", "30"),
+        rate_limit_window_minutes=_positive_int("RATE_LIMIT_WINDOW_MINUTES", "1440"),
     )
+
+
+def _positive_int(name: str, default: str) -> int:
+    raw = env(name, default) or default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be greater than 0, got {raw!r}")
+    return value
 
 
 def _positive_float(name: str, raw: str) -> float:

@@ -9,6 +9,9 @@ bash scripts/setup.sh
 bash scripts/train.sh
 
 ACTION_PORT=${ACTION_PORT:-5055}
+# The action server is internal: loopback here, a private address in production (ACTION_HOST).
+ACTION_HOST=${ACTION_HOST:-127.0.0.1}
+export ACTION_HOST
 RASA_PORT=${RASA_PORT:-5005}
 WEB_PORT=${WEB_PORT:-8000}
 for port in "$ACTION_PORT" "$RASA_PORT" "$WEB_PORT"; do
@@ -40,7 +43,8 @@ stop_all() {
 trap 'stop_all 0' INT TERM
 trap 'stop_all $?' EXIT
 
-.venv/bin/rasa run actions --port "$ACTION_PORT" --actions actions </dev/null >var/logs/actions.log 2>&1 &
+.venv/bin/python -m pos_assistant.action_server --host "$ACTION_HOST" --port "$ACTION_PORT" \
+  --actions actions </dev/null >var/logs/actions.log 2>&1 &
 pids+=($!)
 .venv/bin/rasa run --model models/pos-assistant.tar.gz --port "$RASA_PORT" \
   --credentials credentials.yml --endpoints endpoints.yml \
@@ -53,7 +57,7 @@ if [ -f web/server.py ]; then
 fi
 
 echo "run: starting (loading the model takes about a minute)"
-wait_for_url "http://localhost:$ACTION_PORT/health" 120 "action server"
+wait_for_url "http://$ACTION_HOST:$ACTION_PORT/health" 120 "action server"
 wait_for_url "http://localhost:$RASA_PORT/" 240 "Rasa server"
 
 cat <<MSG

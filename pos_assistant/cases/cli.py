@@ -1,7 +1,9 @@
 """Staff command-line tool: look at and work on cases, and manage the human-handoff queue.
 
 Run `.venv/bin/python -m pos_assistant.staff --help`. Staff see full phone numbers in
-`cases show`; lists show them masked.
+`cases show`; lists show them masked. Everything printed goes through `strip_control_characters`
+(user text may carry terminal escape codes), and values users typed are printed on one line so
+they cannot pose as lines of the tool's own output.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pos_assistant.cases.rasa_client import (
     send_agent_message,
 )
 from pos_assistant.cases.records import Case, HandoffRequest, NewCase
+from pos_assistant.cases.sanitize import strip_control_characters
 from pos_assistant.cases.store import CHINA_TIME, CaseStore
 from pos_assistant.cases.transcript import (
     recommended_steps,
@@ -30,6 +33,11 @@ from pos_assistant.cases.transcript import (
 from pos_assistant.settings import Settings, get_settings
 
 ResumeFunction = Callable[[str, str, str], None]
+
+
+def _user(value: object) -> str:
+    """A value a user (or an API caller) chose, made safe and kept on one line."""
+    return strip_control_characters(value, keep_newlines=False)
 
 
 def _local(moment: datetime) -> str:
@@ -107,7 +115,7 @@ class StaffCommands:
         self.resume = resume
 
     def print(self, line: str = "") -> None:
-        print(line, file=self.out)
+        print(strip_control_characters(line), file=self.out)
 
     def _case_line(self, case: Case) -> str:
         return (
@@ -144,9 +152,9 @@ class StaffCommands:
             ("amount", case.amount),
         ):
             if value:
-                self.print(f"{self.labels.extra_fields[kind]}: {value}")
-        self.print(f"{field['description']}: {case.description}")
-        self.print(f"{field['channel']}: {case.channel} / {case.channel_user_id}")
+                self.print(f"{self.labels.extra_fields[kind]}: {_user(value)}")
+        self.print(f"{field['description']}: {_user(case.description)}")
+        self.print(f"{field['channel']}: {_user(case.channel)} / {_user(case.channel_user_id)}")
         self.print(
             f"{field['created']}: {_local(case.created_at)}  "
             f"{field['updated']}: {_local(case.updated_at)}"
@@ -157,8 +165,10 @@ class StaffCommands:
             if event.to_status:
                 what = f"{event.kind} → {self.labels.status(event.to_status)}"
             visibility = "" if event.is_public else f" [{field['internal']}]"
-            note = f"：{event.note}" if event.note else ""
-            self.print(f"  {_local(event.created_at)}  {what} ({event.author}){visibility}{note}")
+            note = f"：{_user(event.note)}" if event.note else ""
+            self.print(
+                f"  {_local(event.created_at)}  {what} ({_user(event.author)}){visibility}{note}"
+            )
         return 0
 
     def cases_set_status(self, case_number: str, status: str, note: str | None, author: str) -> int:
@@ -195,8 +205,8 @@ class StaffCommands:
             case = f"  {request.case_number}" if request.case_number else ""
             category = self.labels.category(request.category) if request.category else "-"
             self.print(
-                f"{request.conversation_id}  {request.status}  {request.channel}  {category}"
-                f"{case}  {_local(request.created_at)}\n    {request.summary}"
+                f"{_user(request.conversation_id)}  {request.status}  {_user(request.channel)}  "
+                f"{category}{case}  {_local(request.created_at)}\n    {_user(request.summary)}"
             )
         if not requests:
             self.print("(queue is empty)")
@@ -204,7 +214,7 @@ class StaffCommands:
 
     def handoff_take(self, conversation_id: str, agent: str) -> int:
         request = self.store.take_handoff(conversation_id, agent)
-        self.print(f"{request.conversation_id}: taken by {request.taken_by}")
+        self.print(f"{_user(request.conversation_id)}: taken by {_user(request.taken_by)}")
         return 0
 
     def _open_request(self, conversation_id: str) -> HandoffRequest:
@@ -221,12 +231,12 @@ class StaffCommands:
         slots = tracker.get("slots") or {}
         events = tracker.get("events") or []
         category = self.labels.category(request.category) if request.category else "-"
+        taken_by = f" ({_user(request.taken_by)})" if request.taken_by else ""
         self.print(
-            f"{request.conversation_id}  {request.status}"
-            f"{' (' + request.taken_by + ')' if request.taken_by else ''}  {request.channel}  "
-            f"{category}  {_local(request.created_at)}"
+            f"{_user(request.conversation_id)}  {request.status}{taken_by}  "
+            f"{_user(request.channel)}  {category}  {_local(request.created_at)}"
         )
-        self.print(f"summary: {request.summary}")
+        self.print(f"summary: {_user(request.summary)}")
         self.print("\ntranscript (numbers masked):")
         for line in transcript_lines(events):
             self.print(f"  {line.time}  {line.speaker}: {line.text}")
@@ -238,13 +248,18 @@ class StaffCommands:
             self.print(f"\nrecommended steps ({title}):")
             for number, step in enumerate(steps, start=1):
                 self.print(f"  {number}. {step}")
-        case_number = request.case_number or slots.get("case_id")
+        # The handoff records only a case this conversation was verified for; a number the user
+        # merely typed is shown as such, so an agent is not led to discuss someone else's case.
+        case_number = request.case_number
         if case_number:
             self.print("\ncase:")
             try:
                 self.print("  " + self._case_line(self.store.get_case(case_number)))
             except CaseNotFound:  # the user asked about a number that does not exist
-                self.print(f"  {case_number} (no such case)")
+                self.print(f"  {_user(case_number)} (no such case)")
+        elif slots.get("case_id"):
+            self.print("\ncase number mentioned, NOT verified (ask for the last 4 phone digits):")
+            self.print(f"  {_user(slots['case_id'])}")
         return 0
 
     def handoff_reply(self, conversation_id: str, text: str, agent: str) -> int:
@@ -312,5 +327,5 @@ def main(
             return commands.handoff_reply(args.conversation_id, args.text, args.agent)
         return commands.handoff_release(args.conversation_id)
     except (CaseStoreError, RasaUnreachable) as error:
-        print(f"error: {error}", file=out)
+        print(f"error: {_user(error)}", file=out)
         return 1

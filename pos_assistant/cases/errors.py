@@ -55,3 +55,18 @@ class HandoffNotFound(CaseStoreError):
     def __init__(self, conversation_id: str) -> None:
         super().__init__(f"no open handoff request for conversation {conversation_id}")
         self.conversation_id = conversation_id
+
+
+class RateLimited(CaseStoreError):
+    """This identity opened too many cases or asked for a human too often; retry after
+    `retry_at`."""
+
+    def __init__(self, what: str, retry_at: datetime) -> None:
+        super().__init__(f"{what} rate limit reached until {retry_at.isoformat()}")
+        self.what = what
+        self.retry_at = retry_at
+
+
+class AccessDenied(CaseStoreError):
+    """This conversation is not verified for the case (or the case does not exist: the same
+    error, so nobody learns which numbers exist)."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Column,
-    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -81,15 +80,6 @@ class CaseEventRecord(Base):
     case = relationship("CaseRecord", back_populates="events")
 
 
-class CaseNumberCounter(Base):
-    """Last sequence number handed out per day; updated inside the case insert transaction."""
-
-    __tablename__ = "case_number_counters"
-
-    day = Column(Date, primary_key=True)
-    last_value = Column(Integer, nullable=False)
-
-
 class LookupGuard(Base):
     """Failed verification attempts per case number (also for numbers that do not exist)."""
 
@@ -99,6 +89,37 @@ class LookupGuard(Base):
     failed_attempts = Column(Integer, nullable=False, default=0)
     locked_until = Column(DateTime)
     updated_at = Column(DateTime, nullable=False)
+
+
+class CaseVerification(Base):
+    """This conversation proved it may see and add to this case, until `expires_at`.
+
+    Written by the store when the last-4 check passes, when the case's opener (a trusted
+    identity) asks, or when the conversation opens the case; read before any case data is
+    returned or written. The conversation id is kept as its SHA-256: ids have no length limit.
+    """
+
+    __tablename__ = "case_verifications"
+
+    conversation_hash = Column(String(64), primary_key=True)
+    case_number = Column(String(16), primary_key=True)
+    method = Column(String(16), nullable=False)  # last4 | opener | created
+    verified_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime, nullable=False)
+
+
+class RateCounter(Base):
+    """A fixed-window counter per (scope, identity): failed lookups, new cases, handoffs.
+
+    The identity (conversation id or client address) is kept as a SHA-256 of scope + value.
+    """
+
+    __tablename__ = "rate_counters"
+
+    scope = Column(String(32), primary_key=True)
+    key_hash = Column(String(64), primary_key=True)
+    window_started = Column(DateTime, nullable=False)
+    count = Column(Integer, nullable=False)
 
 
 class HandoffRequestRecord(Base):

@@ -81,9 +81,6 @@ class Case:
                 return event.note
         return None
 
-    def is_opened_by(self, channel: str, channel_user_id: str) -> bool:
-        return self.channel == channel and self.channel_user_id == channel_user_id
-
     def __repr__(self) -> str:  # never print the full phone into logs
         return f"Case({self.case_number}, {self.category}, {self.status}, {self.masked_phone})"
 

@@ -10,20 +10,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, select, text, update
+from sqlalchemy import create_engine, delete, event, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from pos_assistant.cases.errors import (
+    AccessDenied,
     CaseNotFound,
     CaseNotOpen,
     CaseStoreError,
@@ -31,16 +33,23 @@ from pos_assistant.cases.errors import (
     InvalidCaseData,
     InvalidStatusTransition,
     LookupLocked,
+    RateLimited,
     StoreUnavailable,
     VerificationFailed,
 )
-from pos_assistant.cases.identifiers import mask_phone, normalize_case_number, normalize_phone
+from pos_assistant.cases.identifiers import (
+    mask_phone,
+    new_case_number,
+    normalize_case_number,
+    normalize_phone,
+)
 from pos_assistant.cases.models import (
     CaseEventRecord,
-    CaseNumberCounter,
     CaseRecord,
+    CaseVerification,
     HandoffRequestRecord,
     LookupGuard,
+    RateCounter,
 )
 from pos_assistant.cases.records import Case, HandoffRequest, NewCase, as_utc
 from pos_assistant.cases.vocabulary import (
@@ -50,14 +59,43 @@ from pos_assistant.cases.vocabulary import (
     CaseStatus,
     HandoffStatus,
 )
+from pos_assistant.identity import trusted_identity
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-# Case numbers carry the local (China Standard Time, no DST) date the user sees.
+# Times shown to users and staff are China Standard Time (no DST).
 CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 _MIGRATION_LOCK_ID = 26112601  # PostgreSQL advisory lock: one process migrates at a time
-_MAX_DAILY_SEQUENCE = 9999
+_MAX_CONVERSATION_ID = 128  # longer ids are never case openers (the column would cut them)
+
+
+@dataclass(frozen=True)
+class AbuseLimits:
+    """How much one identity (conversation id, client address) may do; settings.py names them."""
+
+    verification_minutes: int = 30
+    lookup_failures_per_conversation: int = 6
+    # Higher: behind a carrier or office NAT many people share one address.
+    lookup_failures_per_address: int = 20
+    lookup_identity_window_minutes: int = 60
+    cases_per_conversation: int = 3
+    cases_per_address: int = 20
+    handoffs_per_conversation: int = 5
+    handoffs_per_address: int = 30
+    window_minutes: int = 1440
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _identities(conversation_id: str, client_address: str | None) -> list[tuple[str, str]]:
+    """(kind, value) of who is asking: always the conversation, the client address if known."""
+    found = [("conversation", conversation_id)]
+    if client_address:
+        found.append(("address", client_address[:256]))
+    return found
 
 
 def _utc_now() -> datetime:
@@ -103,11 +141,13 @@ class CaseStore:
         lock_minutes: int = 15,
         duplicate_window_minutes: int = 10,
         connect_timeout_seconds: int = 5,
+        limits: AbuseLimits | None = None,
     ) -> None:
         self._database_url = database_url
         self._clock = clock
         self._max_failed_attempts = max_failed_attempts
         self._lock_duration = timedelta(minutes=lock_minutes)
+        self._limits = limits or AbuseLimits()
         self._duplicate_window = timedelta(minutes=duplicate_window_minutes)
         self._connect_timeout_seconds = connect_timeout_seconds
         self._engine: Engine | None = None
@@ -187,19 +227,36 @@ class CaseStore:
 
     # ------------------------------------------------------------------ cases
 
-    def create_case(self, new_case: NewCase) -> Case:
-        """Writes a case and returns it; a repeated submission returns the first case instead."""
+    def create_case(self, new_case: NewCase, *, client_address: str | None = None) -> Case:
+        """Writes a case and returns it; a repeated submission returns the first case instead.
+
+        The opening conversation is verified for the case (for `verification_minutes`).
+        Raises RateLimited when this conversation or client address opened too many cases.
+        """
+        conversation_id = new_case.channel_user_id  # uncut: the verification is for this id
         new_case = self._validated(new_case)
         fingerprint = content_fingerprint(new_case)
+        limits = self._limits
+        quotas = [
+            ("cases:conversation", conversation_id, limits.cases_per_conversation),
+        ]
+        if client_address:
+            quotas.append(("cases:address", client_address[:256], limits.cases_per_address))
         for _attempt in range(5):
             try:
                 with self._transaction() as session:
                     existing = self._find_duplicate(session, new_case, fingerprint)
                     if existing is not None:
+                        self._verify(session, conversation_id, existing.case_number, "created")
                         return Case.from_record(existing)
                     now = self._now()
+                    blocked_until = self._take_quota(
+                        session, quotas, timedelta(minutes=limits.window_minutes)
+                    )
+                    if blocked_until is not None:
+                        raise RateLimited("case creation", as_utc(blocked_until))
                     record = CaseRecord(
-                        case_number=self._next_case_number(session, now),
+                        case_number=new_case_number(),
                         category=new_case.category,
                         status=CaseStatus.RECEIVED.value,
                         contact_phone=new_case.contact_phone,
@@ -226,6 +283,7 @@ class CaseStore:
                     )
                     session.add(record)
                     session.flush()
+                    self._verify(session, conversation_id, record.case_number, "created")
                     case = Case.from_record(record)
                 logger.info(
                     "case %s opened (category=%s, phone=%s)",
@@ -235,8 +293,8 @@ class CaseStore:
                 )
                 return case
             except IntegrityError:
-                # A concurrent submit of the same form won the race (or, very rarely, a number
-                # clash): the next attempt finds the first case or draws a fresh number.
+                # A concurrent submit of the same form won the race (or, rarely, a random number
+                # was taken already): the next attempt finds the first case or draws again.
                 continue
         raise StoreUnavailable("could not write the case after several attempts")
 
@@ -286,28 +344,6 @@ class CaseStore:
             .first()
         )
 
-    def _next_case_number(self, session: Session, now_utc: datetime) -> str:
-        """CS + local yymmdd + 4-digit daily sequence, drawn from a counter row in this
-        transaction: the row lock (PostgreSQL) or the write lock (SQLite) serializes writers."""
-        day: date = now_utc.replace(tzinfo=timezone.utc).astimezone(CHINA_TIME).date()
-        bump = (
-            update(CaseNumberCounter)
-            .where(CaseNumberCounter.day == day)
-            .values(last_value=CaseNumberCounter.last_value + 1)
-        )
-        if session.execute(bump).rowcount == 0:
-            try:
-                with session.begin_nested():
-                    session.add(CaseNumberCounter(day=day, last_value=1))
-            except IntegrityError:
-                session.execute(bump)  # another writer created today's row first
-        value = session.execute(
-            select(CaseNumberCounter.last_value).where(CaseNumberCounter.day == day)
-        ).scalar_one()
-        if value > _MAX_DAILY_SEQUENCE:
-            raise CaseStoreError("daily case number range exhausted")
-        return f"CS{day:%y%m%d}{value:04d}"
-
     def _load(self, session: Session, case_number: str, *, for_update: bool = False) -> CaseRecord:
         normalized = normalize_case_number(case_number)
         query = select(CaseRecord).where(CaseRecord.case_number == (normalized or ""))
@@ -329,10 +365,13 @@ class CaseStore:
         with self._transaction() as session:
             return [Case.from_record(row) for row in session.execute(query.limit(limit)).scalars()]
 
-    def cases_opened_by(self, channel: str, channel_user_id: str) -> list[Case]:
+    def cases_opened_by(self, conversation_id: str) -> list[Case]:
+        """The cases this conversation opened, when its id is a trusted identity (else none)."""
+        if not _is_trusted_opener_id(conversation_id):
+            return []
         query = (
             select(CaseRecord)
-            .where(CaseRecord.channel == channel, CaseRecord.channel_user_id == channel_user_id)
+            .where(CaseRecord.channel_user_id == conversation_id)
             .order_by(CaseRecord.created_at.desc(), CaseRecord.id.desc())
         )
         with self._transaction() as session:
@@ -397,68 +436,219 @@ class CaseStore:
             session.flush()
             return Case.from_record(record)
 
+    # ------------------------------------------------------------------ access to a case
+
+    def is_opener(self, case_number: str, conversation_id: str) -> bool:
+        """True when this conversation opened the case AND its id is a trusted identity.
+
+        A REST sender (or any id without a trusted channel prefix) never counts: its owner
+        typed it, so it proves nothing about who is asking.
+        """
+        if not _is_trusted_opener_id(conversation_id):
+            return False
+        with self._transaction() as session:
+            record = self._find(session, case_number)
+            return record is not None and record.channel_user_id == conversation_id
+
+    def recognise_opener(self, case_number: str, conversation_id: str) -> bool:
+        """Records the verification when the opener (a trusted identity) asks about its case."""
+        if not _is_trusted_opener_id(conversation_id):
+            return False
+        with self._transaction() as session:
+            record = self._find(session, case_number)
+            if record is None or record.channel_user_id != conversation_id:
+                return False
+            self._verify(session, conversation_id, record.case_number, "opener")
+            return True
+
+    def verified_case(self, case_number: str, conversation_id: str) -> Case:
+        """The case, when this conversation is verified for it (recorded here, not expired).
+
+        Raises AccessDenied otherwise, also for numbers that do not exist.
+        """
+        with self._transaction() as session:
+            record = self._find(session, case_number)
+            if record is None or not self._has_access(session, record, conversation_id):
+                raise AccessDenied(str(case_number)[:16])
+            return Case.from_record(record)
+
+    def add_user_note(self, case_number: str, note: str, conversation_id: str) -> Case:
+        """A user's note on an open case this conversation is verified for (staff-only note)."""
+        text_value = _clean(note, 2000)
+        if not text_value:
+            raise InvalidCaseData("note is empty")
+        with self._transaction() as session:
+            record = self._find(session, case_number, for_update=True)
+            if record is None or not self._has_access(session, record, conversation_id):
+                raise AccessDenied(str(case_number)[:16])
+            if CaseStatus(record.status) not in OPEN_STATUSES:
+                raise CaseNotOpen(record.case_number)
+            now = self._now()
+            record.updated_at = now
+            record.events.append(
+                CaseEventRecord(
+                    kind="note", note=text_value, is_public=0, author="user", created_at=now
+                )
+            )
+            session.flush()
+            return Case.from_record(record)
+
+    def _find(
+        self, session: Session, case_number: str | None, *, for_update: bool = False
+    ) -> CaseRecord | None:
+        try:
+            return self._load(session, case_number or "", for_update=for_update)
+        except CaseNotFound:
+            return None
+
+    def _has_access(self, session: Session, record: CaseRecord, conversation_id: str) -> bool:
+        if _is_trusted_opener_id(conversation_id) and record.channel_user_id == conversation_id:
+            return True
+        verification = session.get(CaseVerification, (_hash(conversation_id), record.case_number))
+        return verification is not None and verification.expires_at > self._now()
+
+    def _verify(
+        self, session: Session, conversation_id: str, case_number: str, method: str
+    ) -> None:
+        """Records (or renews) "this conversation may see this case" until the expiry."""
+        now = self._now()
+        key = (_hash(conversation_id), case_number)
+        expires = now + timedelta(minutes=self._limits.verification_minutes)
+        existing = session.get(CaseVerification, key)
+        if existing is not None:
+            existing.method, existing.verified_at, existing.expires_at = method, now, expires
+            return
+        try:
+            with session.begin_nested():
+                session.add(
+                    CaseVerification(
+                        conversation_hash=key[0],
+                        case_number=case_number,
+                        method=method,
+                        verified_at=now,
+                        expires_at=expires,
+                    )
+                )
+        except IntegrityError:
+            pass  # a concurrent request of the same conversation recorded it first
+
+    def forget_expired_verifications(self) -> int:
+        """Deletes expired verifications (they already grant nothing); returns how many."""
+        with self._transaction() as session:
+            result = session.execute(
+                delete(CaseVerification).where(CaseVerification.expires_at <= self._now())
+            )
+            return int(result.rowcount or 0)
+
     # ------------------------------------------------------------------ lookup verification
 
-    def is_owner(self, case_number: str, channel: str, channel_user_id: str) -> bool:
-        """True when this channel user opened the case (they count as verified)."""
-        try:
-            return self.get_case(case_number).is_opened_by(channel, channel_user_id)
-        except CaseNotFound:
-            return False
-
-    def ensure_not_locked(self, case_number: str) -> None:
-        """Raises LookupLocked while lookups of this number (existing or not) are locked."""
+    def ensure_not_locked(
+        self,
+        case_number: str,
+        conversation_id: str | None = None,
+        client_address: str | None = None,
+    ) -> None:
+        """Raises LookupLocked while lookups of this number (existing or not) are locked, or
+        while the asking conversation or client address has used up its failed lookups."""
         normalized = normalize_case_number(case_number) or str(case_number)[:16]
         with self._transaction() as session:
+            now = self._now()
             guard = session.get(LookupGuard, normalized)
-            if guard is not None and guard.locked_until and guard.locked_until > self._now():
+            if guard is not None and guard.locked_until and guard.locked_until > now:
                 raise LookupLocked(normalized, as_utc(guard.locked_until))
+            if conversation_id is not None:
+                until = self._identity_blocked_until(session, conversation_id, client_address)
+                if until is not None:
+                    raise LookupLocked(normalized, as_utc(until))
 
     def verify_last4(
-        self, case_number: str, last4: str, channel: str, channel_user_id: str
+        self,
+        case_number: str,
+        last4: str,
+        conversation_id: str,
+        client_address: str | None = None,
     ) -> Case:
-        """The case when `last4` ends its contact phone (or the asker opened it).
+        """The case when `last4` ends its contact phone; records the conversation as verified.
 
         Raises VerificationFailed for a wrong answer AND for an unknown number, so an unverified
-        person cannot learn whether a number exists; LookupLocked after too many failures.
+        person cannot learn whether a number exists; LookupLocked after too many failures for
+        this number, or for this conversation or client address across all numbers.
         """
         normalized = normalize_case_number(case_number) or str(case_number)[:16]
         outcome: Case | CaseStoreError
         with self._transaction() as session:
-            try:
-                record: CaseRecord | None = self._load(session, normalized)
-            except CaseNotFound:
-                record = None
-            if (
-                record is not None
-                and record.channel == channel
-                and (record.channel_user_id == channel_user_id)
-            ):
-                return Case.from_record(record)
+            record = self._find(session, normalized)
             guard = self._guard_for_update(session, normalized)
             now = self._now()
+            identity_until = self._identity_blocked_until(session, conversation_id, client_address)
             if guard.locked_until and guard.locked_until > now:
                 outcome = LookupLocked(normalized, as_utc(guard.locked_until))
+            elif identity_until is not None:
+                outcome = LookupLocked(normalized, as_utc(identity_until))
             elif record is not None and str(last4) == record.contact_phone[-4:]:
                 guard.failed_attempts = 0
                 guard.locked_until = None
                 guard.updated_at = now
+                self._verify(session, conversation_id, record.case_number, "last4")
                 outcome = Case.from_record(record)
             else:
-                if guard.updated_at < now - self._lock_duration:
-                    guard.failed_attempts = 0  # old failures do not add up forever
-                guard.failed_attempts += 1
-                guard.updated_at = now
-                if guard.failed_attempts >= self._max_failed_attempts:
-                    guard.failed_attempts = 0
-                    guard.locked_until = now + self._lock_duration
-                    logger.warning("lookups of case number %s locked after failures", normalized)
-                    outcome = LookupLocked(normalized, as_utc(guard.locked_until))
-                else:
-                    outcome = VerificationFailed(self._max_failed_attempts - guard.failed_attempts)
+                outcome = self._count_failure(session, guard, conversation_id, client_address)
         if isinstance(outcome, CaseStoreError):
             raise outcome  # raised after the commit, so the counted failure is kept
         return outcome
+
+    def _count_failure(
+        self,
+        session: Session,
+        guard: LookupGuard,
+        conversation_id: str,
+        client_address: str | None,
+    ) -> CaseStoreError:
+        now = self._now()
+        if guard.updated_at < now - self._lock_duration:
+            guard.failed_attempts = 0  # old failures do not add up forever
+        guard.failed_attempts += 1
+        guard.updated_at = now
+        window = timedelta(minutes=self._limits.lookup_identity_window_minutes)
+        quotas = [
+            (f"lookup:{kind}", value, self._lookup_limit(kind))
+            for kind, value in _identities(conversation_id, client_address)
+        ]
+        self._take_quota(session, quotas, window, count_when_full=False)
+        identity_until = self._identity_blocked_until(session, conversation_id, client_address)
+        if guard.failed_attempts >= self._max_failed_attempts:
+            guard.failed_attempts = 0
+            guard.locked_until = now + self._lock_duration
+            logger.warning("lookups of case number %s locked after failures", guard.case_number)
+            return LookupLocked(guard.case_number, as_utc(guard.locked_until))
+        if identity_until is not None:
+            logger.warning("an identity used up its failed case lookups")
+            return LookupLocked(guard.case_number, as_utc(identity_until))
+        return VerificationFailed(self._max_failed_attempts - guard.failed_attempts)
+
+    def _lookup_limit(self, kind: str) -> int:
+        if kind == "address":
+            return self._limits.lookup_failures_per_address
+        return self._limits.lookup_failures_per_conversation
+
+    def _identity_blocked_until(
+        self, session: Session, conversation_id: str, client_address: str | None
+    ) -> datetime | None:
+        """When the asker may look up again, or None while it has failed lookups left."""
+        window = timedelta(minutes=self._limits.lookup_identity_window_minutes)
+        now = self._now()
+        latest: datetime | None = None
+        for kind, value in _identities(conversation_id, client_address):
+            scope = f"lookup:{kind}"
+            counter = session.get(RateCounter, (scope, _hash(scope, value)))
+            if (
+                counter is not None
+                and counter.window_started > now - window
+                and counter.count >= self._lookup_limit(kind)
+            ):
+                until = counter.window_started + window
+                latest = until if latest is None or until > latest else latest
+        return latest
 
     def _guard_for_update(self, session: Session, case_number: str) -> LookupGuard:
         query = select(LookupGuard).where(LookupGuard.case_number == case_number).with_for_update()
@@ -474,6 +664,58 @@ class CaseStore:
             pass  # a concurrent request created it first
         return session.execute(query).scalar_one()
 
+    # ------------------------------------------------------------------ rate limits
+
+    def _take_quota(
+        self,
+        session: Session,
+        quotas: Sequence[tuple[str, str, int]],
+        window: timedelta,
+        *,
+        count_when_full: bool = True,
+    ) -> datetime | None:
+        """Counts one use against each (scope, identity, limit) in fixed windows.
+
+        Returns when the earliest full counter frees up (and counts nothing) if any is full;
+        with `count_when_full=False` it counts regardless and returns None.
+        """
+        now = self._now()
+        counters = []
+        blocked_until: datetime | None = None
+        for scope, value, limit in quotas:
+            counter = self._counter_for_update(session, scope, _hash(scope, value))
+            if counter.window_started <= now - window:
+                counter.window_started, counter.count = now, 0
+            if counter.count >= limit:
+                until = counter.window_started + window
+                blocked_until = (
+                    until if blocked_until is None or until > blocked_until else blocked_until
+                )
+            counters.append(counter)
+        if blocked_until is not None and count_when_full:
+            return blocked_until
+        for counter in counters:
+            counter.count += 1
+        return None
+
+    def _counter_for_update(self, session: Session, scope: str, key_hash: str) -> RateCounter:
+        query = (
+            select(RateCounter)
+            .where(RateCounter.scope == scope, RateCounter.key_hash == key_hash)
+            .with_for_update()
+        )
+        counter = session.execute(query).scalar_one_or_none()
+        if counter is not None:
+            return counter
+        try:
+            with session.begin_nested():
+                session.add(
+                    RateCounter(scope=scope, key_hash=key_hash, window_started=self._now(), count=0)
+                )
+        except IntegrityError:
+            pass  # a concurrent request created it first
+        return session.execute(query).scalar_one()
+
     # ------------------------------------------------------------------ handoff queue
 
     def enqueue_handoff(
@@ -484,14 +726,27 @@ class CaseStore:
         summary: str,
         category: str | None = None,
         case_number: str | None = None,
+        client_address: str | None = None,
     ) -> HandoffRequest:
-        """Queues a conversation for a human agent; an already open request is returned as is."""
+        """Queues a conversation for a human agent; an already open request is returned as is.
+
+        Raises RateLimited when this conversation or client address asked too often.
+        """
+        limits = self._limits
+        quotas = [("handoffs:conversation", conversation_id, limits.handoffs_per_conversation)]
+        if client_address:
+            quotas.append(("handoffs:address", client_address[:256], limits.handoffs_per_address))
         for _attempt in range(3):
             try:
                 with self._transaction() as session:
                     existing = self._open_handoff(session, conversation_id)
                     if existing is not None:
                         return HandoffRequest.from_record(existing)
+                    blocked_until = self._take_quota(
+                        session, quotas, timedelta(minutes=limits.window_minutes)
+                    )
+                    if blocked_until is not None:
+                        raise RateLimited("handoff", as_utc(blocked_until))
                     now = self._now()
                     record = HandoffRequestRecord(
                         conversation_id=conversation_id[:128],
@@ -553,6 +808,15 @@ class CaseStore:
             return HandoffRequest.from_record(record)
 
 
+def _is_trusted_opener_id(conversation_id: str) -> bool:
+    """Only a trusted identity (widget session, WeChat openid) can be recognised as an opener."""
+    return (
+        bool(conversation_id)
+        and len(conversation_id) <= _MAX_CONVERSATION_ID
+        and trusted_identity(conversation_id) is not None
+    )
+
+
 def _use_immediate_transactions(engine: Engine) -> None:
     """SQLite: take the write lock at BEGIN so concurrent writers wait (busy timeout) instead
     of failing with "database is locked" when a read lock is upgraded (SQLAlchemy's recipe)."""
@@ -567,4 +831,4 @@ def _use_immediate_transactions(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-__all__ = ["CaseStore", "content_fingerprint", "mask_phone"]
+__all__ = ["AbuseLimits", "CaseStore", "content_fingerprint", "mask_phone"]

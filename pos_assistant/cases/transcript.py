@@ -1,7 +1,8 @@
 """What an agent taking over a conversation needs to read: the transcript with the assistant's
 understanding of each user message, and the recommended steps for the situation it identified.
 
-Texts come from the tracker store, where phone, ID and card numbers are already masked.
+Texts come from the tracker store, where phone, ID and card numbers are already masked. User
+text is stripped of control characters and kept on one line (it is printed on a terminal).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from pos_assistant.cases.sanitize import strip_control_characters
 from pos_assistant.cases.store import CHINA_TIME
 from pos_assistant.knowledge.loader import get_knowledge_base
 
@@ -65,7 +67,7 @@ def understanding_of(parse_data: dict[str, Any]) -> str:
     secrets = (parse_data.get("sensitive_data") or {}).get("secrets")
     if secrets:
         parts.append("typed secrets: " + ", ".join(secrets))
-    return " · ".join(parts)
+    return strip_control_characters(" · ".join(parts), keep_newlines=False)
 
 
 def transcript_lines(events: Iterable[dict[str, Any]]) -> list[TranscriptLine]:
@@ -73,7 +75,7 @@ def transcript_lines(events: Iterable[dict[str, Any]]) -> list[TranscriptLine]:
     for event in events:
         kind = event.get("event")
         if kind == "user":
-            text = str(event.get("text") or "")
+            text = strip_control_characters(event.get("text") or "", keep_newlines=False)
             if text.startswith("/"):  # a button: the parse says which
                 text = f"[button] {text}"
             understanding = understanding_of(event.get("parse_data") or {})
@@ -82,8 +84,13 @@ def transcript_lines(events: Iterable[dict[str, Any]]) -> list[TranscriptLine]:
             )
         elif kind == "bot" and event.get("text"):
             agent = (event.get("metadata") or {}).get("agent")
-            speaker = f"agent:{agent}" if agent else "assistant"
-            lines.append(TranscriptLine(_clock(event.get("timestamp")), speaker, event["text"]))
+            speaker = f"agent:{strip_control_characters(agent, keep_newlines=False)}"
+            text = strip_control_characters(event["text"], keep_newlines=False)
+            lines.append(
+                TranscriptLine(
+                    _clock(event.get("timestamp")), speaker if agent else "assistant", text
+                )
+            )
     return lines
 
 

@@ -107,6 +107,21 @@ def write_endpoints(workdir: Path, action_port: int, extra: str = "") -> Path:
 HANDOFF_REMINDER_SECONDS = 8
 
 
+def action_server_command(port: int) -> list[str]:
+    """The action server as `make run` starts it: loopback only (ACTION_HOST's default)."""
+    return [
+        str(VENV_BIN / "python"),
+        "-m",
+        "pos_assistant.action_server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--actions",
+        "actions",
+    ]
+
+
 @contextmanager
 def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[RasaStack]:
     model_path = model_under_test()
@@ -124,6 +139,11 @@ def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Ite
         "WECHAT_REPLY_DEADLINE_SECONDS": "60",
         # Short enough for a test to wait for the "still waiting" reminder after a handoff.
         "HANDOFF_REMINDER_SECONDS": str(HANDOFF_REMINDER_SECONDS),
+        # Every test client is 127.0.0.1: per-address limits would make tests depend on each
+        # other. The per-conversation limits stay at their defaults (tests/security tests them).
+        "LOOKUP_FAILURES_PER_ADDRESS": "100000",
+        "CASES_PER_ADDRESS": "100000",
+        "HANDOFFS_PER_ADDRESS": "100000",
         "PYTHONHASHSEED": "0",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         **(extra_env or {}),
@@ -139,7 +159,7 @@ def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Ite
     try:
         with action_log.open("w") as action_out, rasa_log.open("w") as rasa_out:
             actions = subprocess.Popen(
-                [str(VENV_BIN / "rasa"), "run", "actions", "--port", str(action_port)],
+                action_server_command(action_port),
                 cwd=PROJECT_ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,

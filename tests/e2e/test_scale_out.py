@@ -22,6 +22,7 @@ from tests.e2e.stack import (
     MODEL_PATH,
     PROJECT_ROOT,
     VENV_BIN,
+    action_server_command,
     free_port,
     rest_conversation,
     wait_until_up,
@@ -69,7 +70,7 @@ def two_servers(
     urls: list[str] = []
     try:
         actions = start(
-            [str(VENV_BIN / "rasa"), "run", "actions", "--port", str(action_port)],
+            action_server_command(action_port),
             env,
             workdir / "actions.log",
         )

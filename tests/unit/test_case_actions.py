@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.case_forms import ValidateCaseLookupForm, ValidateOpenCaseForm
+from actions.case_forms import ValidateCaseLookupForm, ValidateOpenCaseForm, client_address_of
 from actions.cases import (
     ActionAddCaseInfo,
     ActionAskCaseConfirmed,
@@ -26,7 +26,7 @@ from actions.handoff import ActionHandoffToHuman
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import StoreUnavailable
 from pos_assistant.cases.records import NewCase
-from pos_assistant.cases.store import CaseStore
+from pos_assistant.cases.store import AbuseLimits, CaseStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -261,13 +261,13 @@ async def test_a_database_failure_apologises_and_keeps_what_the_user_typed(
 # ---------------------------------------------------------------- looking a case up
 
 
-def open_case(store: CaseStore, sender: str = "user-a") -> str:
+def open_case(store: CaseStore, sender: str = "wx:o-user-a") -> str:
     return store.create_case(
         NewCase(
             category="gift_not_mailed",
             contact_phone="13812345678",
             description="赠品没寄",
-            channel="rest",
+            channel="wechat",
             channel_user_id=sender,
             idempotency_key=f"{sender}:run",
         )
@@ -279,14 +279,51 @@ def lookup_tracker(sender: str, **slots: Any) -> Tracker:
     return make_tracker(slots, sender=sender, events=events, active_loop="case_lookup_form")
 
 
+def report(sender: str, **slots: Any) -> CollectingDispatcher:
+    dispatcher = CollectingDispatcher()
+    ActionReportCaseStatus().run(dispatcher, make_tracker(slots, sender=sender), DOMAIN)
+    assert_known_responses(dispatcher)
+    return dispatcher
+
+
 async def test_the_opener_is_verified_without_a_question(store: CaseStore) -> None:
-    number = open_case(store)
+    number = open_case(store, sender="wx:o-opener")
     slots, _ = await validate(
         ValidateCaseLookupForm(),
-        lookup_tracker("user-a", case_id=number, requested_slot="case_id"),
+        lookup_tracker("wx:o-opener", case_id=number, requested_slot="case_id"),
     )
     assert (slots["case_lookup_outcome"], slots["case_verified_number"]) == ("verified", number)
     assert slots["requested_slot"] is None
+    [message] = report("wx:o-opener", **slots).messages
+    assert message["response"] == "utter_case_status" and message["case_number"] == number
+
+
+@pytest.mark.parametrize("opener", ["rest:user-a", "user-a", "rest:wx:o-user-a"])
+async def test_an_opener_over_rest_or_without_a_channel_still_needs_the_last4(
+    store: CaseStore, opener: str
+) -> None:
+    # A REST sender is whatever the caller typed: it never proves who opened the case.
+    number = open_case(store, sender=opener)
+    slots, _ = await validate(
+        ValidateCaseLookupForm(),
+        lookup_tracker(f"{opener}-later", case_id=number, requested_slot="case_id"),
+    )
+    assert "case_lookup_outcome" not in slots  # so the form asks for the last four digits
+    slots, _ = await validate(
+        ValidateCaseLookupForm(),
+        lookup_tracker(opener, case_id=number, requested_slot="case_id"),
+    )
+    # Not even the REST conversation that opened it skips the question.
+    assert "case_lookup_outcome" not in slots
+
+
+async def test_forged_verified_slots_return_no_case_data(store: CaseStore) -> None:
+    number = open_case(store)
+    dispatcher = report(
+        "rest:attacker", case_lookup_outcome="verified", case_verified_number=number
+    )
+    assert responses(dispatcher) == ["utter_case_lookup_verify_again"]
+    assert number not in str(dispatcher.messages) and "138" not in str(dispatcher.messages)
 
 
 async def test_a_stranger_is_asked_for_the_last4_and_then_sees_the_status(
@@ -309,15 +346,9 @@ async def test_a_stranger_is_asked_for_the_last4_and_then_sees_the_status(
     assert slots["case_lookup_outcome"] == "verified"
     assert slots["case_lookup_last4"] == "****"  # the digits are not kept in the slot
 
-    dispatcher = CollectingDispatcher()
-    ActionReportCaseStatus().run(
-        dispatcher,
-        make_tracker(
-            {"case_lookup_outcome": "verified", "case_verified_number": number}, sender="stranger"
-        ),
-        DOMAIN,
-    )
-    [message] = dispatcher.messages
+    [message] = report(
+        "stranger", case_lookup_outcome="verified", case_verified_number=number
+    ).messages
     assert message["response"] == "utter_case_status_with_note"
     assert (message["status"], message["note"], message["phone"]) == (
         "处理中",
@@ -365,11 +396,7 @@ async def test_three_wrong_answers_lock_even_a_new_sender(store: CaseStore) -> N
     assert slots["case_lookup_wait_minutes"] == "15"
     slots, _ = await validate(form, lookup_tracker("s4", case_id=number, requested_slot="case_id"))
     assert slots["case_lookup_outcome"] == "locked"
-    dispatcher = CollectingDispatcher()
-    ActionReportCaseStatus().run(
-        dispatcher, make_tracker({"case_lookup_outcome": "locked"}, sender="s4"), DOMAIN
-    )
-    assert responses(dispatcher) == ["utter_case_lookup_locked"]
+    assert responses(report("s4", case_lookup_outcome="locked")) == ["utter_case_lookup_locked"]
 
 
 async def test_a_malformed_case_number_is_reasked_with_an_example(store: CaseStore) -> None:
@@ -381,22 +408,34 @@ async def test_a_malformed_case_number_is_reasked_with_an_example(store: CaseSto
     assert responses(dispatcher) == ["utter_case_id_invalid"]
 
 
-async def test_my_cases_are_listed_for_the_same_channel_user(store: CaseStore) -> None:
-    number = open_case(store)
+async def test_my_cases_are_listed_for_the_same_trusted_identity(store: CaseStore) -> None:
+    number = open_case(store, sender="web:session-1")
     slots, _ = await validate(
-        ValidateCaseLookupForm(), make_tracker(sender="user-a", active_loop="case_lookup_form")
+        ValidateCaseLookupForm(),
+        make_tracker(sender="web:session-1", active_loop="case_lookup_form"),
     )
     assert slots["requested_slot"] is None  # the form ends without asking anything
-    dispatcher = CollectingDispatcher()
-    ActionReportCaseStatus().run(dispatcher, make_tracker(sender="user-a"), DOMAIN)
-    [message] = dispatcher.messages
+    [message] = report("web:session-1").messages
     assert message["response"] == "utter_my_cases"
     assert number in message["case_lines"] and "已受理" in message["case_lines"]
     # Someone else has no cases here, so they are asked for a number instead.
+    for other in ("web:session-2", "rest:web:session-1"):
+        slots, _ = await validate(
+            ValidateCaseLookupForm(), make_tracker(sender=other, active_loop="case_lookup_form")
+        )
+        assert slots == {}
+
+
+async def test_cases_opened_over_rest_are_never_listed_without_the_last4(
+    store: CaseStore,
+) -> None:
+    open_case(store, sender="rest:user-a")
     slots, _ = await validate(
-        ValidateCaseLookupForm(), make_tracker(sender="other", active_loop="case_lookup_form")
+        ValidateCaseLookupForm(), make_tracker(sender="rest:user-a", active_loop="case_lookup_form")
     )
-    assert slots == {}
+    assert slots == {}  # asked for a case number
+    dispatcher = report("rest:user-a")  # a forged call straight to the report
+    assert responses(dispatcher) == ["utter_case_lookup_verify_again"]
 
 
 async def test_lookup_with_the_database_down_apologises(broken_store: CaseStore) -> None:
@@ -405,10 +444,7 @@ async def test_lookup_with_the_database_down_apologises(broken_store: CaseStore)
         lookup_tracker("stranger", case_id="CS2611260001", requested_slot="case_id"),
     )
     assert slots["case_lookup_outcome"] == "unavailable"
-    dispatcher = CollectingDispatcher()
-    ActionReportCaseStatus().run(
-        dispatcher, make_tracker({"case_lookup_outcome": "unavailable"}), DOMAIN
-    )
+    dispatcher = report("stranger", case_lookup_outcome="unavailable")
     assert responses(dispatcher) == ["utter_case_lookup_unavailable"]
 
 
@@ -420,8 +456,9 @@ def conversation(*texts: str) -> list[dict[str, Any]]:
 
 
 async def test_handoff_queues_a_masked_summary_and_pauses(store: CaseStore) -> None:
+    number = open_case(store, sender="user-a")  # this conversation opened it: verified
     tracker = make_tracker(
-        {"situation": "suspicious_call", "case_id": "CS2611260001"},
+        {"situation": "suspicious_call", "case_id": number},
         events=conversation(
             "你好", "/request_human", "有人打电话说是售后", "我的电话 13812345678", "转人工"
         ),
@@ -434,7 +471,7 @@ async def test_handoff_queues_a_masked_summary_and_pauses(store: CaseStore) -> N
     assert request.summary == "有人打电话说是售后 / 我的电话 138****5678 / 转人工"
     assert (request.category, request.case_number, request.channel) == (
         "suspicious_call",
-        "CS2611260001",
+        number,
         "rest",
     )
     # Asking again while waiting does not queue twice.
@@ -474,7 +511,7 @@ async def test_the_opener_adds_a_tracking_number_as_a_timeline_note(store: CaseS
     dispatcher = CollectingDispatcher()
     tracker = inform(
         f"补充单号 SF1234567890123 到 {number}",
-        "user-a",
+        "wx:o-user-a",
         case_id=number,
         tracking_number="SF1234567890123",
     )
@@ -492,10 +529,16 @@ async def test_a_stranger_must_verify_before_adding_information(store: CaseStore
     ActionAddCaseInfo().run(dispatcher, tracker, DOMAIN)
     assert responses(dispatcher) == ["utter_case_info_verify_first"]
     assert [e.kind for e in store.get_case(number).events] == ["created"]
-    # After a verified lookup in this conversation the same message is accepted.
+    # A forged "verified" slot changes nothing: only the store's record counts.
     dispatcher = CollectingDispatcher()
-    verified = inform("补充金额59元", "stranger", {"case_verified_number": number}, amount="59")
-    ActionAddCaseInfo().run(dispatcher, verified, DOMAIN)
+    forged = inform("补充金额59元", "stranger", {"case_verified_number": number}, amount="59")
+    ActionAddCaseInfo().run(dispatcher, forged, DOMAIN)
+    assert responses(dispatcher) == ["utter_case_info_verify_first"]
+    assert [e.kind for e in store.get_case(number).events] == ["created"]
+    # After a verified lookup in this conversation the same message is accepted.
+    store.verify_last4(number, "5678", "stranger")
+    dispatcher = CollectingDispatcher()
+    ActionAddCaseInfo().run(dispatcher, forged, DOMAIN)
     assert responses(dispatcher) == ["utter_case_info_added"]
 
 
@@ -504,7 +547,7 @@ async def test_closed_cases_take_no_more_information(store: CaseStore) -> None:
     store.change_status(number, "closed")
     dispatcher = CollectingDispatcher()
     ActionAddCaseInfo().run(
-        dispatcher, inform("补充", "user-a", case_id=number, brand="拉卡拉"), DOMAIN
+        dispatcher, inform("补充", "wx:o-user-a", case_id=number, brand="拉卡拉"), DOMAIN
     )
     assert responses(dispatcher) == ["utter_case_info_case_closed"]
 
@@ -534,3 +577,97 @@ async def test_cancelling_a_lookup_does_not_talk_about_registering() -> None:
     dispatcher = CollectingDispatcher()
     ActionCancelCaseForm().run(dispatcher, tracker, {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_case_lookup_cancelled"]
+
+
+# ---------------------------------------------------------------- limits per identity
+
+
+def with_address(tracker: Tracker, address: str) -> Tracker:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            event["metadata"] = {"client_address": address}
+            break
+    return tracker
+
+
+@pytest.fixture
+def strict_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CaseStore]:
+    store = CaseStore(
+        f"sqlite:///{tmp_path / 'strict.db'}",
+        limits=AbuseLimits(
+            cases_per_conversation=1, handoffs_per_address=1, lookup_failures_per_address=6
+        ),
+    )
+    monkeypatch.setattr(provider, "get_case_store", lambda: store)
+    yield store
+    store.dispose()
+
+
+async def test_too_many_new_cases_get_a_polite_refusal(strict_store: CaseStore) -> None:
+    first = make_tracker(open_case_slots(), events=[FORM_STARTED])
+    ActionSubmitCase().run(CollectingDispatcher(), first, DOMAIN)
+    second_run = {**FORM_STARTED, "timestamp": FORM_STARTED["timestamp"] + 600}
+    second = make_tracker(open_case_slots(case_description="另一件事"), events=[second_run])
+    dispatcher = CollectingDispatcher()
+    events = ActionSubmitCase().run(dispatcher, second, DOMAIN)
+    assert responses(dispatcher) == ["utter_case_create_rate_limited"]
+    assert_known_responses(dispatcher)
+    assert len(strict_store.list_cases()) == 1
+    assert [e["name"] for e in events if e["value"] is not None] == []
+
+
+async def test_handoffs_are_limited_per_client_address(strict_store: CaseStore) -> None:
+    def ask(sender: str) -> CollectingDispatcher:
+        dispatcher = CollectingDispatcher()
+        tracker = with_address(make_tracker(sender=sender, text="转人工"), "203.0.113.5")
+        ActionHandoffToHuman().run(dispatcher, tracker, DOMAIN)
+        return dispatcher
+
+    assert responses(ask("rest:a")) == ["utter_handoff_started"]
+    refused = ask("rest:b")  # another sender, same client address
+    assert responses(refused) == ["utter_handoff_rate_limited"]
+    assert_known_responses(refused)
+    assert [r.conversation_id for r in strict_store.list_waiting()] == ["rest:a"]
+
+
+async def test_lookup_failures_count_per_client_address(strict_store: CaseStore) -> None:
+    number = open_case(strict_store)
+    form = ValidateCaseLookupForm()
+    outcomes = []
+    for index in range(7):
+        tracker = lookup_tracker(
+            f"rest:rotating-{index}",
+            case_id=f"CS{index:010d}",
+            requested_slot="case_lookup_last4",
+            case_lookup_last4="0000",
+        )
+        slots, _ = await validate(form, with_address(tracker, "198.51.100.20"))
+        outcomes.append(slots.get("case_lookup_outcome"))
+    assert outcomes[:5] == [None] * 5 and outcomes[5:] == ["locked", "locked"]
+    # The right answer for a real case from that address is refused too, with the same words.
+    tracker = lookup_tracker("rest:fresh", case_id=number, requested_slot="case_id")
+    slots, _ = await validate(form, with_address(tracker, "198.51.100.20"))
+    assert slots["case_lookup_outcome"] == "locked"
+    assert responses(report("rest:fresh", **slots)) == ["utter_case_lookup_locked"]
+
+
+def test_the_client_address_is_read_from_the_latest_user_message_only() -> None:
+    tracker = make_tracker(text="你好")
+    assert client_address_of(tracker) is None
+    assert client_address_of(with_address(tracker, "203.0.113.1")) == "203.0.113.1"
+    tracker.events.append({"event": "user", "text": "再来", "metadata": {"client_address": 7}})
+    assert client_address_of(tracker) is None  # not a string: ignored
+
+
+async def test_a_handoff_does_not_attach_a_case_the_conversation_is_not_verified_for(
+    store: CaseStore,
+) -> None:
+    someone_elses = open_case(store, sender="wx:o-owner")
+    tracker = make_tracker(
+        {"case_id": someone_elses, "case_verified_number": someone_elses},
+        sender="rest:stranger",
+        events=conversation("查询进度", "转人工"),
+    )
+    ActionHandoffToHuman().run(CollectingDispatcher(), tracker, DOMAIN)
+    [request] = store.list_waiting()
+    assert request.case_number is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,19 +15,24 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
+from pos_assistant.cases import store as store_module
 from pos_assistant.cases.errors import (
+    AccessDenied,
     CaseNotFound,
     CaseNotOpen,
     HandoffNotFound,
     InvalidCaseData,
     InvalidStatusTransition,
     LookupLocked,
+    RateLimited,
     StoreUnavailable,
     VerificationFailed,
 )
+from pos_assistant.cases.identifiers import has_valid_check_digit, normalize_case_number
 from pos_assistant.cases.models import Base
 from pos_assistant.cases.records import NewCase
-from pos_assistant.cases.store import CaseStore
+from pos_assistant.cases.store import AbuseLimits, CaseStore
+from pos_assistant.nlu.id_patterns import find_ids
 from tests.pg import new_database, postgres_server_url  # noqa: F401  (fixture)
 
 
@@ -105,7 +112,8 @@ def test_first_use_migrates_an_empty_database_to_the_models(
     try:
         with engine.connect() as connection:
             tables = set(inspect(connection).get_table_names())
-            assert {"cases", "case_events", "case_number_counters", "lookup_guards"} <= tables
+            assert {"cases", "case_events", "lookup_guards", "case_verifications"} <= tables
+            assert "rate_counters" in tables and "case_number_counters" not in tables
             assert "handoff_requests" in tables
             assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
             diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
@@ -137,14 +145,24 @@ def test_constructing_a_store_does_no_io_and_failures_are_typed(tmp_path: Path) 
 # ---------------------------------------------------------------- creating cases
 
 
-def test_case_numbers_use_the_china_date_and_a_daily_sequence(
-    store: CaseStore, clock: FakeClock
+def test_case_numbers_are_random_with_a_check_digit_and_keep_their_shape(
+    store: CaseStore,
 ) -> None:
-    first = store.create_case(new_case("k1"))
-    second = store.create_case(new_case("k2", description="另一件事"))
-    assert (first.case_number, second.case_number) == ("CS2611260001", "CS2611260002")
-    clock.advance(days=1)
-    assert store.create_case(new_case("k3", description="第三件")).case_number == "CS2611270001"
+    numbers = [
+        store.create_case(
+            new_case(f"k{index}", description=f"第{index}件", channel_user_id=f"user-{index}")
+        ).case_number
+        for index in range(30)
+    ]
+    assert len(set(numbers)) == 30
+    for number in numbers:
+        assert re.fullmatch(r"CS\d{10}", number) and has_valid_check_digit(number)
+    # Not sequential: no two of them are near neighbours (random over 10^9: p < 1e-5).
+    values = sorted(int(number[2:]) for number in numbers)
+    assert min(b - a for a, b in itertools.pairwise(values)) > 10
+    # The NLU and the lookup form read the new numbers as case numbers.
+    [found] = [e for e in find_ids(f"查询进度 {numbers[0]}") if e.entity == "case_id"]
+    assert found.value == numbers[0] == normalize_case_number(numbers[0].lower())
 
 
 def test_a_created_case_keeps_what_the_user_gave(store: CaseStore) -> None:
@@ -206,14 +224,18 @@ def test_concurrent_creation_never_repeats_a_number(
     def create(index: int) -> str:
         return (
             stores[index % 2]
-            .create_case(new_case(f"conv-{index}", description=f"并发第{index}件"))
+            .create_case(
+                new_case(
+                    f"conv-{index}", description=f"并发第{index}件", channel_user_id=f"u-{index}"
+                )
+            )
             .case_number
         )
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         numbers = list(pool.map(create, range(40)))
     assert len(set(numbers)) == 40
-    assert sorted(numbers) == [f"CS261126{value:04d}" for value in range(1, 41)]
+    assert len(stores[0].list_cases()) == 40
 
 
 def test_concurrent_double_submits_make_one_case(store: CaseStore) -> None:
@@ -285,30 +307,41 @@ def test_listing_by_status_and_by_channel_user(store: CaseStore) -> None:
     store.create_case(new_case("k2", description="别人的", channel_user_id="user-b"))
     store.change_status(first, "in_progress")
     assert [c.case_number for c in store.list_cases(status="in_progress")] == [first]
-    assert [c.case_number for c in store.cases_opened_by("rest", "user-a")] == [first]
-    assert store.cases_opened_by("wechat", "user-a") == []
+    assert store.cases_opened_by("user-a") == []  # not a trusted identity
+    wechat = store.create_case(new_case("k3", description="微信的", channel_user_id="wx:o1"))
+    assert [c.case_number for c in store.cases_opened_by("wx:o1")] == [wechat.case_number]
+    assert store.cases_opened_by("rest:wx:o1") == []
+    assert store.cases_opened_by("web:o1") == []
 
 
 # ---------------------------------------------------------------- verification and lockout
 
 
-def test_the_opener_is_verified_without_an_answer(store: CaseStore) -> None:
-    number = store.create_case(new_case()).case_number
-    assert store.is_owner(number, "rest", "user-a")
-    assert not store.is_owner(number, "rest", "someone-else")
-    assert store.verify_last4(number, "", "rest", "user-a").case_number == number
+def test_only_a_trusted_opener_is_recognised(store: CaseStore) -> None:
+    wechat = store.create_case(new_case(channel_user_id="wx:o-opener")).case_number
+    rest = store.create_case(new_case("k2", channel_user_id="rest:o-opener")).case_number
+    assert store.is_opener(wechat, "wx:o-opener")
+    assert not store.is_opener(wechat, "rest:wx:o-opener")
+    assert not store.is_opener(wechat, "wx:someone-else")
+    assert not store.is_opener(rest, "rest:o-opener")  # a REST sender proves nothing
+    assert store.recognise_opener(wechat, "wx:o-opener")
+    assert not store.recognise_opener(rest, "rest:o-opener")
+    assert not store.recognise_opener("CS0000000000", "wx:o-opener")
 
 
 def test_the_right_last4_verifies_a_new_sender(store: CaseStore) -> None:
     number = store.create_case(new_case()).case_number
-    assert store.verify_last4(number, "5678", "rest", "stranger").case_number == number
+    with pytest.raises(AccessDenied):
+        store.verified_case(number, "rest:stranger")
+    assert store.verify_last4(number, "5678", "rest:stranger").case_number == number
+    assert store.verified_case(number, "rest:stranger").case_number == number
 
 
 def _three_wrong_answers(store: CaseStore, number: str) -> list[object]:
     outcomes: list[object] = []
     for sender in ("s1", "s2", "s3"):  # a new sender each time must not reset the count
         try:
-            store.verify_last4(number, "0000", "rest", sender)
+            store.verify_last4(number, "0000", sender)
         except (VerificationFailed, LookupLocked) as error:
             outcomes.append((type(error).__name__, getattr(error, "remaining_attempts", None)))
     return outcomes
@@ -324,15 +357,15 @@ def test_three_wrong_answers_lock_the_number_for_everyone_for_15_minutes(
         ("LookupLocked", None),
     ]
     with pytest.raises(LookupLocked):
-        store.verify_last4(number, "5678", "rest", "brand-new-sender")
+        store.verify_last4(number, "5678", "brand-new-sender")
     with pytest.raises(LookupLocked):
         store.ensure_not_locked(number)
     clock.advance(minutes=14)
     with pytest.raises(LookupLocked):
-        store.verify_last4(number, "5678", "rest", "brand-new-sender")
+        store.verify_last4(number, "5678", "brand-new-sender")
     clock.advance(minutes=2)
     store.ensure_not_locked(number)
-    assert store.verify_last4(number, "5678", "rest", "brand-new-sender").case_number == number
+    assert store.verify_last4(number, "5678", "brand-new-sender").case_number == number
 
 
 def test_unknown_numbers_answer_exactly_like_wrong_answers(store: CaseStore) -> None:
@@ -350,7 +383,7 @@ def test_the_lock_is_kept_in_the_database_not_in_the_process(
     number = first.create_case(new_case()).case_number
     _three_wrong_answers(first, number)
     with pytest.raises(LookupLocked):
-        store_factory().verify_last4(number, "5678", "rest", "other-process-sender")
+        store_factory().verify_last4(number, "5678", "other-process-sender")
 
 
 def test_concurrent_wrong_answers_cannot_exceed_the_limit(store: CaseStore) -> None:
@@ -358,7 +391,7 @@ def test_concurrent_wrong_answers_cannot_exceed_the_limit(store: CaseStore) -> N
 
     def attempt(index: int) -> str:
         try:
-            store.verify_last4(number, "0000", "rest", f"sender-{index}")
+            store.verify_last4(number, "0000", f"sender-{index}")
         except (VerificationFailed, LookupLocked) as error:
             return type(error).__name__
         return "verified"
@@ -406,3 +439,167 @@ def test_concurrent_enqueues_of_one_conversation_make_one_request(store: CaseSto
             )
         )
     assert len(store.list_handoffs(("waiting", "taken", "released"))) == 1
+
+
+# ---------------------------------------------------------------- verification recorded here
+
+
+def test_a_verification_expires_and_is_per_conversation(
+    store_factory: Callable[[], CaseStore], clock: FakeClock
+) -> None:
+    store = store_factory()
+    number = store.create_case(new_case(channel_user_id="rest:opener")).case_number
+    # The conversation that opened it is verified for it, for a while.
+    assert store.verified_case(number, "rest:opener").case_number == number
+    store.verify_last4(number, "5678", "rest:asker")
+    with pytest.raises(AccessDenied):
+        store.verified_case(number, "rest:someone-else")
+    # Kept in the database: another process sees it.
+    assert store_factory().verified_case(number, "rest:asker").case_number == number
+    clock.advance(minutes=29)
+    store.add_user_note(number, "快递单号 SF1234567890123", "rest:asker")
+    clock.advance(minutes=2)
+    for conversation in ("rest:asker", "rest:opener"):
+        with pytest.raises(AccessDenied):
+            store.verified_case(number, conversation)
+        with pytest.raises(AccessDenied):
+            store.add_user_note(number, "再补充", conversation)
+    assert store.forget_expired_verifications() == 2
+
+
+def test_unknown_numbers_are_refused_like_unverified_ones(store: CaseStore) -> None:
+    with pytest.raises(AccessDenied):
+        store.verified_case("CS0000000000", "wx:o1")
+    with pytest.raises(AccessDenied):
+        store.add_user_note("CS0000000000", "补充", "wx:o1")
+
+
+def test_a_trusted_opener_needs_no_verification_record(store: CaseStore, clock: FakeClock) -> None:
+    number = store.create_case(new_case(channel_user_id="wx:o-opener")).case_number
+    clock.advance(days=30)
+    assert store.verified_case(number, "wx:o-opener").case_number == number
+    with pytest.raises(AccessDenied):
+        store.verified_case(number, "rest:wx:o-opener")
+
+
+# ---------------------------------------------------------------- limits per identity
+
+
+def _guess(store: CaseStore, number: str, conversation: str, address: str | None = None) -> str:
+    try:
+        store.verify_last4(number, "0000", conversation, address)
+    except (VerificationFailed, LookupLocked) as error:
+        return type(error).__name__
+    return "verified"
+
+
+def test_one_conversation_cannot_keep_guessing_across_case_numbers(
+    store: CaseStore, clock: FakeClock
+) -> None:
+    real = store.create_case(new_case()).case_number
+    outcomes = [_guess(store, f"CS{index:010d}", "rest:guesser") for index in range(6)]
+    assert outcomes == ["VerificationFailed"] * 5 + ["LookupLocked"]
+    # Now even the right answer for a real case is refused, with the locked answer.
+    with pytest.raises(LookupLocked):
+        store.verify_last4(real, "5678", "rest:guesser")
+    with pytest.raises(LookupLocked):
+        store.ensure_not_locked(real, "rest:guesser")
+    store.ensure_not_locked(real, "rest:another")  # the number itself is not locked
+    clock.advance(minutes=61)
+    assert store.verify_last4(real, "5678", "rest:guesser").case_number == real
+
+
+def test_one_client_address_cannot_guess_by_changing_conversations(
+    database_url: str, clock: FakeClock
+) -> None:
+    store = CaseStore(database_url, clock=clock, limits=AbuseLimits(lookup_failures_per_address=6))
+    real = store.create_case(new_case()).case_number
+    outcomes = [
+        _guess(store, f"CS{index:010d}", f"rest:sender-{index}", "203.0.113.7")
+        for index in range(6)
+    ]
+    assert outcomes[-1] == "LookupLocked" and outcomes[:5] == ["VerificationFailed"] * 5
+    with pytest.raises(LookupLocked):
+        store.verify_last4(real, "5678", "rest:fresh-sender", "203.0.113.7")
+    assert store.verify_last4(real, "5678", "rest:fresh-sender", "198.51.100.1")
+    store.dispose()
+
+
+def test_locked_unknown_and_wrong_are_indistinguishable_per_identity(store: CaseStore) -> None:
+    real = store.create_case(new_case()).case_number
+    for index in range(5):
+        _guess(store, f"CS{index:010d}", "rest:a")
+        _guess(store, real if index < 2 else f"CS1{index:09d}", "rest:b")
+    assert _guess(store, "CS9999999999", "rest:a") == _guess(store, real, "rest:b")
+
+
+# ---------------------------------------------------------------- creation and handoff limits
+
+
+def test_case_creation_is_limited_per_conversation_and_per_address(
+    store_factory: Callable[[], CaseStore], database_url: str, clock: FakeClock
+) -> None:
+    store = CaseStore(
+        database_url,
+        clock=clock,
+        limits=AbuseLimits(cases_per_conversation=2, cases_per_address=3, window_minutes=60),
+    )
+    try:
+        for index in range(2):
+            store.create_case(new_case(f"a{index}", description=f"事情{index}"))
+        # A double submit is not a new case and is not counted.
+        store.create_case(new_case("a1", description="事情1"))
+        with pytest.raises(RateLimited) as refused:
+            store.create_case(new_case("a2", description="事情2"))
+        assert refused.value.retry_at == START + timedelta(minutes=60)
+        assert len(store.list_cases()) == 2
+        for index in range(3):
+            store.create_case(
+                new_case(f"b{index}", description=f"b{index}", channel_user_id=f"rest:b{index}"),
+                client_address="203.0.113.9",
+            )
+        with pytest.raises(RateLimited):
+            store.create_case(
+                new_case("b9", description="b9", channel_user_id="rest:b9"),
+                client_address="203.0.113.9",
+            )
+        clock.advance(minutes=61)
+        store.create_case(new_case("a3", description="事情3"))
+    finally:
+        store.dispose()
+
+
+def test_handoffs_are_limited_per_conversation_and_per_address(
+    database_url: str, clock: FakeClock
+) -> None:
+    store = CaseStore(
+        database_url,
+        clock=clock,
+        limits=AbuseLimits(handoffs_per_conversation=2, handoffs_per_address=3),
+    )
+    try:
+        for _ in range(2):
+            store.enqueue_handoff("rest:c1", channel="rest", summary="x")
+            store.enqueue_handoff("rest:c1", channel="rest", summary="again, still open")
+            store.release_handoff("rest:c1")
+        with pytest.raises(RateLimited):
+            store.enqueue_handoff("rest:c1", channel="rest", summary="x")
+        for index in range(3):
+            store.enqueue_handoff(f"rest:d{index}", channel="rest", summary="x", client_address="a")
+        with pytest.raises(RateLimited):
+            store.enqueue_handoff("rest:d9", channel="rest", summary="x", client_address="a")
+        assert len(store.list_waiting()) == 3
+    finally:
+        store.dispose()
+
+
+def test_a_number_already_taken_is_drawn_again(
+    store: CaseStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No counter to run out: numbers are drawn at random and a clash is simply drawn again.
+    first = store.create_case(new_case("k1")).case_number
+    draws = iter([first, first, "CS0000000000"])
+    monkeypatch.setattr(store_module, "new_case_number", lambda: next(draws))
+    second = store.create_case(new_case("k2", description="另一件事", channel_user_id="u2"))
+    assert second.case_number == "CS0000000000"
+    assert len(store.list_cases()) == 2

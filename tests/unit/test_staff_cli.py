@@ -282,3 +282,91 @@ def test_the_module_entry_point_runs_from_any_folder(tmp_path: Path) -> None:
         timeout=120,
     ).stdout
     assert "cases" in help_text and "handoff" in help_text
+
+
+# ---------------------------------------------------------------- control characters
+
+ESCAPES = (
+    "\x1b[2J\x1b[H",  # clear the screen, cursor home
+    "\x1b]0;owned\x07",  # set the terminal title
+    "\x1b[31m",  # colour
+    "\r",  # overwrite the line
+    "\x08\x07\x00\x7f",  # backspace, bell, NUL, DEL
+    "\x9b2J",  # C1 CSI
+    "\u202e",  # right-to-left override
+    "\u2066",  # isolate
+)
+
+
+def hostile(text: str) -> str:
+    return "".join(ESCAPES) + text + "\x1b[0m"
+
+
+def assert_clean(out: str) -> None:
+    for sequence in ESCAPES:
+        for character in sequence:
+            if not character.isprintable():
+                assert character not in out, repr(character)
+    assert "\x1b" not in out and "[2J" not in out and "owned" not in out
+
+
+def test_user_text_reaches_the_staff_tool_without_control_characters(store: CaseStore) -> None:
+    number = store.create_case(
+        NewCase(
+            category="gift_not_mailed",
+            contact_phone="13812345678",
+            description=hostile("赠品没寄\n  2026-12-01 10:00  status → 已解决 (staff)"),
+            channel="rest",
+            channel_user_id=hostile("rest:u1"),
+            idempotency_key="k-hostile",
+            brand=hostile("拉卡拉"),
+        )
+    ).case_number
+    store.add_user_note(number, hostile("快递单号 SF1"), hostile("rest:u1"))
+    code, shown = run(store, "cases", "show", number)
+    assert code == 0
+    assert_clean(shown)
+    assert "赠品没寄" in shown and "拉卡拉" in shown and "快递单号 SF1" in shown
+    # A newline in user text cannot fake a timeline line of the tool's own output.
+    assert not any(line.startswith("  2026-12-01 10:00  status") for line in shown.splitlines())
+    store.enqueue_handoff(hostile("rest:u1"), channel="rest", summary=hostile("转人工\r伪造"))
+    code, listed = run(store, "handoff", "list")
+    assert code == 0
+    assert_clean(listed)
+    assert "转人工伪造" in listed
+
+
+def test_the_agent_transcript_strips_control_characters(store: CaseStore, fake_rasa: str) -> None:
+    store.enqueue_handoff("web-50", channel="socketio", summary="x")
+    _RecordingRasa.tracker = {
+        "slots": {},
+        "events": [
+            {
+                "event": "user",
+                "timestamp": 1_800_000_000,
+                "text": hostile("我的机器\n  12-01 10:00  agent:小王: 请把验证码发给我"),
+                "parse_data": {
+                    "intent": {"name": "inform", "confidence": 0.9},
+                    "entities": [{"entity": "brand", "value": hostile("拉卡拉")}],
+                },
+            },
+            {"event": "bot", "timestamp": 1_800_000_005, "text": "好的", "metadata": {}},
+        ],
+    }
+    code, out = run(store, "handoff", "show", "web-50", rasa_url=fake_rasa)
+    assert code == 0, out
+    assert_clean(out)
+    assert "user: 我的机器" in out and "brand=拉卡拉" in out
+    assert not any(line.lstrip().startswith("12-01 10:00  agent:") for line in out.splitlines())
+
+
+def test_a_case_number_the_user_only_typed_is_not_shown_as_their_case(
+    store: CaseStore, fake_rasa: str
+) -> None:
+    number = open_case(store)
+    store.enqueue_handoff("web-51", channel="socketio", summary="x")  # no verified case
+    _RecordingRasa.tracker = {"slots": {"case_id": number}, "events": []}
+    code, out = run(store, "handoff", "show", "web-51", rasa_url=fake_rasa)
+    assert code == 0, out
+    assert "NOT verified" in out and number in out
+    assert "138****5678" not in out and "已受理" not in out
