@@ -97,10 +97,8 @@ def get_settings() -> Settings:
         handoff_reminder_seconds=_positive_float(
             "HANDOFF_REMINDER_SECONDS", env("HANDOFF_REMINDER_SECONDS", "120")
         ),
-        max_message_chars=_positive_int("MAX_MESSAGE_CHARS", env("MAX_MESSAGE_CHARS", "1000")),
-        max_request_bytes=_positive_int(
-            "MAX_REQUEST_BYTES", env("MAX_REQUEST_BYTES", str(256 * 1024))
-        ),
+        max_message_chars=_positive_int("MAX_MESSAGE_CHARS", "1000"),
+        max_request_bytes=_positive_int("MAX_REQUEST_BYTES", str(256 * 1024)),
         rest_api_token=env("REST_API_TOKEN", ""),
         trusted_proxies=tuple(
             part.strip() for part in env("TRUSTED_PROXY", "").split(",") if part.strip()
@@ -136,16 +134,6 @@ def _positive_float(name: str, raw: str) -> float:
         value = float(raw)
     except ValueError:
         raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be greater than 0, got {raw!r}")
-    return value
-
-
-def _positive_int(name: str, raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
     if value <= 0:
         raise ValueError(f"{name} must be greater than 0, got {raw!r}")
     return value
