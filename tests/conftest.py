@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -24,4 +25,6 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
 @pytest.fixture
 def sender(request: pytest.FixtureRequest) -> str:
     """A fresh conversation id per test, readable in logs."""
-    return f"{request.node.name[:40]}-{next(_sender_counter)}"
+    # Rasa's HTTP API does not percent-decode conversation ids: keep them to URL-safe characters.
+    readable = re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name[:40])
+    return f"{readable}-{next(_sender_counter)}"
