@@ -33,7 +33,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench import report  # noqa: E402
+from bench import profile_summary, report  # noqa: E402
 from bench.load import (  # noqa: E402
     PhaseResult,
     Workload,
@@ -133,7 +133,8 @@ def train(config: Path, out_dir: Path, name: str, env: dict[str, str]) -> float:
                 "--quiet",
             ],
             cwd=PROJECT_ROOT,
-            env={**env, "TF_DETERMINISTIC_OPS": "1"},
+            # A cache of its own: "from nothing", not from an earlier training's components.
+            env={**env, "TF_DETERMINISTIC_OPS": "1", "RASA_CACHE_DIRECTORY": str(out_dir / "cache")},
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -315,10 +316,9 @@ def profile_turns(
         log("py-spy not installed (pip install -r requirements-bench.txt): no profile")
         return {"skipped": "py-spy not installed"}
     docs = PROJECT_ROOT / "docs"
-    outputs = {
-        "flamegraph": docs / f"turn-flamegraph-{name}.svg",
-        "raw": docs / f"turn-profile-{name}.txt",
-    }
+    raw_dir = PROJECT_ROOT / "results"
+    raw_dir.mkdir(exist_ok=True)
+    outputs = {"flamegraph": docs / "turn-flamegraph.svg", "raw": raw_dir / "turn-profile.txt"}
     for kind, output in outputs.items():
         log(f"{name}: profiling {seconds}s with py-spy ({kind})")
         spy = subprocess.Popen(
@@ -347,6 +347,17 @@ def profile_turns(
             index += 1
         if spy.returncode != 0:
             return {"skipped": f"py-spy exited with {spy.returncode}"}
+    summary = docs / "turn-profile.md"
+    summary.write_text(
+        "# Where a turn's time goes\n\n"
+        f"Written by `make bench ARGS=--profile-seconds={seconds}` on {now_iso()}: py-spy"
+        " (`record -r 100 -f raw`) on our Rasa server while one REST user talks (the workload"
+        " of bench/workload.yml). Flame graph: docs/turn-flamegraph.svg; collapsed stacks:"
+        " results/turn-profile.txt.\n\n"
+        + profile_summary.render(profile_summary.read_stacks(outputs["raw"]), "Samples"),
+        encoding="utf-8",
+    )
+    outputs["summary"] = summary
     return {kind: str(path.relative_to(PROJECT_ROOT)) for kind, path in outputs.items()}
 
 
