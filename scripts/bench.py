@@ -134,7 +134,11 @@ def train(config: Path, out_dir: Path, name: str, env: dict[str, str]) -> float:
             ],
             cwd=PROJECT_ROOT,
             # A cache of its own: "from nothing", not from an earlier training's components.
-            env={**env, "TF_DETERMINISTIC_OPS": "1", "RASA_CACHE_DIRECTORY": str(out_dir / "cache")},
+            env={
+                **env,
+                "TF_DETERMINISTIC_OPS": "1",
+                "RASA_CACHE_DIRECTORY": str(out_dir / "cache"),
+            },
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
