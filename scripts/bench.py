@@ -88,6 +88,10 @@ class OutOfTime(Exception):
     pass
 
 
+class StopAfterScale(Exception):
+    """--scale-only: the peers are not measured."""
+
+
 def stop_on_sigterm(_signum: int, _frame: object) -> None:
     # The same clean-up as Ctrl-C: every started server is stopped in `finally`.
     raise KeyboardInterrupt("SIGTERM")
@@ -506,6 +510,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "Training time: " + ", ".join(f"{name} {value}" for name, value in training.items()) + ".",
         "",
     ]
+    lines += COST_NOTES
     scale = results.get("scale")
     if scale:
         lines += [
@@ -523,6 +528,20 @@ def render_markdown(results: dict[str, Any]) -> str:
         if plan:
             lines += capacity_lines(plan, meta["cores"])
     return "\n".join(lines) + "\n"
+
+
+COST_NOTES = [
+    "## What a turn no longer pays for",
+    "",
+    "- Rasa validates every answer of the action server with `jsonschema.validate`, which checks"
+    " the schema itself against the meta-schema on every call and tries each event against 23"
+    " alternatives: 43 % of the Rasa server's samples in docs/turn-profile-before.md. Our Rasa"
+    " server validates against the same schema prepared once, each event against the one"
+    " alternative it names (pos_assistant/rasa_patches.py): the same verdicts, about 1 ms"
+    " instead of about 140 ms per call on this machine.",
+    "- See docs/turn-profile.md for where the rest of a turn goes now.",
+    "",
+]
 
 
 def capacity_lines(plan: dict[str, Any], cores: int) -> list[str]:
@@ -562,6 +581,9 @@ def main() -> int:
         help="time a fresh `rasa train` of both models (default: on unless --quick)",
     )
     parser.add_argument("--no-stock", action="store_true", help="skip the stock Rasa peer")
+    parser.add_argument(
+        "--scale-only", action="store_true", help="only the PostgreSQL/Redis scale phase"
+    )
     parser.add_argument(
         "--no-scale", action="store_true", help="skip the PostgreSQL/Redis scale phase"
     )
@@ -612,7 +634,7 @@ def main() -> int:
             if not our_model.exists():
                 raise SystemExit(f"{our_model} is missing: run `make train` first")
         stock_path, stock_seconds = (None, None)
-        if not args.no_stock:
+        if not (args.no_stock or args.scale_only):
             stock_path, stock_seconds = stock_model(workdir, env, fresh_training)
             results["training"]["stock"] = (
                 f"{stock_seconds} s"
@@ -622,6 +644,9 @@ def main() -> int:
             )
         log("starting the action server")
         actions = group.action_server()
+        if args.scale_only:
+            results["scale"] = measure_scale(group, our_model, actions, workload, counts, run_id)
+            raise StopAfterScale()
         ours = measure_peer(
             "ours", group, our_model, actions, workload, counts, run_id, args.profile_seconds
         )
@@ -639,6 +664,10 @@ def main() -> int:
                 MESSAGE_INTERVAL_SECONDS,
                 PLANNED_CONVERSATIONS,
             )
+    except StopAfterScale:
+        results["capacity_plan"] = report.capacity_plan(
+            results["scale"], os.cpu_count() or 1, MESSAGE_INTERVAL_SECONDS, PLANNED_CONVERSATIONS
+        )
     except (OutOfTime, KeyboardInterrupt, Exception) as stop:
         # Whatever was measured so far is still written; the work folder (logs) is kept.
         log(f"stopping early: {stop!r}")
