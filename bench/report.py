@@ -116,7 +116,8 @@ PEER_ROWS: list[tuple[str, str, str, bool]] = [
     ),
     ("RSS Rasa server (after the run)", "rss_mb.rasa", "MB", True),
     ("RSS action server (after the run)", "rss_mb.actions", "MB", True),
-    ("training time", "training_seconds", "s", True),
+    ("training from nothing: wall-clock", "training.seconds", "s", True),
+    ("training from nothing: CPU time", "training.cpu_seconds", "s", True),
 ]
 
 
