@@ -513,6 +513,10 @@ def render_markdown(results: dict[str, Any]) -> str:
         report.peer_table(peers.get("ours", {}), peers.get("stock")),
         "",
     ]
+    if "stock" not in peers:
+        lines += ["Stock Rasa was not measured in this run (`--no-stock`).", ""]
+    if results.get("stopped_early"):
+        lines += [f"**This run stopped early** ({results['stopped_early']}).", ""]
     training = results.get("training", {})
     lines += [
         "Training from nothing (`rasa train` into a temporary folder with an empty cache): "
@@ -622,9 +626,19 @@ def main() -> int:
         "--model", type=Path, default=None, help="our model (default: models/pos-assistant.tar.gz)"
     )
     parser.add_argument("--max-minutes", type=float, default=None, help="stop after this long")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="write --doc again from the figures already in --json (no servers)",
+    )
     parser.add_argument("--json", type=Path, default=PROJECT_ROOT / "results" / "bench.json")
     parser.add_argument("--doc", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
+    if args.render_only:
+        args.doc.write_text(
+            render_markdown(json.loads(args.json.read_text(encoding="utf-8"))), encoding="utf-8"
+        )
+        return 0
     mode = "quick" if args.quick else "full"
     fresh_training = (not args.quick) if args.train is None else args.train
     counts = COUNTS[mode]
@@ -705,7 +719,7 @@ def main() -> int:
         "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
         "loadavg_start": loadavg_start,
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
-        "command": "make bench" + (" ARGS=--quick" if args.quick else ""),
+        "command": " ".join(["scripts/bench.py", *sys.argv[1:]]),
         "workdir": str(workdir),
     }
     write_outputs(results, args.json, args.doc)
