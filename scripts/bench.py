@@ -486,6 +486,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         f" {meta['loadavg_start']} at the start, {meta['loadavg_end']} at the end"
         " (other work on the machine slows every figure except CPU per message)",
         f"- command: `{meta['command']}`",
+        *([f"- note: {meta['note']}"] if meta.get("note") else []),
         "",
         "## How it is measured",
         "",
