@@ -93,6 +93,28 @@ def test_active_once_rasa_loads_our_tracker_store() -> None:
     assert output.strip().splitlines()[-1] == "True True"
 
 
+def test_off_keeps_rasa_as_shipped() -> None:
+    code = (
+        "import rasa.core.actions.action as action\n"
+        "import pos_assistant.tracker_store\n"
+        "print(hasattr(action.RemoteAction, '_pos_assistant_fast_validation'))\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PATH": "/usr/bin",
+            "POS_RASA_PATCHES": "off",
+        },
+    ).stdout
+    assert output.strip().splitlines()[-1] == "False"
+
+
 def test_not_loaded_where_rasa_core_is_not() -> None:
     # The action server and the staff tools import pos_assistant without Rasa's dialogue engine.
     code = "import sys, pos_assistant\nprint('rasa.core.actions.action' in sys.modules)\n"
