@@ -107,6 +107,12 @@ PEER_ROWS: list[tuple[str, str, str, bool]] = [
         "ms",
         True,
     ),
+    (
+        "CPU per message, Rasa server (one conversation, 110 turns)",
+        "cpu_ms_per_message.long_conversation.rasa",
+        "ms",
+        True,
+    ),
     ("CPU per message, Rasa server (50 users)", "cpu_ms_per_message.users_50.rasa", "ms", True),
     (
         "CPU per message, action server (50 users)",

@@ -564,6 +564,8 @@ COST_NOTES = [
     "- TEDPolicy: rules and memoization alone predict all 43 test conversations (283 actions) of"
     " tests/stories and pass the end-to-end conversation tests; the held-out NLU figures are"
     " unchanged (same NLU). Removing it saved about 23 ms of CPU per message.",
+    "- Not yet: a turn still costs more the longer the conversation (every turn loads, replays"
+    " and sends the whole session); docs/turn-profile-long.md measures what grows.",
     "- docs/turn-profile.md shows where the rest of a turn goes now (written by"
     " `make bench ARGS=--profile-seconds=20`).",
     "",
