@@ -1,5 +1,5 @@
 # The two commands a new user needs: `make run` and `make test`. The rest are steps of those.
-.PHONY: run test setup train eval lint clean
+.PHONY: run test setup train eval lint clean bench
 
 run:
 	@bash scripts/run.sh
@@ -21,3 +21,10 @@ lint: setup
 
 clean:
 	rm -rf .venv models/*.tar.gz models/.train-stamp var results
+
+# Not part of `make test`: starts its own servers and loads them for minutes (docs/benchmarks.md).
+# `make bench ARGS=--quick` for small counts and no fresh training.
+bench: setup
+	@.venv/bin/python -m pip install --quiet -c constraints.txt -r requirements-bench.txt 2>&1 \
+	  | { grep -v 'is ignored: it is neither' || true; }
+	@PYTHONPATH=$$PWD .venv/bin/python scripts/bench.py $(ARGS)

@@ -1,1 +1,13 @@
 """Library code of the POS dispute assistant: NLU components, knowledge, case store, channels."""
+
+import os
+import sys
+
+# In a process running Rasa's dialogue engine (the Rasa server, `rasa test`, `rasa shell`), which
+# imports this package for our tracker store and NLU components: remove per-turn costs Rasa does
+# not need (pos_assistant/rasa_patches.py). The action server and our tools never load it.
+# POS_RASA_PATCHES=off keeps Rasa as shipped (`make bench` measures stock Rasa that way).
+if "rasa.core.actions.action" in sys.modules and os.environ.get("POS_RASA_PATCHES") != "off":
+    from pos_assistant import rasa_patches
+
+    rasa_patches.install()

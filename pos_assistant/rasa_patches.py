@@ -1,0 +1,115 @@
+"""Per-turn costs of Rasa 3.6 that this project removes, installed into the Rasa server process.
+
+The action server's answer is validated on every custom-action call. Upstream
+(rasa/core/actions/action.py, `RemoteAction._validate_action_result`, Rasa 3.6.21) calls
+`jsonschema.validate(result, RemoteAction.action_response_format_spec())`, which on every call
+checks the schema itself against the JSON-Schema meta-schema, builds a new validator, and then
+tries each event against all 23 alternatives of the events schema's `oneOf`
+(rasa/shared/utils/schemas/events.py). Measured on this 2-core machine: ~140 ms per call under
+load, the largest single cost of a turn (docs/turn-profile.md).
+
+`install()` replaces it with the same check, prepared once: the schema is checked once, and
+each event is validated against the one alternative whose `event` constant it names (the
+alternatives are told apart by that constant, so "exactly one of them matches" is the same as
+"the one it names matches"). Invalid answers are still rejected with jsonschema's
+ValidationError and Rasa's own message suffix. If a Rasa upgrade changes the schema so that the
+alternatives are no longer told apart by their constant, the full compiled schema is used.
+
+Installed by `pos_assistant/__init__.py` in any process that has loaded Rasa's action code (the
+Rasa server, `rasa test`, `rasa shell`), i.e. as soon as Rasa imports one of our modules.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.constants import DOCS_BASE_URL
+
+_INSTALLED_MARK = "_pos_assistant_fast_validation"
+
+
+class _ResponseValidator:
+    """The action-server answer schema, prepared once."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        validator_class = validator_for(schema)
+        validator_class.check_schema(schema)
+        self._full: Validator = validator_class(schema)
+        self._by_event: dict[str, Validator] | None = None
+        self._envelope: Validator | None = None
+        event_schema = schema.get("properties", {}).get("events", {}).get("items", {})
+        alternatives = event_schema.get("oneOf")
+        constants = [
+            alternative.get("properties", {}).get("event", {}).get("const")
+            for alternative in alternatives or []
+        ]
+        if not alternatives or None in constants or len(set(constants)) != len(constants):
+            return  # not told apart by the constant: validate with the full schema
+        common = {key: value for key, value in event_schema.items() if key != "oneOf"}
+        envelope = copy.deepcopy(schema)
+        envelope["properties"]["events"]["items"] = common
+        self._envelope = validator_class(envelope)
+        self._by_event = {
+            constant: validator_class(alternative)
+            for constant, alternative in zip(constants, alternatives, strict=True)
+        }
+
+    def errors(self, result: Any) -> Iterator[ValidationError]:
+        if self._by_event is None or self._envelope is None:
+            yield from self._full.iter_errors(result)
+            return
+        envelope_errors = list(self._envelope.iter_errors(result))
+        if envelope_errors:
+            yield from envelope_errors
+            return
+        for index, event in enumerate((result or {}).get("events") or []):
+            alternative = self._by_event.get(event["event"])
+            if alternative is None:
+                yield ValidationError(
+                    f"{event!r} is not valid under any of the given schemas",
+                    path=["events", index],
+                )
+                continue
+            for error in alternative.iter_errors(event):
+                error.path.extendleft([index, "events"])
+                yield error
+
+
+@lru_cache(maxsize=1)
+def response_validator() -> _ResponseValidator:
+    return _ResponseValidator(RemoteAction.action_response_format_spec())
+
+
+def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+    error = best_match(response_validator().errors(result))
+    if error is None:
+        return True
+    # The same message suffix as upstream.
+    error.message += (
+        ". Failed to validate Action server response from API, "
+        "make sure your response from the Action endpoint is valid. "
+        "For more information about the format visit "
+        f"{DOCS_BASE_URL}/custom-actions"
+    )
+    raise error
+
+
+def install() -> None:
+    """Installs the patches (idempotent)."""
+    if getattr(RemoteAction, _INSTALLED_MARK, False):
+        return
+    response_validator()  # prepare now, not in the first user's turn
+    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    setattr(RemoteAction, _INSTALLED_MARK, True)
+
+
+def installed() -> bool:
+    return bool(getattr(RemoteAction, _INSTALLED_MARK, False))
