@@ -1,0 +1,122 @@
+"""The held-out NLU floors (tests/nlu/floors.yml) and the scores they are compared with.
+
+`tests/e2e/test_nlu_heldout.py` scores the running server's parses with `intent_scores` and fails
+when a figure falls under its floor. To update the table after a deliberate change (new intents,
+new data), run `make eval`, then print a proposal from its results and paste it into floors.yml:
+
+    .venv/bin/python -m tests.nlu.floors results/nlu_eval.json
+
+The proposal keeps the overall floors and sets each intent's floors one held-out message under
+what was measured (see docs/nlu-method.md, "Floors").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+FLOORS_FILE = Path(__file__).resolve().parent / "floors.yml"
+HELDOUT_FILE = Path(__file__).resolve().parent / "heldout_nlu.yml"
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    support: int  # held-out messages of this intent
+    recall: float
+    f1: float
+
+
+@dataclass(frozen=True)
+class Scores:
+    accuracy: float
+    macro_f1: float
+    intents: dict[str, IntentScore]
+
+
+def intent_scores(pairs: Iterable[tuple[str, str]]) -> Scores:
+    """Accuracy, macro-F1 and per-intent recall/F1 over (expected, predicted) intent pairs.
+
+    Macro-F1 averages over the intents of the held-out set, as scripts/evaluate_nlu.py does
+    (sklearn's `labels=sorted(set(truth))`); a prediction such as nlu_fallback only counts as
+    wrong.
+    """
+    pairs = list(pairs)
+    support = Counter(expected for expected, _ in pairs)
+    predicted_count = Counter(predicted for _, predicted in pairs)
+    hits = Counter(expected for expected, predicted in pairs if expected == predicted)
+    intents = {}
+    for intent, count in support.items():
+        recall = hits[intent] / count
+        precision = hits[intent] / predicted_count[intent] if predicted_count[intent] else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        intents[intent] = IntentScore(count, recall, f1)
+    return Scores(
+        accuracy=sum(hits.values()) / len(pairs),
+        macro_f1=sum(score.f1 for score in intents.values()) / len(intents),
+        intents=intents,
+    )
+
+
+def load_floors(path: Path = FLOORS_FILE) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def intent_floor(floors: dict, intent: str) -> dict[str, float]:
+    """The intent's own floors, or the default ones for an intent not in the table yet."""
+    return {**floors["default_intent"], **(floors["intents"].get(intent) or {})}
+
+
+def _round_down(value: float) -> float:
+    return math.floor(value * 100 + 1e-9) / 100  # 0.95 - 0.05 is 0.8999…; keep it 0.90
+
+
+def propose(scores: Scores) -> dict[str, dict[str, float]]:
+    """Per-intent floors that allow one more missed held-out message than was measured."""
+    proposal = {}
+    for intent, score in sorted(scores.intents.items()):
+        one_more_miss = max(0.0, score.recall - 1 / score.support)
+        proposal[intent] = {
+            "recall": _round_down(one_more_miss),
+            # One more miss costs F1 about half of what it costs recall; one more false alarm
+            # about the same again, so the F1 floor allows either.
+            "f1": _round_down(max(0.0, score.f1 - 1 / score.support)),
+        }
+    return proposal
+
+
+def pairs_from_eval_results(path: Path, heldout: Path = HELDOUT_FILE) -> list[tuple[str, str]]:
+    """(expected, predicted) for every held-out message, from `make eval`'s results JSON."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    errors = {
+        error["text"]: error["predicted"]
+        for error in json.loads(path.read_text(encoding="utf-8"))["model"]["intent_errors"]
+    }
+    return [
+        (message.get("intent"), errors.get(message.get("text"), message.get("intent")))
+        for message in load_data(str(heldout)).intent_examples
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Propose per-intent held-out NLU floors.")
+    parser.add_argument("results", type=Path, help="results/nlu_eval.json from `make eval`")
+    scores = intent_scores(pairs_from_eval_results(parser.parse_args().results))
+    print(f"# measured: accuracy {scores.accuracy:.3f}, macro-F1 {scores.macro_f1:.3f}")
+    print(f"# {'intent':28} support recall f1")
+    for intent, score in sorted(scores.intents.items()):
+        print(f"#   {intent:28} {score.support:3d} {score.recall:.3f} {score.f1:.3f}")
+    print("intents:")
+    for intent, floor in propose(scores).items():
+        print(f"  {intent}: {{recall: {floor['recall']:.2f}, f1: {floor['f1']:.2f}}}")
+
+
+if __name__ == "__main__":
+    main()
