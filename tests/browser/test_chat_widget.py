@@ -138,7 +138,7 @@ def test_advice_quick_replies_and_history_after_reload(
     screenshot("after-reload")
     tracker_texts = [
         event["text"]
-        for event in rasa_stack.tracker(session_id)["events"]
+        for event in rasa_stack.tracker(session_id, "socketio")["events"]
         if event["event"] == "user" and event["text"] != "/session_start"  # the widget's own
     ]
     assert tracker_texts[0] == UNORDERED_DEVICE and tracker_texts[-1] == "谢谢"

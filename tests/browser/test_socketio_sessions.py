@@ -36,7 +36,7 @@ class ChatClient:
 
 
 def user_texts(stack: RasaStack, sender: str) -> list[str]:
-    return [e["text"] for e in stack.tracker(sender)["events"] if e["event"] == "user"]
+    return [e["text"] for e in stack.tracker(sender, "socketio")["events"] if e["event"] == "user"]
 
 
 def test_a_socket_cannot_write_into_another_conversation(rasa_stack: RasaStack) -> None:

@@ -38,7 +38,9 @@ def token(stack: RasaStack) -> str:
 
 
 def user_turns(stack: RasaStack, openid: str) -> list[dict]:
-    return [event for event in stack.tracker(openid)["events"] if event["event"] == "user"]
+    return [
+        event for event in stack.tracker(openid, "wechat")["events"] if event["event"] == "user"
+    ]
 
 
 def ask(stack: RasaStack, openid: str, content: str, msg_id: int | None = None) -> dict[str, str]:
@@ -88,7 +90,11 @@ def test_unsigned_wrong_or_stale_requests_are_refused(
     body = text_message(sender, "你好", next(_msg_ids))
     answer = post(rasa_stack.rasa_url, query_for(token(rasa_stack)), body)
     assert answer.status_code == 403
-    assert not [event for event in rasa_stack.tracker(sender)["events"] if event["event"] == "user"]
+    assert not [
+        event
+        for event in rasa_stack.tracker(sender, "wechat")["events"]
+        if event["event"] == "user"
+    ]
 
 
 BILLION_LAUGHS = (

@@ -65,7 +65,9 @@ def wechat() -> SafeModeWeChat:
 
 
 def user_turns(stack: RasaStack, openid: str) -> list[dict]:
-    return [event for event in stack.tracker(openid)["events"] if event["event"] == "user"]
+    return [
+        event for event in stack.tracker(openid, "wechat")["events"] if event["event"] == "user"
+    ]
 
 
 def test_an_encrypted_message_gets_an_encrypted_reply(
