@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/setup_system.sh
 export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2
+# Rasa reports usage and crashes to its servers unless told not to; tests talk to loopback only.
+export RASA_TELEMETRY_ENABLED=false
 # Tests that need something beside the project (the source documents in ../shared) fail instead
 # of skipping when it is missing (tests/shared_documents.py).
 export POS_TESTS_STRICT=1

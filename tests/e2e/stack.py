@@ -126,6 +126,8 @@ def running_stack(
         "HANDOFF_REMINDER_SECONDS": str(HANDOFF_REMINDER_SECONDS),
         "PYTHONHASHSEED": "0",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        # No telemetry or crash reports to Rasa's servers: tests talk to loopback only.
+        "RASA_TELEMETRY_ENABLED": "false",
         **(extra_env or {}),
     }
     endpoints = write_endpoints(workdir, action_port)
