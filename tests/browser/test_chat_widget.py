@@ -11,7 +11,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.stack import RasaStack, WebServer
+from tests.e2e.stack import RasaStack, WebServer, conversation_id
 from tests.e2e.test_conversation_flows import staff
 
 pytestmark = pytest.mark.browser
@@ -233,5 +233,6 @@ def test_an_agents_reply_appears_in_the_open_widget(
     assert "转接人工客服" in wait_for_new_bot_reply(browser, seen)[-1]
     seen = len(bubbles(browser, "bot"))
     session_id = browser.execute_script("return localStorage.getItem('posAssistant.sessionId')")
-    staff(rasa_stack, "handoff", "reply", session_id, "您好，我是客服小王，请问怎么称呼您？")
+    conversation = conversation_id(session_id, "socketio")
+    staff(rasa_stack, "handoff", "reply", conversation, "您好，我是客服小王，请问怎么称呼您？")
     assert wait_for_new_bot_reply(browser, seen) == ["您好，我是客服小王，请问怎么称呼您？"]
