@@ -5,9 +5,11 @@ when a figure falls under its floor. To update the table after a deliberate chan
 new data), run `make eval`, then print a proposal from its results and paste it into floors.yml:
 
     .venv/bin/python -m tests.nlu.floors results/nlu_eval.json
+    .venv/bin/python -m tests.nlu.floors results/nlu_eval.json results/nlu_floor_runs.json \
+        --train-seeds 2611 1234        # also retrain twice (~20 min) and take the lowest run
 
-The proposal keeps the overall floors and sets each intent's floors one held-out message under
-what was measured (see docs/nlu-method.md, "Floors").
+Several files (or a file of several runs) give floors one held-out message under the lowest run.
+The overall floors are not proposed: they are set by hand (see docs/nlu-method.md, "Floors").
 """
 
 from __future__ import annotations
@@ -77,16 +79,18 @@ def _round_down(value: float) -> float:
     return math.floor(value * 100 + 1e-9) / 100  # 0.95 - 0.05 is 0.8999…; keep it 0.90
 
 
-def propose(scores: Scores) -> dict[str, dict[str, float]]:
-    """Per-intent floors that allow one more missed held-out message than was measured."""
+def propose(*runs: Scores) -> dict[str, dict[str, float]]:
+    """Per-intent floors one held-out message under the lowest figure of the runs given (one
+    model, or several retrained ones: training is not bit-for-bit repeatable)."""
     proposal = {}
-    for intent, score in sorted(scores.intents.items()):
-        one_more_miss = max(0.0, score.recall - 1 / score.support)
+    for intent in sorted(set().union(*(run.intents for run in runs))):
+        scores = [run.intents[intent] for run in runs if intent in run.intents]
+        one_message = 1 / min(score.support for score in scores)
         proposal[intent] = {
-            "recall": _round_down(one_more_miss),
+            "recall": _round_down(max(0.0, min(s.recall for s in scores) - one_message)),
             # One more miss costs F1 about half of what it costs recall; one more false alarm
             # about the same again, so the F1 floor allows either.
-            "f1": _round_down(max(0.0, score.f1 - 1 / score.support)),
+            "f1": _round_down(max(0.0, min(s.f1 for s in scores) - one_message)),
         }
     return proposal
 
@@ -105,16 +109,36 @@ def pairs_from_eval_results(path: Path, heldout: Path = HELDOUT_FILE) -> list[tu
     ]
 
 
+def pairs_from_file(path: Path) -> list[list[tuple[str, str]]]:
+    """`make eval`'s results JSON (one run), or {run name: [[expected, predicted], …]} (several)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if "model" in data:
+        return [pairs_from_eval_results(path)]
+    return [[(expected, predicted) for expected, predicted in run] for run in data.values()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Propose per-intent held-out NLU floors.")
-    parser.add_argument("results", type=Path, help="results/nlu_eval.json from `make eval`")
-    scores = intent_scores(pairs_from_eval_results(parser.parse_args().results))
-    print(f"# measured: accuracy {scores.accuracy:.3f}, macro-F1 {scores.macro_f1:.3f}")
-    print(f"# {'intent':28} support recall f1")
-    for intent, score in sorted(scores.intents.items()):
-        print(f"#   {intent:28} {score.support:3d} {score.recall:.3f} {score.f1:.3f}")
+    parser.add_argument(
+        "results", type=Path, nargs="+", help="results/nlu_eval.json from `make eval`, or pairs"
+    )
+    runs = [
+        intent_scores(pairs)
+        for path in parser.parse_args().results
+        for pairs in pairs_from_file(path)
+    ]
+    for number, scores in enumerate(runs, start=1):
+        print(f"# run {number}: accuracy {scores.accuracy:.3f}, macro-F1 {scores.macro_f1:.3f}")
+    print("# per intent, each run: recall/F1")
+    for intent in sorted(runs[0].intents):
+        figures = "  ".join(
+            f"{run.intents[intent].recall:.2f}/{run.intents[intent].f1:.2f}"
+            for run in runs
+            if intent in run.intents
+        )
+        print(f"#   {intent:28} {runs[0].intents[intent].support:3d}  {figures}")
     print("intents:")
-    for intent, floor in propose(scores).items():
+    for intent, floor in propose(*runs).items():
         print(f"  {intent}: {{recall: {floor['recall']:.2f}, f1: {floor['f1']:.2f}}}")
 
 
