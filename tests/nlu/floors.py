@@ -117,16 +117,57 @@ def pairs_from_file(path: Path) -> list[list[tuple[str, str]]]:
     return [[(expected, predicted) for expected, predicted in run] for run in data.values()]
 
 
+def train_seed_runs(seeds: list[int], out: Path) -> None:
+    """Retrains the NLU once per seed (as scripts/nlu_seed_spread.py does) and writes each run's
+    held-out (expected, predicted) pairs to `out`, for `propose`. About 10 minutes a seed."""
+    import asyncio
+    import sys
+    import tempfile
+
+    project_root = FLOORS_FILE.parents[2]
+    sys.path.insert(0, str(project_root / "scripts"))
+    from evaluate_nlu import load_examples, parse_all, write_nlu_config
+    from nlu_seed_spread import SEEDED_COMPONENTS
+    from rasa.model_training import train_nlu
+
+    heldout = load_examples(HELDOUT_FILE)
+    runs: dict[str, list[tuple[str, str]]] = {}
+    with tempfile.TemporaryDirectory(prefix="nlu-floors-") as scratch:
+        for seed in seeds:
+            config = write_nlu_config(
+                project_root / "config.yml",
+                Path(scratch) / f"config-{seed}.yml",
+                {name: {"random_seed": seed} for name in SEEDED_COMPONENTS},
+            )
+            model = train_nlu(
+                config=str(config),
+                nlu_data=str(project_root / "data" / "nlu"),
+                output=scratch,
+                fixed_model_name=f"seed-{seed}",
+            )
+            parses, _ = asyncio.run(parse_all(Path(model), [e.text for e in heldout]))
+            runs[f"seed {seed}"] = [
+                (e.intent, p["intent"]["name"]) for e, p in zip(heldout, parses, strict=True)
+            ]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(runs, ensure_ascii=False), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Propose per-intent held-out NLU floors.")
     parser.add_argument(
         "results", type=Path, nargs="+", help="results/nlu_eval.json from `make eval`, or pairs"
     )
-    runs = [
-        intent_scores(pairs)
-        for path in parser.parse_args().results
-        for pairs in pairs_from_file(path)
-    ]
+    parser.add_argument(
+        "--train-seeds",
+        type=int,
+        nargs="+",
+        help="first retrain with these seeds into the last file",
+    )
+    args = parser.parse_args()
+    if args.train_seeds:
+        train_seed_runs(args.train_seeds, args.results[-1])
+    runs = [intent_scores(pairs) for path in args.results for pairs in pairs_from_file(path)]
     for number, scores in enumerate(runs, start=1):
         print(f"# run {number}: accuracy {scores.accuracy:.3f}, macro-F1 {scores.macro_f1:.3f}")
     print("# per intent, each run: recall/F1")
