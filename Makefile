@@ -1,11 +1,15 @@
 # The two commands a new user needs: `make run` and `make test`. The rest are steps of those.
-.PHONY: run test setup train eval lint clean bench
+.PHONY: run test unit setup train eval lint clean bench
 
 run:
 	@bash scripts/run.sh
 
 test:
 	@bash scripts/test.sh
+
+# The fast tests only (no model, no servers): `bash scripts/test.sh ARGS` runs any pytest selection.
+unit:
+	@bash scripts/test.sh --unit
 
 setup:
 	@bash scripts/setup.sh

@@ -11,6 +11,7 @@ extracted (it returns no SlotSet). It says:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -23,6 +24,11 @@ from pos_assistant.settings import get_settings
 
 
 class ActionValidateSlotMappings(Action):
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        # The one source of "now" for the reminder (seconds since the epoch, like event
+        # timestamps); tests pass their own so that no test depends on the calendar.
+        self.clock = clock
+
     def name(self) -> str:
         return "action_validate_slot_mappings"
 
@@ -32,6 +38,6 @@ class ActionValidateSlotMappings(Action):
         if needs_privacy_notice(tracker):
             dispatcher.utter_message(response=NOTICE_RESPONSE)
         interval = get_settings().handoff_reminder_seconds
-        if needs_waiting_reminder(tracker, now=time.time(), interval_seconds=interval):
+        if needs_waiting_reminder(tracker, now=self.clock(), interval_seconds=interval):
             dispatcher.utter_message(response=REMINDER_RESPONSE)
         return []

@@ -45,6 +45,9 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
         "--window-size=1280,900",
         "--lang=zh-CN",
+        # The network is blocked: no host name resolves, so a script, style or font from a CDN
+        # could not load (the page is served from 127.0.0.1, which needs no lookup).
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))

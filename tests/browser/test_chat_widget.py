@@ -11,8 +11,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from pos_assistant.identity import conversation_id
-from tests.e2e.stack import RasaStack, WebServer
+from tests.e2e.stack import RasaStack, WebServer, conversation_id
 from tests.e2e.test_conversation_flows import staff
 
 pytestmark = pytest.mark.browser
@@ -107,6 +106,10 @@ def test_advice_quick_replies_and_history_after_reload(
     wait(browser, lambda: len(active_options(browser)) == len(expected_titles))
     assert bubbles(browser, "bot")[seen:] == expected_paragraphs
     assert [button.text for button in active_options(browser)] == expected_titles
+    # Written out here as well, so the widget is not only compared with the REST channel.
+    first_question = "有没有人打电话或发消息联系您，索要验证码、卡号，或者让您付钱？"
+    assert first_question in bubbles(browser, "bot")
+    assert [button.text for button in active_options(browser)] == ["是", "否"]
     assert browser.execute_script("return window.typingIndicatorShown") is True
     assert not browser.find_element(By.CSS_SELECTOR, ".pa-typing").is_displayed()
     screenshot("first-answer")
@@ -157,11 +160,35 @@ def test_message_text_is_shown_as_text_never_as_html(
 ) -> None:
     open_widget(browser, web_server.url)
     hostile = "<img src=x onerror=\"document.title='pwned'\"><b>粗体</b>"
+    seen = len(bubbles(browser, "bot"))
     say(browser, hostile)
     assert bubbles(browser, "user")[-1] == hostile
+    # The assistant's answer has come back: the page had a whole round trip to run a handler.
+    wait_for_new_bot_reply(browser, seen)
     messages = browser.find_element(By.CSS_SELECTOR, ".pa-messages")
     assert messages.find_elements(By.CSS_SELECTOR, "img, b") == []
-    assert browser.title != "pwned"
+    assert browser.title != "pwned"  # (the page's CSP would also block an inline handler)
+    # The same markup put in as HTML would be found by the check above.
+    browser.execute_script(
+        "const probe = document.createElement('div'); probe.innerHTML = arguments[0];"
+        "document.querySelector('.pa-messages').appendChild(probe);",
+        hostile,
+    )
+    assert len(messages.find_elements(By.CSS_SELECTOR, "img, b")) == 2
+
+
+def test_the_page_needs_no_network_beyond_its_own_server(
+    browser: WebDriver, web_server: WebServer
+) -> None:
+    """No CDN: with every host name lookup blocked (conftest), the page still loads, connects
+    and shows the welcome, and everything it fetched came from its own server."""
+    open_widget(browser, web_server.url)
+    assert "POS机纠纷助手" in bubbles(browser, "bot")[0]
+    fetched = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(entry => entry.name)"
+    )
+    assert any(name.endswith("/static/vendor/socket.io.min.js") for name in fetched), fetched
+    assert [name for name in fetched if not name.startswith(web_server.url)] == []
 
 
 def test_the_widget_shows_a_network_drop_and_reconnects(
@@ -206,11 +233,6 @@ def test_an_agents_reply_appears_in_the_open_widget(
     assert "转接人工客服" in wait_for_new_bot_reply(browser, seen)[-1]
     seen = len(bubbles(browser, "bot"))
     session_id = browser.execute_script("return localStorage.getItem('posAssistant.sessionId')")
-    staff(
-        rasa_stack,
-        "handoff",
-        "reply",
-        conversation_id("socketio", session_id),
-        "您好，我是客服小王，请问怎么称呼您？",
-    )
+    conversation = conversation_id(session_id, "socketio")
+    staff(rasa_stack, "handoff", "reply", conversation, "您好，我是客服小王，请问怎么称呼您？")
     assert wait_for_new_bot_reply(browser, seen) == ["您好，我是客服小王，请问怎么称呼您？"]

@@ -7,8 +7,7 @@ import queue
 import pytest
 import socketio
 
-from pos_assistant.identity import conversation_id
-from tests.e2e.stack import RasaStack
+from tests.e2e.stack import RasaStack, conversation_id
 from tests.e2e.test_conversation_flows import staff
 
 pytestmark = pytest.mark.e2e
@@ -70,15 +69,8 @@ def test_an_agents_reply_is_pushed_to_the_waiting_widget(rasa_stack: RasaStack) 
         session_id = chat.request_session(None)
         chat.client.emit("user_uttered", {"message": "转人工", "session_id": session_id})
         assert "转接人工客服" in chat.replies.get(timeout=WAIT_SECONDS)["text"]
-        staff(
-            rasa_stack,
-            "handoff",
-            "reply",
-            conversation_id("socketio", session_id),
-            "您好，我是客服小王",
-            "--agent",
-            "小王",
-        )
+        conversation = conversation_id(session_id, "socketio")
+        staff(rasa_stack, "handoff", "reply", conversation, "您好，我是客服小王", "--agent", "小王")
         assert chat.replies.get(timeout=WAIT_SECONDS)["text"] == "您好，我是客服小王"
     finally:
         chat.close()

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from pos_assistant.identity import conversation_id
+from pos_assistant import identity
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MODEL_PATH = PROJECT_ROOT / "models" / "pos-assistant.tar.gz"
@@ -24,7 +24,7 @@ API_TOKEN = "e2e-test-token"
 
 def rest_conversation(sender: str) -> str:
     """The conversation id of REST sender `sender` (e.g. for the staff tool)."""
-    return conversation_id("rest", sender)
+    return conversation_id(sender, "rest")
 
 
 def free_port() -> int:
@@ -76,8 +76,8 @@ class RasaStack:
         return "\n".join(parts)
 
     def tracker(self, sender: str, channel: str = "rest") -> dict:
-        """The tracker of `sender` as seen on `channel` (rest, socketio or wechat)."""
-        conversation = quote(conversation_id(channel, sender), safe=":")  # Rasa does not decode
+        """The conversation of `sender` on `channel` ("rest", "wechat" or "socketio")."""
+        conversation = quote(conversation_id(sender, channel), safe=":")  # Rasa does not decode
         response = httpx.get(
             f"{self.rasa_url}/conversations/{conversation}/tracker",
             params={"token": API_TOKEN},
@@ -85,6 +85,12 @@ class RasaStack:
         )
         response.raise_for_status()
         return response.json()
+
+
+def conversation_id(sender: str, channel: str = "rest") -> str:
+    """The id Rasa keeps a channel sender's conversation under: the one place for its format
+    in the tests (the staff tool and the tracker API take this id)."""
+    return identity.conversation_id(channel, sender)
 
 
 def model_under_test() -> Path:
@@ -104,7 +110,9 @@ def write_endpoints(workdir: Path, action_port: int, extra: str = "") -> Path:
     return endpoints
 
 
-HANDOFF_REMINDER_SECONDS = 8
+# Far longer than any test takes between a handoff and the next message, so no reminder comes
+# early on a loaded machine; the reminder test backdates a conversation instead of sleeping.
+HANDOFF_REMINDER_SECONDS = 1800
 
 
 def action_server_command(port: int) -> list[str]:
@@ -123,7 +131,9 @@ def action_server_command(port: int) -> list[str]:
 
 
 @contextmanager
-def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[RasaStack]:
+def running_stack(
+    workdir: Path, extra_env: dict[str, str] | None = None, rasa_args: tuple[str, ...] = ()
+) -> Iterator[RasaStack]:
     model_path = model_under_test()
     if not model_path.exists():
         raise RuntimeError(f"{model_path} is missing: run `make train` first")
@@ -137,7 +147,6 @@ def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Ite
         "WECHAT_TOKEN": "e2e-wechat-token",
         # Passive WeChat replies regardless of machine load; the late path has its own stack.
         "WECHAT_REPLY_DEADLINE_SECONDS": "60",
-        # Short enough for a test to wait for the "still waiting" reminder after a handoff.
         "HANDOFF_REMINDER_SECONDS": str(HANDOFF_REMINDER_SECONDS),
         # Every test client is 127.0.0.1: per-address limits would make tests depend on each
         # other. The per-conversation limits stay at their defaults (tests/security tests them).
@@ -146,6 +155,8 @@ def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Ite
         "HANDOFFS_PER_ADDRESS": "100000",
         "PYTHONHASHSEED": "0",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        # No telemetry or crash reports to Rasa's servers: tests talk to loopback only.
+        "RASA_TELEMETRY_ENABLED": "false",
         **(extra_env or {}),
     }
     endpoints = write_endpoints(workdir, action_port)
@@ -182,6 +193,7 @@ def running_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Ite
                     "--enable-api",
                     "--auth-token",
                     API_TOKEN,
+                    *rasa_args,
                 ],
                 cwd=PROJECT_ROOT,
                 env=env,

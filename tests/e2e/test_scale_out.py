@@ -151,7 +151,10 @@ def test_a_conversation_continues_on_another_server(two_servers: list[str]) -> N
 def test_simultaneous_messages_on_two_servers_are_both_kept(
     two_servers: list[str], round_number: int
 ) -> None:
-    # Several rounds: Rasa's own RedisLockStore lost one of the two messages only now and then.
+    # Two HTTP requests to two servers cannot be made to interleave at a chosen point, so this
+    # end-to-end check is statistical: several rounds (Rasa's own RedisLockStore lost one of the
+    # two messages only now and then). The race itself is forced, deterministically, in
+    # tests/unit/test_lock_store.py (test_rasa_s_store_read_modify_write_race_forced).
     first, second = two_servers
     sender = f"scale-out-concurrent-{round_number}"
     say(first, sender, "你好")

@@ -312,12 +312,8 @@ def test_situation_slot_accepts_every_situation() -> None:
     assert set(SITUATIONS) <= set(DOMAIN["slots"]["situation"]["values"])
 
 
-def test_the_assistant_never_asks_for_secrets() -> None:
-    # Our questions ask whether something was given, never for the thing itself.
-    for slot in get_knowledge_base().question_slots():
-        text = DOMAIN["responses"][f"utter_ask_{slot}"][0]["text"]
-        for request in ("请输入", "请提供您的", "发给我", "告诉我您的"):
-            assert request not in text
+# That the assistant never asks for a secret is checked on every text in
+# tests/unit/test_never_asks_for_secrets.py.
 
 
 # --- "already given?" read from the words --------------------------------------------------------

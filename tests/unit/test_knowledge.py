@@ -21,16 +21,14 @@ from pos_assistant.knowledge import (
     render_situation,
 )
 from pos_assistant.knowledge.loader import (
-    ALLOWED_LAWS,
-    ALLOWED_SOURCE_FILES,
     DOMAIN_FACTS_FILE,
     FAQ_INTENTS,
     KNOWLEDGE_DIR,
     SITUATIONS,
 )
 from pos_assistant.knowledge.text_checks import find_unofficial_numbers, find_url
+from tests.shared_documents import shared_dir_or_skip
 
-SHARED_DIR = Path("/work/shared")
 OFFICIAL_NUMBERS = {"110", "96110", "12363", "12315"}
 KB = load_knowledge_base()
 
@@ -58,31 +56,30 @@ def test_every_situation_and_faq_is_covered() -> None:
         assert (KNOWLEDGE_DIR / f"{name}.yml").is_file()
 
 
-def test_every_item_has_an_allowed_source() -> None:
+def test_every_source_section_exists_in_its_document() -> None:
+    shared_dir = shared_dir_or_skip()
     items = [i for s in KB.situations.values() for i in s.all_items()]
     items += [i for a in KB.faq.values() for i in a.all_items()]
     assert len(items) > 60
-    for item in items:
-        assert item.source.file in ALLOWED_SOURCE_FILES, item
-        assert item.source.section, item
-
-
-@pytest.mark.skipif(not SHARED_DIR.is_dir(), reason="source documents not on this machine")
-def test_every_source_section_exists_in_its_document() -> None:
-    items = [i for s in KB.situations.values() for i in s.all_items()]
-    items += [i for a in KB.faq.values() for i in a.all_items()]
+    missing = []
     for item in items:
         if item.source.file == DOMAIN_FACTS_FILE:
-            document = (SHARED_DIR / "docs" / DOMAIN_FACTS_FILE).read_text(encoding="utf-8")
-            assert f"## {item.source.section}\n" in document, item.source
+            document = (shared_dir / "docs" / DOMAIN_FACTS_FILE).read_text(encoding="utf-8")
+            heading = f"## {item.source.section}\n"
         else:
-            document = (SHARED_DIR / "seeds" / item.source.file).read_text(encoding="utf-8")
-            assert f"\n{item.source.section}\n" in document, item.source
+            document = (shared_dir / "seeds" / item.source.file).read_text(encoding="utf-8")
+            heading = f"\n{item.source.section}\n"
+        if heading not in document:
+            missing.append(f"{item.source.file}#{item.source.section}")
+    assert missing == [], "cited sections not found in their documents"
 
 
-def test_legal_points_only_from_the_allowed_list() -> None:
+# The loader itself refuses sources, laws, phone numbers and question counts outside the rules
+# (tests on edited copies below); the tests here check what the loader cannot.
+
+
+def test_legal_points_name_their_law() -> None:
     laws = [point.law for s in KB.situations.values() for point in s.legal]
-    assert set(laws) <= ALLOWED_LAWS
     assert "民法典第一百四十条" in laws
     # the rendered point names the law it cites
     for situation in KB.situations.values():
@@ -93,11 +90,14 @@ def test_legal_points_only_from_the_allowed_list() -> None:
                 assert (title in text) is point.applies(answers), (situation.name, point.law)
 
 
-def test_phone_numbers_only_official_ones() -> None:
-    for text in KB.all_texts():
-        for number in re.findall(r"(?<!\d)\d{3,}(?!\d)", text):
-            after = text[text.index(number) + len(number) :][:1]
-            assert number in OFFICIAL_NUMBERS or after in {"元", "年"}, (number, text)
+def test_rendered_answers_show_only_official_phone_numbers() -> None:
+    """What the user reads (items, headings and the renderer's own glue), not only the files."""
+    for label, messages in rendered_variants():
+        for message in messages:
+            text = message.text + "".join(button.title for button in message.buttons)
+            for found in re.finditer(r"(?<!\d)\d{3,}(?!\d)", text):
+                after = text[found.end() : found.end() + 1]
+                assert found.group() in OFFICIAL_NUMBERS or after in {"元", "年"}, (label, text)
 
 
 def test_every_official_number_is_used_somewhere() -> None:
@@ -111,7 +111,6 @@ def test_each_situation_has_a_summary_steps_and_questions(situation: str) -> Non
     data = KB.situations[situation]
     assert data.summary.text and data.title
     assert data.steps and data.evidence and data.channels
-    assert 1 <= len(data.questions) <= 2
 
 
 def test_every_rendered_variant_fits_a_chat_bubble_and_ends_with_buttons() -> None:
@@ -236,6 +235,16 @@ def edit_first_step(directory: Path, **changes: object) -> None:
 def test_loader_refuses_bad_items(knowledge_copy: Path, changes: dict, message: str) -> None:
     edit_first_step(knowledge_copy, **changes)
     with pytest.raises(KnowledgeError, match=re.escape(message)):
+        load_knowledge_base(knowledge_copy)
+
+
+def test_loader_refuses_a_third_question(knowledge_copy: Path) -> None:
+    path = knowledge_copy / "gift_not_mailed.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["questions"].append(dict(data["questions"][0], slot="gift_third_question"))
+    assert len(data["questions"]) == 3
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="one or two follow-up questions"):
         load_knowledge_base(knowledge_copy)
 
 

@@ -50,6 +50,50 @@ def test_tickets_issued_at_once_by_several_servers_are_all_different_and_kept(
     assert lock is not None and len(lock.tickets) == len(issued)
 
 
+def rasa_stores(port: int) -> list[RedisLockStore]:
+    return [RedisLockStore(host="127.0.0.1", port=port, db=1) for _ in range(SERVERS)]
+
+
+def test_rasa_s_own_store_gives_out_the_same_ticket_twice(redis_server_port: int) -> None:
+    """The README's comparison: the same 120 tickets issued at once through Rasa's store.
+
+    Whether two servers interleave depends on thread scheduling, so the count varies from run to
+    run (32 to 55 distinct out of 120 in the runs measured, never 120). The
+    deterministic proof of the race is the next test."""
+    issued = issue_at_once(rasa_stores(redis_server_port), "rasa-concurrent-tickets")
+    assert len(issued) == SERVERS * TICKETS_PER_SERVER
+    assert len(set(issued)) < len(issued)
+
+
+class _ReadTogether(RedisLockStore):
+    """Rasa's store with the interleaving forced: every server has read the lock before any of
+    them writes it back (what a loaded machine does now and then)."""
+
+    barrier: threading.Barrier
+
+    def get_or_create_lock(self, conversation_id: str, *args: object, **kwargs: object):
+        lock = super().get_or_create_lock(conversation_id, *args, **kwargs)
+        self.barrier.wait(timeout=30)
+        return lock
+
+
+def test_rasa_s_store_read_modify_write_race_forced(redis_server_port: int) -> None:
+    _ReadTogether.barrier = threading.Barrier(2)
+    stores = [_ReadTogether(host="127.0.0.1", port=redis_server_port, db=1) for _ in range(2)]
+    results: list[int] = []
+    threads = [
+        threading.Thread(target=lambda s=store: results.append(s.issue_ticket("forced-race")))
+        for store in stores
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == [0, 0]  # two servers, one ticket: both handle the conversation at once
+    lock = stores[0].get_lock("forced-race")
+    assert lock is not None and len(lock.tickets) == 1
+
+
 def test_freeing_tickets_at_once_loses_no_other_ticket(redis_server_port: int) -> None:
     stores = atomic_stores(redis_server_port)
     conversation = "concurrent-cleanup"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -99,43 +100,53 @@ def test_seed_demo_is_repeatable(store: CaseStore) -> None:
     assert len(store.list_cases()) == count
 
 
-class _RecordingRasa(BaseHTTPRequestHandler):
-    received: list[tuple[str, dict]] = []
-    tracker: dict = {}
+@dataclass
+class FakeRasa:
+    """A stand-in for Rasa's HTTP API, one per test: records requests, serves `tracker`."""
 
-    def do_GET(self) -> None:
-        type(self).received.append((self.path, {}))
-        body = json.dumps(type(self).tracker, ensure_ascii=False).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body)
+    url: str = ""
+    received: list[tuple[str, dict]] = field(default_factory=list)
+    tracker: dict = field(default_factory=dict)
 
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((self.path, json.loads(body)))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b"{}")
 
-    def log_message(self, *args: object) -> None:
-        pass
+def _recording_handler(rasa: FakeRasa) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            rasa.received.append((self.path, {}))
+            body = json.dumps(rasa.tracker, ensure_ascii=False).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            rasa.received.append((self.path, json.loads(body)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
 
 
 @pytest.fixture
-def fake_rasa() -> Iterator[str]:
-    _RecordingRasa.received = []
-    server = HTTPServer(("127.0.0.1", 0), _RecordingRasa)
+def fake_rasa() -> Iterator[FakeRasa]:
+    rasa = FakeRasa()
+    server = HTTPServer(("127.0.0.1", 0), _recording_handler(rasa))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    rasa.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield rasa
     server.shutdown()
     server.server_close()
 
 
 def test_handoff_list_take_and_release_resumes_the_conversation(
-    store: CaseStore, fake_rasa: str
+    store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
     store.enqueue_handoff(
         "web-42", channel="rest", summary="用户：收到没买的机器", category="other"
@@ -143,9 +154,9 @@ def test_handoff_list_take_and_release_resumes_the_conversation(
     code, out = run(store, "handoff", "list")
     assert code == 0 and "web-42" in out and "收到没买的机器" in out
     assert run(store, "handoff", "take", "web-42", "--agent", "agent-1")[0] == 0
-    code, out = run(store, "handoff", "release", "web-42", rasa_url=fake_rasa)
+    code, out = run(store, "handoff", "release", "web-42", rasa_url=fake_rasa.url)
     assert code == 0, out
-    assert _RecordingRasa.received == [
+    assert fake_rasa.received == [
         ("/conversations/web-42/tracker/events?token=secret", RESUME_EVENTS)
     ]
     assert store.list_handoffs(("waiting", "taken")) == []
@@ -162,11 +173,11 @@ def test_release_reports_an_unreachable_rasa_and_keeps_the_request(store: CaseSt
 
 
 def test_release_of_an_unknown_conversation_fails_without_calling_rasa(
-    store: CaseStore, fake_rasa: str
+    store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
-    code, _ = run(store, "handoff", "release", "nobody", rasa_url=fake_rasa)
+    code, _ = run(store, "handoff", "release", "nobody", rasa_url=fake_rasa.url)
     assert code == 1
-    assert _RecordingRasa.received == []
+    assert fake_rasa.received == []
 
 
 WAITING_TRACKER = {
@@ -193,7 +204,7 @@ WAITING_TRACKER = {
 
 
 def test_handoff_show_gives_the_agent_transcript_understanding_and_steps(
-    store: CaseStore, fake_rasa: str
+    store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
     case_number = open_case(store)
     store.enqueue_handoff(
@@ -203,10 +214,10 @@ def test_handoff_show_gives_the_agent_transcript_understanding_and_steps(
         category="unordered_device",
         case_number=case_number,
     )
-    _RecordingRasa.tracker = WAITING_TRACKER
-    code, out = run(store, "handoff", "show", "web-44", rasa_url=fake_rasa)
+    fake_rasa.tracker = WAITING_TRACKER
+    code, out = run(store, "handoff", "show", "web-44", rasa_url=fake_rasa.url)
     assert code == 0, out
-    assert _RecordingRasa.received == [
+    assert fake_rasa.received == [
         ("/conversations/web-44/tracker?token=secret&include_events=ALL", {})
     ]
     assert "user: 收到一台没买的pos机，电话138****5678" in out
@@ -217,17 +228,17 @@ def test_handoff_show_gives_the_agent_transcript_understanding_and_steps(
 
 
 def test_handoff_show_names_a_case_number_that_does_not_exist(
-    store: CaseStore, fake_rasa: str
+    store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
     store.enqueue_handoff("web-47", channel="rest", summary="x", case_number="CS2611010099")
-    _RecordingRasa.tracker = {"slots": {}, "events": []}
-    code, out = run(store, "handoff", "show", "web-47", rasa_url=fake_rasa)
+    fake_rasa.tracker = {"slots": {}, "events": []}
+    code, out = run(store, "handoff", "show", "web-47", rasa_url=fake_rasa.url)
     assert code == 0, out
     assert "CS2611010099 (no such case)" in out
 
 
 def test_handoff_reply_takes_the_conversation_and_sends_through_the_users_channel(
-    store: CaseStore, fake_rasa: str
+    store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
     store.enqueue_handoff("web-45", channel="socketio", summary="x")
     code, out = run(
@@ -238,10 +249,10 @@ def test_handoff_reply_takes_the_conversation_and_sends_through_the_users_channe
         "您好，我来帮您处理",
         "--agent",
         "小王",
-        rasa_url=fake_rasa,
+        rasa_url=fake_rasa.url,
     )
     assert code == 0, out
-    assert _RecordingRasa.received == [
+    assert fake_rasa.received == [
         (
             "/conversations/web-45/tracker/events"
             "?token=secret&output_channel=latest&execute_side_effects=true",
@@ -253,12 +264,12 @@ def test_handoff_reply_takes_the_conversation_and_sends_through_the_users_channe
 
 
 def test_handoff_reply_refuses_empty_text_and_unknown_conversations(
-    store: CaseStore, fake_rasa: str
+    store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
     store.enqueue_handoff("web-46", channel="rest", summary="x")
-    assert run(store, "handoff", "reply", "web-46", "  ", rasa_url=fake_rasa)[0] == 1
-    assert run(store, "handoff", "reply", "nobody", "你好", rasa_url=fake_rasa)[0] == 1
-    assert _RecordingRasa.received == []
+    assert run(store, "handoff", "reply", "web-46", "  ", rasa_url=fake_rasa.url)[0] == 1
+    assert run(store, "handoff", "reply", "nobody", "你好", rasa_url=fake_rasa.url)[0] == 1
+    assert fake_rasa.received == []
 
 
 def test_the_module_entry_point_runs_from_any_folder(tmp_path: Path) -> None:
@@ -336,9 +347,11 @@ def test_user_text_reaches_the_staff_tool_without_control_characters(store: Case
     assert "转人工伪造" in listed
 
 
-def test_the_agent_transcript_strips_control_characters(store: CaseStore, fake_rasa: str) -> None:
+def test_the_agent_transcript_strips_control_characters(
+    store: CaseStore, fake_rasa: FakeRasa
+) -> None:
     store.enqueue_handoff("web-50", channel="socketio", summary="x")
-    _RecordingRasa.tracker = {
+    fake_rasa.tracker = {
         "slots": {},
         "events": [
             {
@@ -353,7 +366,7 @@ def test_the_agent_transcript_strips_control_characters(store: CaseStore, fake_r
             {"event": "bot", "timestamp": 1_800_000_005, "text": "好的", "metadata": {}},
         ],
     }
-    code, out = run(store, "handoff", "show", "web-50", rasa_url=fake_rasa)
+    code, out = run(store, "handoff", "show", "web-50", rasa_url=fake_rasa.url)
     assert code == 0, out
     assert_clean(out)
     assert "user: 我的机器" in out and "brand=拉卡拉" in out
@@ -361,12 +374,12 @@ def test_the_agent_transcript_strips_control_characters(store: CaseStore, fake_r
 
 
 def test_a_case_number_the_user_only_typed_is_not_shown_as_their_case(
-    store: CaseStore, fake_rasa: str
+    store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
     number = open_case(store)
     store.enqueue_handoff("web-51", channel="socketio", summary="x")  # no verified case
-    _RecordingRasa.tracker = {"slots": {"case_id": number}, "events": []}
-    code, out = run(store, "handoff", "show", "web-51", rasa_url=fake_rasa)
+    fake_rasa.tracker = {"slots": {"case_id": number}, "events": []}
+    code, out = run(store, "handoff", "show", "web-51", rasa_url=fake_rasa.url)
     assert code == 0, out
     assert "NOT verified" in out and number in out
     assert "138****5678" not in out and "已受理" not in out
