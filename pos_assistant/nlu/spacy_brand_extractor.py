@@ -33,10 +33,13 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from pos_assistant.nlu import project_files
 from pos_assistant.nlu.brands import DICTIONARY_FREQUENCY, Brand, load_brands
 from pos_assistant.nlu.id_entity_extractor import entity_spans
+from pos_assistant.nlu.spans import TakenSpans
 from pos_assistant.nlu.text_normalizer import is_quick_reply_payload
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.tokens import Doc
+    from spacy.vocab import Vocab
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +72,41 @@ def add_brands_to_jieba(spellings: Any) -> None:
     for spelling in spellings:
         jieba.add_word(spelling, freq=DICTIONARY_FREQUENCY)
         jieba.add_word(spelling.lower(), freq=DICTIONARY_FREQUENCY)
+
+
+def make_jieba_doc(vocab: Vocab, text: str) -> Doc:
+    """The Doc spaCy's Chinese (jieba) tokenizer makes, built in time linear in len(text).
+
+    spaCy 3's tokenizer aligns each jieba word with `text[position:].index(word)`, copying the
+    rest of the text for every word: n² steps on a long message. Same words, same spaces here.
+    """
+    import jieba
+    from spacy.tokens import Doc
+
+    words = [word for word in jieba.cut(text, cut_all=False) if word]
+    if "".join("".join(words).split()) != "".join(text.split()):
+        raise ValueError(f"jieba's words do not spell the text: {text[:80]!r}")
+    text_words: list[str] = []
+    text_spaces: list[bool] = []
+    position = 0
+    for word in words:
+        if word.isspace():
+            continue
+        word_start = text.index(word, position)
+        if word_start > position:  # whitespace other than one space between words
+            text_words.append(text[position:word_start])
+            text_spaces.append(False)
+            position = word_start
+        text_words.append(word)
+        text_spaces.append(False)
+        position += len(word)
+        if position < len(text) and text[position] == " ":
+            text_spaces[-1] = True
+            position += 1
+    if position < len(text):
+        text_words.append(text[position:])
+        text_spaces.append(False)
+    return Doc(vocab, words=text_words, spaces=text_spaces)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -152,9 +190,17 @@ class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
                 ENTITY_ATTRIBUTE_VALUE: span.ent_id_ or span.text,
                 ENTITY_ATTRIBUTE_CONFIDENCE: 1.0,
             }
-            for span in self._nlp(text).ents
+            for span in self._run_pipeline(text).ents
             if span.label_ == BRAND_ENTITY
         ]
+
+    def _run_pipeline(self, text: str) -> Doc:
+        """`self._nlp(text)`, with a tokenizer that stays linear on long texts."""
+        assert self._nlp is not None
+        doc = make_jieba_doc(self._nlp.vocab, text)
+        for _, component in self._nlp.pipeline:
+            doc = component(doc)
+        return doc
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         # Training messages then name their brands exactly as parsed messages will, annotated or
@@ -167,14 +213,11 @@ class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
             text = message.get(TEXT)
             if not text or is_quick_reply_payload(text):
                 continue
-            taken = entity_spans(message)
+            taken = TakenSpans(entity_spans(message))
             found = [
                 entity
                 for entity in self.extract(text)
-                if not any(
-                    entity[ENTITY_ATTRIBUTE_START] < end and start < entity[ENTITY_ATTRIBUTE_END]
-                    for start, end in taken
-                )
+                if not taken.overlaps(entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END])
             ]
             if found:
                 self.add_extractor_name(found)
