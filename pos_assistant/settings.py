@@ -50,6 +50,9 @@ class Settings:
     wechat_reply_deadline_seconds: float = 4.0
     # While a conversation waits for a person, a message after this much silence gets a reminder.
     handoff_reminder_seconds: float = 120.0
+    # Fernet key(s) for personal slot values in the tracker store (pos_assistant/tracker_store.py);
+    # empty: a key generated once per install in var/tracker-encryption.key.
+    tracker_encryption_key: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -74,6 +77,7 @@ def get_settings() -> Settings:
         handoff_reminder_seconds=_positive_float(
             "HANDOFF_REMINDER_SECONDS", env("HANDOFF_REMINDER_SECONDS", "120")
         ),
+        tracker_encryption_key=env("TRACKER_ENCRYPTION_KEY", ""),
     )
 
 
