@@ -290,6 +290,34 @@ def mask_text(text: str) -> str:
     return "".join(pieces)
 
 
+# Keys whose values are names and ids the assistant itself made, never text a user typed.
+_STRUCTURAL_KEYS = frozenset(
+    {"event", "timestamp", "name", "message_id", "input_channel", "client_address", "policy"}
+)
+
+
+def _is_structural(key: str) -> bool:
+    return key in _STRUCTURAL_KEYS or key.endswith("_id")
+
+
+def mask_data(value: Any) -> Any:
+    """`value` with every string in it masked (dicts and lists recursively, ids untouched)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {
+            key: item if _is_structural(str(key)) else mask_data(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask_data(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        # A number typed into a slot of type `any` may arrive as a JSON integer.
+        masked = mask_text(str(value))
+        return value if masked == str(value) else masked
+    return value
+
+
 # ---------------------------------------------------------------------------------------------
 # Logs: messages, extra fields, tracebacks and stack traces, on every handler.
 # ---------------------------------------------------------------------------------------------
@@ -354,12 +382,34 @@ def _masking_thread_excepthook(args: threading.ExceptHookArgs) -> None:
     sys.stderr.write(mask_text(text))
 
 
+def _mask_structlog_event(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """A structlog processor: Rasa's structured events (parse_data_text=…) masked field by field."""
+    return {
+        key: mask_data(value) if isinstance(value, str | dict | list) else value
+        for key, value in event.items()
+    }
+
+
+def _install_structlog_masking() -> None:
+    try:
+        import structlog
+    except ImportError:
+        return
+    # The configured list itself (get_config does not copy it): loggers that already cached
+    # their processors share it, so they mask too.
+    processors = structlog.get_config()["processors"]
+    if isinstance(processors, list) and _mask_structlog_event not in processors:
+        processors.insert(0, _mask_structlog_event)
+
+
 def install_log_masking() -> None:
     """Masks everything this process logs, from any logger, through any handler (idempotent).
 
-    Three layers: a log-record factory (every record's message, traceback and stack, including
+    Four layers: a log-record factory (every record's message, traceback and stack, including
     records of loggers and handlers created later, such as Sanic's), a filter on every handler
-    that exists now (fields passed with `extra=`), and the hooks that print uncaught exceptions.
+    that exists now (fields passed with `extra=`), a first processor for structlog (Rasa's
+    structured debug events, which JSON-escape Chinese text), and the hooks that print uncaught
+    exceptions.
     Call it once the server has set up its logging; calling it again adds what is new.
     """
     global _original_factory
@@ -369,6 +419,7 @@ def install_log_masking() -> None:
             logging.setLogRecordFactory(_masking_record_factory)
             sys.excepthook = _masking_excepthook
             threading.excepthook = _masking_thread_excepthook
+        _install_structlog_masking()
         loggers = [logging.getLogger()] + [
             logger
             for logger in list(logging.Logger.manager.loggerDict.values())

@@ -28,7 +28,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from pos_assistant.privacy import install_log_masking, mask_text
+from pos_assistant.privacy import install_log_masking, mask_data
 from pos_assistant.settings import VAR_DIR, get_settings
 
 logger = logging.getLogger(__name__)
@@ -39,32 +39,6 @@ ENCRYPTED_SLOTS = frozenset(
 )
 ENCRYPTED_PREFIX = "enc:v1:"
 DEFAULT_KEY_FILE = VAR_DIR / "tracker-encryption.key"
-# Keys whose values are names and ids the assistant itself made, never text a user typed.
-_STRUCTURAL_KEYS = frozenset(
-    {"event", "timestamp", "name", "message_id", "input_channel", "client_address", "policy"}
-)
-
-
-def _is_structural(key: str) -> bool:
-    return key in _STRUCTURAL_KEYS or key.endswith("_id")
-
-
-def mask_value(value: Any) -> Any:
-    """`value` with every string in it masked (dicts and lists recursively, ids untouched)."""
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, dict):
-        return {
-            key: item if _is_structural(str(key)) else mask_value(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [mask_value(item) for item in value]
-    if isinstance(value, int) and not isinstance(value, bool):
-        # A number typed into a slot of type `any` may arrive as a JSON integer.
-        masked = mask_text(str(value))
-        return value if masked == str(value) else masked
-    return value
 
 
 def _needs_encryption(name: Any, value: Any) -> bool:
@@ -74,7 +48,7 @@ def _needs_encryption(name: Any, value: Any) -> bool:
         return True
     if isinstance(value, str) and value.startswith(ENCRYPTED_PREFIX):
         return True  # a user-typed look-alike must not be mistaken for ciphertext on load
-    return mask_value(value) != value
+    return mask_data(value) != value
 
 
 class SlotCipher:
@@ -141,9 +115,9 @@ def mask_event_data(data: dict[str, Any], cipher: SlotCipher | None = None) -> d
     if stored.get("event") == "slot":
         name, value = stored.get("name"), stored.get("value")
         if _needs_encryption(name, value):
-            stored["value"] = cipher.encrypt(value) if cipher else mask_value(value)
+            stored["value"] = cipher.encrypt(value) if cipher else mask_data(value)
         return stored
-    return mask_value(stored)
+    return mask_data(stored)
 
 
 def unmask_event_data(data: dict[str, Any], cipher: SlotCipher) -> dict[str, Any]:
