@@ -136,12 +136,12 @@ _DIGIT_GROUP = re.compile(r"[0-9]+")
 _ID_CHECK_LETTER = re.compile(r" {0,5}[Xx](?![0-9A-Za-z])")
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 
-# A code or password after its label, matched on the label view (digits and full-width forms
-# already ASCII). The value of a code may be typed in groups ("4 8 3 9 2 0").
+# A code or password after its label. Codes are matched on the number view, so a code typed in
+# groups ("4 8 3-9 2 0") is one value; passwords on the label view (separators kept).
 _LABEL_GAP = r"[\s:：=＝,，]{0,5}(?:(?:是|为|is|:)[\s:：=＝,，]{0,5})?"
 _MASKED_CODE = re.compile(
     rf"(?P<label>{_CODE_LABEL}|(?<![a-z])(?:pin|cvv2?|cvn2?)码?|安全码)"
-    rf"{_LABEL_GAP}(?P<value>[0-9](?:[\s\-.]{{0,2}}[0-9]){{2,}})",
+    rf"{_LABEL_GAP}(?P<value>[0-9](?: {{0,5}}[0-9]){{2,}})",
     re.IGNORECASE,
 )
 _MASKED_PASSWORD = re.compile(
@@ -241,7 +241,10 @@ def _numbers_in_run(view: str, groups: list[tuple[int, int]]) -> Iterator[FoundN
 
 def find_numbers(text: str) -> list[FoundNumber]:
     """Every phone, ID and card number in `text`, however typed (see the module docstring)."""
-    view = text.translate(_NUMBER_VIEW)
+    return _numbers_in_view(text.translate(_NUMBER_VIEW))
+
+
+def _numbers_in_view(view: str) -> list[FoundNumber]:
     return [number for run in _digit_runs(view) for number in _numbers_in_run(view, run)]
 
 
@@ -271,10 +274,11 @@ def mask_text(text: str) -> str:
     """Masks every phone, ID and card number, verification code and password inside free text."""
     if not text:
         return text
-    replacements = [(n.start, n.end, _masked(n)) for n in find_numbers(text)]
-    label_view = text.translate(_LABEL_VIEW)
-    for pattern in (_MASKED_CODE, _MASKED_PASSWORD):
-        for match in pattern.finditer(label_view):
+    number_view, label_view = text.translate(_NUMBER_VIEW), text.translate(_LABEL_VIEW)
+    replacements = [(n.start, n.end, _masked(n)) for n in _numbers_in_view(number_view)]
+    # Codes on the number view (any digit form, separators as spaces), passwords as typed.
+    for pattern, view in ((_MASKED_CODE, number_view), (_MASKED_PASSWORD, label_view)):
+        for match in pattern.finditer(view):
             # The label stays; what follows it up to the end of the value is hidden.
             replacements.append((match.end("label"), match.end(), "******"))
     kept: list[tuple[int, int, str]] = []
