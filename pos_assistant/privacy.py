@@ -363,12 +363,13 @@ class MaskingLogFilter(logging.Filter):
 
 
 _install_lock = threading.Lock()
-_original_factory: Any = None
+_original_make_record: Any = None
 
 
-def _masking_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-    record = _original_factory(*args, **kwargs)
-    _mask_record(record)  # extras are set after the factory: the handler filters mask those
+def _masking_make_record(self: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
+    # Logger.makeRecord builds every record and then sets the `extra=` fields: mask after both.
+    record = _original_make_record(self, *args, **kwargs)
+    _mask_record(record)
     return record
 
 
@@ -409,18 +410,18 @@ def _install_structlog_masking() -> None:
 def install_log_masking() -> None:
     """Masks everything this process logs, from any logger, through any handler (idempotent).
 
-    Four layers: a log-record factory (every record's message, traceback and stack, including
-    records of loggers and handlers created later, such as Sanic's), a filter on every handler
-    that exists now (fields passed with `extra=`), a first processor for structlog (Rasa's
+    Four layers: Logger.makeRecord (every record's message, `extra=` fields, traceback and stack,
+    from any logger, also those created later, such as Sanic's), a filter on every handler that
+    exists now (records made elsewhere and handed over), a first processor for structlog (Rasa's
     structured debug events, which JSON-escape Chinese text), and the hooks that print uncaught
     exceptions.
     Call it once the server has set up its logging; calling it again adds what is new.
     """
-    global _original_factory
+    global _original_make_record
     with _install_lock:
-        if _original_factory is None:
-            _original_factory = logging.getLogRecordFactory()
-            logging.setLogRecordFactory(_masking_record_factory)
+        if _original_make_record is None:
+            _original_make_record = logging.Logger.makeRecord
+            logging.Logger.makeRecord = _masking_make_record  # type: ignore[method-assign]
             sys.excepthook = _masking_excepthook
             threading.excepthook = _masking_thread_excepthook
         _install_structlog_masking()
