@@ -102,6 +102,7 @@ _CHINESE_DIGITS = {
 _GROUP_SEPARATORS = frozenset("-－‐‑‒–—―−﹣.．·・")
 # Up to this many separator characters between two digit groups keep them one number.
 _MAX_GROUP_GAP = 5
+_VIEW_CACHE_SIZE = 8192
 
 
 class _View(dict[int, str]):
@@ -126,7 +127,8 @@ class _View(dict[int, str]):
             mapped = chr(code - 0xFEE0)
         else:
             mapped = char
-        self[code] = mapped
+        if len(self) < _VIEW_CACHE_SIZE:  # random text must not grow the cache without end
+            self[code] = mapped
         return mapped
 
 
@@ -177,8 +179,7 @@ def _found(kind: str, view: str, groups: list[tuple[int, int]], digits: str) -> 
     start, end = groups[0][0], groups[-1][1]
     if kind == "phone" and len(digits) == 13:
         # "+86 138…": the country code stays readable, the mobile number is masked.
-        start = next(index for index in range(start, end) if view[index].isdigit())
-        start = next(index for index in range(start + 2, end) if view[index].isdigit())
+        start = [index for index in range(start, end) if view[index].isdigit()][2]
         digits = digits[2:]
     return FoundNumber(kind, start, end, digits)
 
@@ -218,10 +219,10 @@ def _numbers_in_run(view: str, groups: list[tuple[int, int]]) -> Iterator[FoundN
         return
     # Several numbers a space apart ("卡号6222… 电话138…"), or a number with a stray digit
     # ("13812345678 3点后打"): look for whole numbers made of consecutive groups.
-    found_any = False
+    uncovered: list[tuple[int, int]] = []  # groups in no number found, in order
     index = 0
     while index < len(groups):
-        length = 0
+        length, found = 0, None
         for last in range(index, len(groups)):
             length += groups[last][1] - groups[last][0]
             if length > 19:
@@ -229,14 +230,24 @@ def _numbers_in_run(view: str, groups: list[tuple[int, int]]) -> Iterator[FoundN
             window = "".join(view[start:end] for start, end in groups[index : last + 1])
             kind = _kind_of(window)
             if kind is not None:
-                yield _found(kind, view, groups[index : last + 1], window)
-                found_any = True
-                index = last
+                found = _found(kind, view, groups[index : last + 1], window)
                 break
-        index += 1
-    if not found_any and len(digits) >= 20:
-        # A long run that is none of the known numbers may still hide one: keep the last 4 only.
-        yield FoundNumber("card_number", run_start, run_end, digits)
+        if found is None:
+            uncovered.append(groups[index])
+            index += 1
+            continue
+        yield from _long_stretches(view, uncovered)
+        uncovered = []
+        yield found
+        index = last + 1
+    yield from _long_stretches(view, uncovered)
+
+
+def _long_stretches(view: str, groups: list[tuple[int, int]]) -> Iterator[FoundNumber]:
+    """What is left of a run may still hide a card number: 15 digits or more keep their last 4."""
+    digits = "".join(view[start:end] for start, end in groups)
+    if len(digits) >= 15:
+        yield FoundNumber("card_number", groups[0][0], groups[-1][1], digits)
 
 
 def find_numbers(text: str) -> list[FoundNumber]:
