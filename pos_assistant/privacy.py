@@ -398,11 +398,31 @@ def _masking_thread_excepthook(args: threading.ExceptHookArgs) -> None:
     sys.stderr.write(mask_text(text))
 
 
+def _mask_for_log(value: Any) -> Any:
+    """Like mask_data; objects that the renderer will print (Rasa's events) masked as text."""
+    if isinstance(value, dict):
+        return {key: _mask_for_log(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_for_log(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return mask_data(value)
+    if isinstance(value, BaseException):
+        return value
+    for text in (repr(value), str(value)):  # renderers print objects with one or the other
+        masked = mask_text(text)
+        if masked != text:
+            return masked
+    return value
+
+
 def _mask_structlog_event(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
-    """A structlog processor: Rasa's structured events (parse_data_text=…) masked field by field."""
+    """A structlog processor: Rasa's structured events (parse_data_text=…) masked field by field.
+
+    `exc_info` stays as it is for the processors that render it; this processor runs again just
+    before the renderer, on the rendered traceback.
+    """
     return {
-        key: mask_data(value) if isinstance(value, str | dict | list) else value
-        for key, value in event.items()
+        key: value if key == "exc_info" else _mask_for_log(value) for key, value in event.items()
     }
 
 
@@ -415,7 +435,11 @@ def _install_structlog_masking() -> None:
     # their processors share it, so they mask too.
     processors = structlog.get_config()["processors"]
     if isinstance(processors, list) and _mask_structlog_event not in processors:
+        # First (fields as Rasa logs them) and just before the renderer (tracebacks turned
+        # into fields by the processors in between, such as dict_tracebacks).
         processors.insert(0, _mask_structlog_event)
+        if len(processors) > 1:
+            processors.insert(len(processors) - 1, _mask_structlog_event)
 
 
 def install_log_masking() -> None:

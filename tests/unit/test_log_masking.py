@@ -9,11 +9,12 @@ import sys
 
 import pytest
 import structlog
+from rasa.shared.core.events import SlotSet
 
 from pos_assistant.privacy import install_log_masking
 
 FULL_WIDTH_PHONE = "１３８１２３４５６７８"
-SECRETS = ("13812345678", FULL_WIDTH_PHONE, "12345678", "１２３４５６７８")
+SECRETS = ("13812345678", FULL_WIDTH_PHONE, "12345678", "１２３４５６７８", "一二三四 五六七八")
 
 
 def _handler(logger_name: str, fmt: str = "%(message)s") -> tuple[logging.Logger, io.StringIO]:
@@ -81,6 +82,8 @@ def test_structlog_events_are_masked(capsys: pytest.CaptureFixture[str]) -> None
             "processor.message.parse",
             parse_data_text=f"我的电话是{FULL_WIDTH_PHONE}",
             parse_data_entities=[{"value": "138 1234 5678"}],
+            # Rasa logs its events as objects that the renderer prints with str().
+            rasa_events=[SlotSet("phone_number", "一三八 一二三四 五六七八")],
         )
         output = capsys.readouterr().out
         # JSONRenderer escapes Chinese text: masking ran before it, on the event's fields.
