@@ -73,6 +73,9 @@ class Settings:
     handoffs_per_conversation: int = 5
     handoffs_per_address: int = 30
     rate_limit_window_minutes: int = 1440
+    # Fernet key(s) for personal slot values in the tracker store (pos_assistant/tracker_store.py);
+    # empty: a key generated once per install in var/tracker-encryption.key.
+    tracker_encryption_key: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -115,6 +118,7 @@ def get_settings() -> Settings:
         handoffs_per_conversation=_positive_int("HANDOFFS_PER_CONVERSATION", "5"),
         handoffs_per_address=_positive_int("HANDOFFS_PER_ADDRESS", "30"),
         rate_limit_window_minutes=_positive_int("RATE_LIMIT_WINDOW_MINUTES", "1440"),
+        tracker_encryption_key=env("TRACKER_ENCRYPTION_KEY", ""),
     )
 
 

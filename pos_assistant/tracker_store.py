@@ -1,52 +1,155 @@
-"""A SQL tracker store whose stored transcripts never hold a phone, ID or card number in clear.
+"""A SQL tracker store whose stored rows never hold a phone, ID or card number in clear.
 
-Rasa keeps every message in the tracker store, which is what agents read as the transcript.
-User and bot texts (and the parsed text and entity values) are masked before they are written;
-the slots that actions need stay as Rasa set them, because SlotSet events are not touched.
+Rasa keeps every message in the tracker store, which is what agents read as the transcript, and
+reloads the conversation from it at every turn. So:
+
+- every text in an event (user and bot texts, the parsed text, every entity value, buttons,
+  metadata) is masked before it is written: nobody needs the clear text of a past message;
+- slot values are still needed turns later (the contact phone when the case is submitted), so
+  masking them would destroy them. The slots that hold personal data, and any slot value that
+  masking would change, are encrypted instead (Fernet, key from TRACKER_ENCRYPTION_KEY or a key
+  generated per install under var/) and decrypted when the tracker is loaded.
+
+docs/security.md "What is stored masked" describes the design.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from pos_assistant.privacy import install_log_masking, mask_text
+from pos_assistant.privacy import install_log_masking, mask_data
+from pos_assistant.settings import VAR_DIR, get_settings
 
-_MASKED_ENTITIES = {"phone_number"}
+logger = logging.getLogger(__name__)
+
+# Slots that hold what a user typed about themselves: always encrypted, whatever the value.
+ENCRYPTED_SLOTS = frozenset(
+    {"phone_number", "case_description", "case_extra_info", "case_lookup_last4", "case_confirmed"}
+)
+ENCRYPTED_PREFIX = "enc:v1:"
+DEFAULT_KEY_FILE = VAR_DIR / "tracker-encryption.key"
 
 
-def mask_event_data(data: dict[str, Any]) -> dict[str, Any]:
-    """Returns the serialised event with personal data masked (the input is not changed)."""
-    masked = json.loads(json.dumps(data))
-    if isinstance(masked.get("text"), str):
-        masked["text"] = mask_text(masked["text"])
-    parse_data = masked.get("parse_data")
-    if isinstance(parse_data, dict):
-        if isinstance(parse_data.get("text"), str):
-            parse_data["text"] = mask_text(parse_data["text"])
-        for entity in parse_data.get("entities") or []:
-            if entity.get("entity") in _MASKED_ENTITIES and isinstance(entity.get("value"), str):
-                entity["value"] = mask_text(entity["value"])
-    return masked
+def _needs_encryption(name: Any, value: Any) -> bool:
+    if value is None:
+        return False
+    if name in ENCRYPTED_SLOTS:
+        return True
+    if isinstance(value, str) and value.startswith(ENCRYPTED_PREFIX):
+        return True  # a user-typed look-alike must not be mistaken for ciphertext on load
+    return mask_data(value) != value
+
+
+class SlotCipher:
+    """Encrypts slot values for storage (Fernet; the first key encrypts, any key decrypts)."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        fernets = [Fernet(key.encode("ascii")) for key in keys]
+        if not fernets:
+            raise ValueError("SlotCipher needs at least one key")
+        self._fernet = MultiFernet(fernets)
+
+    def encrypt(self, value: Any) -> str:
+        token = self._fernet.encrypt(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+        return ENCRYPTED_PREFIX + token.decode("ascii")
+
+    def decrypt(self, stored: str) -> Any:
+        """The value `encrypt` was given; raises InvalidToken for a wrong key or a damaged value."""
+        token = stored[len(ENCRYPTED_PREFIX) :].encode("ascii")
+        return json.loads(self._fernet.decrypt(token).decode("utf-8"))
+
+
+def _read_or_create_key(path: Path) -> str:
+    """The key in `path`, created (readable by this user only) when there is none yet."""
+    if path.is_file():
+        return path.read_text(encoding="ascii").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written to a private temporary file, then linked into place: two processes starting at
+    # once end up with the same key, and nobody ever reads a half-written file.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(Fernet.generate_key().decode("ascii") + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(temporary)
+    return path.read_text(encoding="ascii").strip()
+
+
+def slot_cipher(key_setting: str | None = None, key_file: Path = DEFAULT_KEY_FILE) -> SlotCipher:
+    """TRACKER_ENCRYPTION_KEY (comma-separated for rotation), else the per-install key file."""
+    if key_setting is None:
+        key_setting = get_settings().tracker_encryption_key
+    keys = [key.strip() for key in key_setting.split(",") if key.strip()]
+    try:
+        return SlotCipher(keys or [_read_or_create_key(key_file)])
+    except ValueError as error:  # a malformed key: say which setting, never print the key
+        raise ValueError(
+            "TRACKER_ENCRYPTION_KEY must be Fernet keys (urlsafe base64 of 32 bytes), "
+            "comma-separated; make one with "
+            '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key())"`'
+        ) from error
+
+
+def mask_event_data(data: dict[str, Any], cipher: SlotCipher | None = None) -> dict[str, Any]:
+    """The serialised event as it is stored (the input is not changed).
+
+    Slot values that hold personal data are encrypted with `cipher`; without one they are
+    masked like everything else.
+    """
+    stored = json.loads(json.dumps(data))
+    if stored.get("event") == "slot":
+        name, value = stored.get("name"), stored.get("value")
+        if _needs_encryption(name, value):
+            stored["value"] = cipher.encrypt(value) if cipher else mask_data(value)
+        return stored
+    return mask_data(stored)
+
+
+def unmask_event_data(data: dict[str, Any], cipher: SlotCipher) -> dict[str, Any]:
+    """A stored event made usable again: encrypted slot values decrypted."""
+    value = data.get("value")
+    if data.get("event") != "slot" or not isinstance(value, str):
+        return data
+    if not value.startswith(ENCRYPTED_PREFIX):
+        return data
+    try:
+        return {**data, "value": cipher.decrypt(value)}
+    except (InvalidToken, ValueError):
+        # Another key (TRACKER_ENCRYPTION_KEY changed, var/ lost): the slot is empty again and
+        # the form asks for it, rather than the conversation failing on every turn.
+        logger.warning("Slot %s could not be decrypted; it is reset.", data.get("name"))
+        return {**data, "value": None}
 
 
 class MaskingSQLTrackerStore(SQLTrackerStore):
-    """SQLTrackerStore (SQLite or PostgreSQL) that masks transcripts before storing them."""
+    """SQLTrackerStore (SQLite or PostgreSQL): masked transcripts, encrypted personal slots."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # The Rasa server's own log lines get the same masking as the stored transcripts.
+    def __init__(self, *args: Any, encryption_key: str | None = None, **kwargs: Any) -> None:
+        # Created once the server has set up its logging (Sanic's included): mask all of it.
         install_log_masking()
+        self._cipher = slot_cipher(encryption_key)
         super().__init__(*args, **kwargs)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         with self.session_scope() as session:
             for event in self._additional_events(session, tracker):
-                data = mask_event_data(event.as_dict())
+                data = mask_event_data(event.as_dict(), self._cipher)
                 intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
                 session.add(
                     self.SQLEvent(
@@ -59,3 +162,16 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                     )
                 )
             session.commit()
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        # SQLTrackerStore._retrieve, with the slot values decrypted.
+        with self.session_scope() as session:
+            rows = self._event_query(
+                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
+            ).all()
+            events = [unmask_event_data(json.loads(row.data), self._cipher) for row in rows]
+        if self.domain and events:
+            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return None

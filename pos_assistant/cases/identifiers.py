@@ -1,4 +1,8 @@
-"""Parsing, validating and masking of the identifiers users type: phone and case numbers."""
+"""Parsing, validating and masking of the identifiers users type: phone and case numbers.
+
+Digits may come full-width (１３８…) or as Chinese numerals read out one by one (一三八…, 幺 for
+1, 两 for 2), in any grouping (privacy.py finds numbers the same way when it masks them).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 
-from pos_assistant.privacy import PHONE_IN_TEXT, mask_text
+from pos_assistant.privacy import ascii_digits, mask_text, phone_numbers_in
 
 CASE_NUMBER_PATTERN = re.compile(r"^CS\d{10}$")
 MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
@@ -18,14 +22,19 @@ def _half_width(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+def _ascii_number(text: str) -> str:
+    """For parsing a number only: 一 and 两 become digits, which prose must not."""
+    return ascii_digits(_half_width(text))
+
+
 def normalize_phone(raw: str | None) -> str | None:
     """The 11 digits of a mainland mobile number, or None when `raw` is not one.
 
-    Accepts spaces, dashes, full-width digits and a +86 / 86 prefix.
+    Accepts spaces, dashes, dots, full-width digits, Chinese numerals and a +86 / 86 prefix.
     """
     if not raw:
         return None
-    compact = _SEPARATORS.sub("", _half_width(str(raw)))
+    compact = _SEPARATORS.sub("", _ascii_number(str(raw)))
     if compact.startswith("+86"):
         compact = compact[3:]
     elif compact.startswith("86") and len(compact) == 13:
@@ -37,8 +46,8 @@ def find_phone(text: str | None) -> str | None:
     """The first mainland mobile number written anywhere in free text."""
     if not text:
         return None
-    match = PHONE_IN_TEXT.search(_half_width(text))
-    return "".join(match.groups()) if match else None
+    phones = phone_numbers_in(text)
+    return phones[0] if phones else None
 
 
 def mask_phone(phone: str | None) -> str:
@@ -110,6 +119,6 @@ def normalize_last4(raw: str | None) -> str | None:
     """Exactly four digits (the end of the case's phone), or None."""
     if raw is None:
         return None
-    compact = _SEPARATORS.sub("", _half_width(str(raw)))
+    compact = _SEPARATORS.sub("", _ascii_number(str(raw)))
     match = re.search(r"(?<!\d)(\d{4})(?!\d)", compact)
     return match.group(1) if match else None

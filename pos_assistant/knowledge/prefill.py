@@ -8,6 +8,7 @@ says both in separate places the question's `prefer_when_conflicting` decides, e
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,8 +29,20 @@ def _spans(text: str, phrases: tuple[str, ...]) -> list[tuple[int, int]]:
     return spans
 
 
-def _inside_any(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
-    return any(start <= span[0] and span[1] <= end for start, end in others)
+class _Containers:
+    """Answers "is this span inside one of those?" in O(log n): a message may repeat a phrase
+    hundreds of times, and comparing every pair would cost n² steps."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self._starts = [start for start, _ in ordered]
+        self._max_end: list[int] = []  # the furthest end among the spans starting up to here
+        for _, end in ordered:
+            self._max_end.append(max(end, self._max_end[-1]) if self._max_end else end)
+
+    def contain(self, span: tuple[int, int]) -> bool:
+        index = bisect_right(self._starts, span[0]) - 1  # the last span starting at or before
+        return index >= 0 and self._max_end[index] >= span[1]
 
 
 def detect_answer(question: Question, text: str | None) -> bool | None:
@@ -38,10 +51,12 @@ def detect_answer(question: Question, text: str | None) -> bool | None:
         return None  # quick-reply payloads carry intents, not answers in words
     normalized = _SPACES.sub("", text)
     no_spans = _spans(normalized, question.no_phrases)
+    inside_no = _Containers(no_spans)
     yes_spans = [
-        span for span in _spans(normalized, question.yes_phrases) if not _inside_any(span, no_spans)
+        span for span in _spans(normalized, question.yes_phrases) if not inside_no.contain(span)
     ]
-    no_spans = [s for s in no_spans if not _inside_any(s, yes_spans)]
+    inside_yes = _Containers(yes_spans)
+    no_spans = [s for s in no_spans if not inside_yes.contain(s)]
     if yes_spans and no_spans:
         return question.prefer_when_conflicting
     if yes_spans:

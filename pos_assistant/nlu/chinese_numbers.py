@@ -10,6 +10,9 @@ SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
 BIG_UNITS = {"万": 10_000, "亿": 100_000_000}
 NUMERAL_CHARS = "".join([*DIGITS, *SMALL_UNITS, *BIG_UNITS])
 
+# Larger "amounts" are digit runs someone typed, not money; float() would make some of them inf.
+MAX_AMOUNT = 1e12
+
 _ARABIC_WITH_UNIT = re.compile(r"(\d+(?:\.\d+)?)([十百千万亿]?)")
 
 
@@ -54,6 +57,8 @@ def amount_to_digits(number: str) -> str | None:
         unit = match.group(2)
         if unit:
             value *= {**SMALL_UNITS, **BIG_UNITS}[unit]
+        if not value < MAX_AMOUNT:  # a digit run of any length is no amount (and float can be inf)
+            return None
         return str(int(value)) if value == int(value) else f"{value:g}"
     parsed = parse_chinese_number(number)
     return None if parsed is None else str(parsed)

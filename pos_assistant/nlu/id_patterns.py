@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from pos_assistant.nlu.chinese_numbers import NUMERAL_CHARS, amount_to_digits
 from pos_assistant.nlu.normalization import NOT_TRACKING_PREFIXES
+from pos_assistant.nlu.spans import TakenSpans
 
 CASE_ID = "case_id"
 PHONE_NUMBER = "phone_number"
@@ -77,8 +78,11 @@ ID_PATTERNS: tuple[_IdPattern, ...] = (
     _IdPattern(
         DEVICE_SN,
         re.compile(
-            r"(?:S/?N|机身号|机身编号|序列号|(?<![工订单递户])编号|终端号)(?:码)?\s*(?:是|为|:)?\s*"
-            r"(?P<id>(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{8,20})(?![A-Za-z0-9])",
+            # `\s*(?:是\s*)?`, not `\s*是?\s*`: two optional runs of spaces side by side make a
+            # label followed by n spaces cost n² steps. The lookahead is bounded for the same
+            # reason ("SNSNSN…" would scan to the end of the text from every label).
+            r"(?:S/?N|机身号|机身编号|序列号|(?<![工订单递户])编号|终端号)(?:码)?\s*(?:(?:是|为|:)\s*)?"
+            r"(?P<id>(?=[A-Za-z0-9]{0,19}\d)[A-Za-z0-9]{8,20})(?![A-Za-z0-9])",
             re.I,
         ),
         _upper_without_separators,
@@ -129,15 +133,15 @@ def _span_of(match: re.Match[str], groups: tuple[str, ...]) -> tuple[int, int]:
 def find_ids(text: str, taken: Iterable[tuple[int, int]] = ()) -> list[FoundEntity]:
     """IDs and amounts in `text`, none overlapping each other or the `taken` spans."""
     found: list[FoundEntity] = []
-    blocked = list(taken)
+    blocked = TakenSpans(taken)
     for id_pattern in ID_PATTERNS:
         for match in id_pattern.pattern.finditer(text):
             start, end = _span_of(match, id_pattern.span_groups)
-            if any(start < taken_end and taken_start < end for taken_start, taken_end in blocked):
+            if blocked.overlaps(start, end):
                 continue
             value = id_pattern.to_value(match)
             if not value:
                 continue
             found.append(FoundEntity(id_pattern.entity, start, end, value))
-            blocked.append((start, end))
+            blocked.add(start, end)
     return sorted(found, key=lambda entity: entity.start)

@@ -25,6 +25,7 @@ from pos_assistant.nlu.id_patterns import (
     TRACKING_NUMBER,
     find_ids,
 )
+from pos_assistant.nlu.spans import SortedSpans
 from pos_assistant.nlu.token_featurizer import SparseMatrices, StatelessTokenFeaturizer
 
 ID_KINDS = (CASE_ID, PHONE_NUMBER, TRACKING_NUMBER, DEVICE_SN, AMOUNT)
@@ -45,9 +46,13 @@ def featurize(text: str, token_spans: list[tuple[int, int]]) -> SparseMatrices:
     found = find_ids(text)
     sequence = np.zeros((len(token_spans), FEATURE_COUNT), dtype=np.float32)
     sentence = np.zeros((1, FEATURE_COUNT), dtype=np.float32)
+    tokens = SortedSpans(token_spans) if SortedSpans.fits(token_spans) else None
     for entity in found:
         column = ID_KINDS.index(entity.entity)
         sentence[0, column] = 1.0
+        if tokens is not None:  # tokens in text order: look only at those the entity covers
+            sequence[list(tokens.overlapping(entity.start, entity.end)), column] = 1.0
+            continue
         for row, (start, end) in enumerate(token_spans):
             if entity.overlaps(start, end):
                 sequence[row, column] = 1.0

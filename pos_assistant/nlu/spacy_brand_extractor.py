@@ -33,10 +33,13 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from pos_assistant.nlu import project_files
 from pos_assistant.nlu.brands import DICTIONARY_FREQUENCY, Brand, load_brands
 from pos_assistant.nlu.id_entity_extractor import entity_spans
+from pos_assistant.nlu.spans import TakenSpans
 from pos_assistant.nlu.text_normalizer import is_quick_reply_payload
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.tokens import Doc
+    from spacy.vocab import Vocab
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,53 @@ def add_brands_to_jieba(spellings: Any) -> None:
         jieba.add_word(spelling.lower(), freq=DICTIONARY_FREQUENCY)
 
 
+def jieba_words_and_spaces(text: str) -> tuple[list[str], list[bool]]:
+    """The words and spaces spaCy's Chinese (jieba) tokenizer makes, in time linear in len(text).
+
+    spaCy 3's tokenizer aligns each jieba word with `text[position:].index(word)`, copying the
+    rest of the text for every word: n² steps on a long message. Same words, same spaces here.
+    """
+    import jieba
+
+    words = [word for word in jieba.cut(text, cut_all=False) if word]
+    if "".join("".join(words).split()) != "".join(text.split()):
+        raise ValueError(f"jieba's words do not spell the text: {text[:80]!r}")
+    text_words: list[str] = []
+    text_spaces: list[bool] = []
+    position = 0
+    for word in words:
+        if word.isspace():
+            continue
+        word_start = text.index(word, position)
+        if word_start > position:  # whitespace other than one space between words
+            text_words.append(text[position:word_start])
+            text_spaces.append(False)
+            position = word_start
+        text_words.append(word)
+        text_spaces.append(False)
+        position += len(word)
+        if position < len(text) and text[position] == " ":
+            text_spaces[-1] = True
+            position += 1
+    if position < len(text):
+        text_words.append(text[position:])
+        text_spaces.append(False)
+    return text_words, text_spaces
+
+
+def make_jieba_doc(vocab: Vocab, text: str) -> Doc:
+    """The Doc spaCy's Chinese tokenizer makes of `text` (see jieba_words_and_spaces)."""
+    from spacy.tokens import Doc
+
+    words, spaces = jieba_words_and_spaces(text)
+    return Doc(vocab, words=words, spaces=spaces)
+
+
+# Stands for every word that is in no brand pattern: the ruler cannot match it, and random text
+# does not add a new string to spaCy's vocabulary (which only grows) for every unknown word.
+_OTHER_WORD = "\ue000"
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
 class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
     """Adds `brand` entities whose value is the brand's canonical name."""
@@ -101,6 +151,7 @@ class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
         self._model_storage = model_storage
         self._resource = resource
         self._nlp = nlp
+        self._known_words: frozenset[str] | None = None
 
     @classmethod
     def create(
@@ -133,6 +184,7 @@ class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
     def train(self, training_data: TrainingData) -> Resource:
         brands = load_brands(self._config["brands_path"])
         self._nlp = build_brand_pipeline(brands)
+        self._known_words = None
         with self._model_storage.write_to(self._resource) as directory:
             self._nlp.to_disk(Path(directory) / PIPELINE_DIR)
             spellings = [spelling for brand in brands for spelling in brand.spellings]
@@ -144,17 +196,47 @@ class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
     def extract(self, text: str) -> list[dict[str, Any]]:
         if self._nlp is None:
             raise RuntimeError("SpacyBrandExtractor used before training or loading")
+        from spacy.tokens import Doc
+
+        words, spaces = jieba_words_and_spaces(text)
+        offsets: list[tuple[int, int]] = []
+        position = 0
+        for word, space in zip(words, spaces, strict=True):
+            offsets.append((position, position + len(word)))
+            position += len(word) + space
+        known = self._brand_words()
+        doc = Doc(
+            self._nlp.vocab,
+            words=[w if w.isspace() or w.lower() in known else _OTHER_WORD for w in words],
+            spaces=spaces,
+        )
+        for _, component in self._nlp.pipeline:
+            doc = component(doc)
         return [
             {
                 ENTITY_ATTRIBUTE_TYPE: BRAND_ENTITY,
-                ENTITY_ATTRIBUTE_START: span.start_char,
-                ENTITY_ATTRIBUTE_END: span.end_char,
-                ENTITY_ATTRIBUTE_VALUE: span.ent_id_ or span.text,
+                ENTITY_ATTRIBUTE_START: offsets[span.start][0],
+                ENTITY_ATTRIBUTE_END: offsets[span.end - 1][1],
+                ENTITY_ATTRIBUTE_VALUE: span.ent_id_
+                or text[offsets[span.start][0] : offsets[span.end - 1][1]],
                 ENTITY_ATTRIBUTE_CONFIDENCE: 1.0,
             }
-            for span in self._nlp(text).ents
+            for span in doc.ents
             if span.label_ == BRAND_ENTITY
         ]
+
+    def _brand_words(self) -> frozenset[str]:
+        """The lower-case words of every brand pattern, as the ruler segmented them."""
+        if self._known_words is None:
+            assert self._nlp is not None
+            ruler = self._nlp.get_pipe("entity_ruler")
+            self._known_words = frozenset(
+                word.lower()
+                for pattern in ruler.patterns
+                if isinstance(pattern["pattern"], str)
+                for word in jieba_words_and_spaces(pattern["pattern"])[0]
+            )
+        return self._known_words
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         # Training messages then name their brands exactly as parsed messages will, annotated or
@@ -167,14 +249,11 @@ class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
             text = message.get(TEXT)
             if not text or is_quick_reply_payload(text):
                 continue
-            taken = entity_spans(message)
+            taken = TakenSpans(entity_spans(message))
             found = [
                 entity
                 for entity in self.extract(text)
-                if not any(
-                    entity[ENTITY_ATTRIBUTE_START] < end and start < entity[ENTITY_ATTRIBUTE_END]
-                    for start, end in taken
-                )
+                if not taken.overlaps(entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END])
             ]
             if found:
                 self.add_extractor_name(found)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
@@ -85,3 +86,52 @@ def test_log_records_are_masked() -> None:
     )
     MaskingLogFilter().filter(record)
     assert record.getMessage() == "user said 138****5678"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("手机1381-234-5678", "手机138****5678"),
+        ("138 12 34 56 78 找我", "138****5678 找我"),
+        ("１３８１２３４５６７８", "138****5678"),
+        ("138.1234.5678", "138****5678"),
+        ("电话一三八一二三四五六七八", "电话138****5678"),
+        ("幺三八 幺二三四 五六七八", "138****5678"),
+        ("+86 139-1234-5678", "+86 139****5678"),
+        ("电话13812345678 3点后打", "电话138****5678 3点后打"),
+        ("6222021234567890 13812345678", "************7890 138****5678"),
+        ("身份证 110101 19900307 123 x 好", "身份证 110***********123X 好"),
+        ("验证码：４ ８ ３-九 二 零", "验证码******"),
+        ("cvv 123", "cvv******"),
+        ("138\u200b1234\u200b5678", "138****5678"),
+    ],
+)
+def test_numbers_are_masked_however_they_are_typed(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
+READABLE = ("我一直在等，两台机器押金299元", "工单CS2611260001", "2026-12-02 13:45")
+READABLE += ("ip 203.0.113.254",)
+
+
+@pytest.mark.parametrize("text", READABLE)
+def test_prose_dates_and_short_numbers_stay_readable(text: str) -> None:
+    assert mask_text(text) == text
+
+
+LONG_ADVERSARIAL = {
+    "digit-space": "1 " * 10_000, "full-width digits": "１" * 20_000,
+    "code labels": "验证码 " * 5_000, "password labels": "密码" * 10_000,
+    "numerals": "一" * 20_000, "86 groups": "8 6 " * 5_000,
+    "password is": "password is" * 2_000, "dashed with X": "1-" * 10_000 + "X",
+    "code groups": "code 1 " * 3_000,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("text", LONG_ADVERSARIAL.values(), ids=LONG_ADVERSARIAL.keys())
+def test_masking_is_linear_on_long_adversarial_text(text: str) -> None:
+    # Transcripts and log lines are masked on every turn: 20,000 characters in well under 0.5 s
+    # (n² work on these would take many seconds).
+    start = time.perf_counter()
+    mask_text(text)
+    assert time.perf_counter() - start < 0.5
