@@ -29,8 +29,12 @@ ASKING = re.compile(
 )
 
 
+# "身份证号也不用发给我" tells the user not to send it: a negation inside the match is no request.
+NEGATION = re.compile(r"不用|不要|不必|无需|别|勿|不会")
+
+
 def asks_for_a_secret(text: str) -> bool:
-    return bool(ASKING.search(text))
+    return any(not NEGATION.search(match.group(0)) for match in ASKING.finditer(text))
 
 
 @pytest.mark.parametrize(
@@ -57,6 +61,7 @@ def test_the_scanner_catches_a_request(text: str) -> None:
         "凡是自称客服的人索要验证码、密码、银行卡号，都是诈骗",
         "您是否已经把验证码、卡号或密码告诉了对方？",
         "请回复登记工单时所留手机号的后4位。",
+        "身份证号也不用发给我；只有您自己通过官方渠道办理时才按需提供",
     ],
 )
 def test_the_scanner_lets_warnings_pass(text: str) -> None:
