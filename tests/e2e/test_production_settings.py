@@ -24,6 +24,8 @@ def test_production_without_a_wechat_token_does_not_start(tmp_path: Path) -> Non
         "WECHAT_TOKEN": "",  # set and empty: the environment wins over any .env
         "RASA_TELEMETRY_ENABLED": "false",
         "RASA_API_TOKEN": "production-test-token",
+        # Set, so that the REST channel's own production check passes and WeChat's is the one seen.
+        "REST_API_TOKEN": "production-rest-token",
     }
     log = tmp_path / "rasa.log"
     with log.open("w") as out:
