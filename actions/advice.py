@@ -31,6 +31,14 @@ SITUATION_SLOT = "situation"
 SCAM_WARNING_RESPONSE = "utter_scam_warning"
 UNAVAILABLE_RESPONSE = "utter_advice_unavailable"
 NO_SITUATION_RESPONSE = "utter_advice_no_situation"
+SENT_BEFORE_RESPONSE = "utter_advice_sent_before"
+# The full answers already sent in this conversation ("situation:slot=answer,…").
+ADVISED_SLOT = "advised_answers"
+
+
+def answer_key(situation: str, answers: dict[str, bool | None]) -> str:
+    """One full answer: the situation and the answers that chose its steps."""
+    return situation + ":" + ",".join(f"{slot}={answers[slot]}" for slot in sorted(answers))
 
 
 def as_answer(value: Any) -> bool | None:
@@ -80,9 +88,17 @@ class AdviseSituationAction(Action, ABC):
             return [SlotSet(SITUATION_SLOT, self.situation)]
         situation = knowledge.situations[self.situation]
         answers = {slot: as_answer(tracker.get_slot(slot)) for slot in situation.question_slots}
+        key = answer_key(self.situation, answers)
+        advised = list(tracker.get_slot(ADVISED_SLOT) or [])
+        events: list[EventType] = [SlotSet(SITUATION_SLOT, self.situation)]
+        victim_steps = answers.get("secret_already_given") is True  # short, and never skipped
+        if key in advised and not victim_steps:
+            # The same article twice is a wall of text: name it, offer to show it again.
+            dispatcher.utter_message(response=SENT_BEFORE_RESPONSE, title=situation.title)
+            return events
         core = not scam_warning_in_this_reply(tracker)
         send(dispatcher, render_situation(situation, answers, knowledge.common, include_core=core))
-        return [SlotSet(SITUATION_SLOT, self.situation)]
+        return [*events, SlotSet(ADVISED_SLOT, [*advised, key])]
 
 
 class ActionAdviseUnorderedDevice(AdviseSituationAction):
