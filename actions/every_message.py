@@ -22,10 +22,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import REMINDER_RESPONSE, needs_waiting_reminder
 from actions.memory import (
+    DEPOSIT_SLOT,
     SCAM_FORM,
     SCAM_INTENT,
     VICTIM_SLOT,
     events_set,
+    is_correction,
     remember_facts,
     remembered,
 )
@@ -47,12 +49,30 @@ class ActionValidateSlotMappings(Action):
         if waiting:
             dispatcher.utter_message(response=REMINDER_RESPONSE)  # it has 110 and the freeze
         events = remember_facts(tracker)
+        correction = corrected_fact_response(tracker, events)
+        if correction:
+            dispatcher.utter_message(response=correction)
         if not waiting and needs_victim_reminder(tracker, events):
             dispatcher.utter_message(response=VICTIM_REMINDER_RESPONSE)
         return events
 
 
 VICTIM_REMINDER_RESPONSE = "utter_victim_reminder"
+
+
+def corrected_fact_response(tracker: Tracker, events: list[EventType]) -> str | None:
+    """ "已记下" for a remembered fact the user just corrected ("不对，我没交押金")."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    if not is_correction(text):
+        return None
+    for event in events:
+        if event.get("name") == DEPOSIT_SLOT and event.get("value") is not None:
+            return "utter_noted_deposit" if event["value"] else "utter_noted_no_deposit"
+        if event.get("name") == VICTIM_SLOT and event.get("value") is False:
+            return "utter_noted_not_victim"
+    return None
+
+
 # Answers that already carry 110 and the freeze, or need none (a goodbye, a thanks).
 _NO_VICTIM_REMINDER_INTENTS = {SCAM_INTENT, "thank", "goodbye", "greet"}
 

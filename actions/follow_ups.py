@@ -23,7 +23,7 @@ from actions.advice import (
     NO_SITUATION_RESPONSE,
     SITUATION_SLOT,
     UNAVAILABLE_RESPONSE,
-    as_answer,
+    current_answers,
     send,
 )
 from pos_assistant.knowledge import KnowledgeError, get_knowledge_base, render_situation
@@ -55,7 +55,7 @@ def follow_up_answer(knowledge: KnowledgeBase, topic: str, tracker: Tracker) -> 
     """The situation's own answer to `topic` when it has one that applies, else the general one."""
     situation = knowledge.situations.get(tracker.get_slot(SITUATION_SLOT) or "")
     if situation is not None:
-        answers = {slot: as_answer(tracker.get_slot(slot)) for slot in situation.question_slots}
+        answers = current_answers(tracker, situation)
         own = situation.follow_up(topic)
         if own is not None and own.applies(answers):
             return own
@@ -107,7 +107,7 @@ class ActionAdviceRepeat(Action):
         if situation is None:
             dispatcher.utter_message(response=NO_SITUATION_RESPONSE)
             return []
-        answers = {slot: as_answer(tracker.get_slot(slot)) for slot in situation.question_slots}
+        answers = current_answers(tracker, situation)
         send(dispatcher, render_situation(situation, answers, knowledge.common, include_core=True))
         return []
 
@@ -141,7 +141,7 @@ class ActionAdviceShorter(Action):
         if situation is None:
             dispatcher.utter_message(response="utter_shorter_no_situation")
             return []
-        answers = {slot: as_answer(tracker.get_slot(slot)) for slot in situation.question_slots}
+        answers = current_answers(tracker, situation)
         steps = [item.text for item in situation.steps if item.applies(answers)]
         dispatcher.utter_message(text=shorter_lines(steps))
         return []

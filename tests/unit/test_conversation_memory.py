@@ -181,3 +181,22 @@ async def test_the_same_article_is_not_sent_twice() -> None:
     slots = {"secret_already_given": True, "advised_answers": [key]}
     await action.run(victim, tracker("", slots=slots), DOMAIN)
     assert len(victim.messages) == 2 and "110" in victim.messages[0]["text"]
+
+
+async def test_the_same_situation_told_again_keeps_its_answers() -> None:
+    slots = {
+        "situation": "no_activation_refund",
+        "bought_online_within_7_days": False,
+        "paid_deposit_or_fee": True,
+        "deposit_paid": True,
+    }
+    again = tracker("押金还是没退", intent="report_no_activation_refund", slots=slots)
+    events = await ActionResetAdviceAnswers().run(CollectingDispatcher(), again, DOMAIN)
+    assert {e["name"] for e in events} == {"deposit_paid"}  # another situation's answer only
+    other = tracker("又有人打电话要验证码", intent="report_suspicious_call", slots=slots)
+    events = await ActionResetAdviceAnswers().run(CollectingDispatcher(), other, DOMAIN)
+    assert {e["name"] for e in events} == {
+        "deposit_paid",
+        "bought_online_within_7_days",
+        "paid_deposit_or_fee",
+    }
