@@ -104,8 +104,12 @@ class AdviseSituationAction(Action, ABC):
         events: list[EventType] = [SlotSet(SITUATION_SLOT, self.situation)]
         victim_steps = answers.get("secret_already_given") is True  # short, and never skipped
         if key in advised and not victim_steps:
-            # The same article twice is a wall of text: name it, offer to show it again.
-            dispatcher.utter_message(response=SENT_BEFORE_RESPONSE, title=situation.title)
+            # The same article twice is a wall of text: answer the question in it ("签收了怎么寄
+            # 回去"), else name the article and offer to show it again.
+            from actions.follow_ups import answer_follow_up  # follow_ups builds on this module
+
+            if not answer_follow_up(dispatcher, tracker):
+                dispatcher.utter_message(response=SENT_BEFORE_RESPONSE, title=situation.title)
             return events
         core = not scam_warning_in_this_reply(tracker)
         send(dispatcher, render_situation(situation, answers, knowledge.common, include_core=core))

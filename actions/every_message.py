@@ -28,6 +28,7 @@ from actions.memory import (
     VICTIM_SLOT,
     events_set,
     is_correction,
+    readable,
     remember_facts,
     remembered,
 )
@@ -62,7 +63,7 @@ VICTIM_REMINDER_RESPONSE = "utter_victim_reminder"
 
 def corrected_fact_response(tracker: Tracker, events: list[EventType]) -> str | None:
     """ "已记下" for a remembered fact the user just corrected ("不对，我没交押金")."""
-    text = (tracker.latest_message or {}).get("text") or ""
+    text = readable((tracker.latest_message or {}).get("text"))
     if not is_correction(text):
         return None
     for event in events:

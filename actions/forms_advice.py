@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.advice import as_answer
-from actions.memory import VICTIM_SLOT, fact_for_question, remembered
+from actions.memory import VICTIM_SLOT, fact_for_question, readable, remembered
 from pos_assistant.knowledge import KnowledgeError, detect_answer, get_knowledge_base
 from pos_assistant.knowledge.models import Question
 from pos_assistant.knowledge.prefill import detect_direct_reply
@@ -57,7 +57,7 @@ class ValidateSituationForm(FormValidationAction, ABC):
     ) -> list[EventType]:
         if self._scam_signal_elsewhere(tracker):
             return []
-        text = tracker.latest_message.get("text")
+        text = readable(tracker.latest_message.get("text"))
         events: list[EventType] = []
         for question in self._questions():
             if tracker.get_slot(question.slot) is not None:
@@ -76,7 +76,7 @@ class ValidateSituationForm(FormValidationAction, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         questions = {question.slot: question for question in self._questions()}
-        text = tracker.latest_message.get("text")
+        text = readable(tracker.latest_message.get("text"))
         events: list[EventType] = []
         for slot, value in tracker.slots_to_validate().items():
             if slot not in questions:

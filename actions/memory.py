@@ -24,8 +24,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
 from pos_assistant.nlu.already_given import AlreadyGiven, read_already_given
+from pos_assistant.nlu.normalization import TextNormalization
 
 MEMORY_FILE = Path(__file__).resolve().parent.parent / "data" / "memory.yml"
+NORMALIZATION_FILE = MEMORY_FILE.parent / "normalization.yml"
 DEPOSIT_SLOT = "known_deposit_paid"
 AMOUNT_SLOT = "known_deposit_amount"
 VICTIM_SLOT = "known_victim"
@@ -44,6 +46,19 @@ _SPACES = re.compile(r"\s+")
 @lru_cache(maxsize=1)
 def _phrases() -> dict[str, Any]:
     return yaml.safe_load(MEMORY_FILE.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _normalization() -> TextNormalization:
+    table = yaml.safe_load(NORMALIZATION_FILE.read_text(encoding="utf-8")) or {}
+    return TextNormalization(table.get("replacements") or {})
+
+
+def readable(text: str | None) -> str:
+    """The text as the classifier read it: Simplified, Cantonese in Mandarin ("俾咗" → "给了")."""
+    if not text or text.startswith("/"):
+        return text or ""
+    return _normalization().normalize(text).text
 
 
 def _compact(text: str) -> str:
@@ -99,7 +114,7 @@ def remembered(value: Any) -> bool | None:
 
 def remember_facts(tracker: Tracker) -> list[EventType]:
     """SlotSet events for what the latest user message adds to or corrects in the memory."""
-    text = (tracker.latest_message or {}).get("text") or ""
+    text = readable((tracker.latest_message or {}).get("text"))
     events: list[EventType] = []
     victim = remembered(tracker.get_slot(VICTIM_SLOT))
     if text and not text.startswith("/"):
