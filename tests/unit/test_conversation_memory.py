@@ -200,3 +200,36 @@ async def test_the_same_situation_told_again_keeps_its_answers() -> None:
         "bought_online_within_7_days",
         "paid_deposit_or_fee",
     }
+
+
+def test_cantonese_and_traditional_are_read_like_mandarin() -> None:
+    said = tracker(
+        "有個自稱POS售後嘅人打嚟，我俾咗驗證碼佢", intent="report_suspicious_call", guard=True
+    )
+    assert slot_values(remember_facts(said)) == {"known_victim": True}
+    assert slot_values(remember_facts(tracker("佢哋唔肯退按金"))) == {"known_deposit_paid": True}
+
+
+async def test_a_correction_is_acknowledged_in_words() -> None:
+    dispatcher = CollectingDispatcher()
+    said = tracker("不对，我没交押金", intent="deny", slots={"known_deposit_paid": True})
+    await ActionValidateSlotMappings().run(dispatcher, said, DOMAIN)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_noted_no_deposit"]
+    dispatcher = CollectingDispatcher()
+    plain = tracker("我没交押金", intent="deny", slots={"known_deposit_paid": False})
+    await ActionValidateSlotMappings().run(dispatcher, plain, DOMAIN)
+    assert dispatcher.messages == []  # nothing changed, nothing to acknowledge
+
+
+async def test_an_article_asked_again_with_a_question_answers_the_question() -> None:
+    from actions.advice import ActionAdviseRefuseDelivery
+
+    first = CollectingDispatcher()
+    slots = {"deposit_paid": False}
+    events = await ActionAdviseRefuseDelivery().run(first, tracker("", slots=slots), DOMAIN)
+    advised = slot_values(events)["advised_answers"]
+    again = CollectingDispatcher()
+    slots = {**slots, "advised_answers": advised, "situation": "refuse_delivery"}
+    asking = tracker("已经签收了怎么寄回去", slots=slots)
+    await ActionAdviseRefuseDelivery().run(again, asking, DOMAIN)
+    assert len(again.messages) == 1 and "七天无理由" in again.messages[0]["text"]

@@ -189,3 +189,7 @@ def test_the_loader_refuses_an_unofficial_number_in_a_follow_up(tmp_path: Path) 
     path.write_text(path.read_text("utf-8").replace("打12315投诉", "打95188投诉", 1))
     with pytest.raises(KnowledgeError, match="95188"):
         load_knowledge_base(tmp_path)
+
+
+def test_money_already_sent_to_the_caller_is_a_scam() -> None:
+    assert scam_topics("对方说要付钱才能退，我已经转了500给他") == ["money_sent_to_caller"]
