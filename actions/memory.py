@@ -104,6 +104,10 @@ def in_scam_story(tracker: Tracker) -> bool:
     )
 
 
+def scam_guard_fired(tracker: Tracker) -> bool:
+    return bool(((tracker.latest_message or {}).get("safety_guard") or {}).get("triggered"))
+
+
 def remembered(value: Any) -> bool | None:
     if isinstance(value, bool) or value is None:
         return value
@@ -137,7 +141,13 @@ def remember_facts(tracker: Tracker) -> list[EventType]:
         if victim is True:
             if is_correction(text) and reading is AlreadyGiven.NOT_GIVEN:
                 events.append(SlotSet(VICTIM_SLOT, False))
-        elif reading is AlreadyGiven.GIVEN and deposit is None and in_scam_story(tracker):
+        elif (
+            reading is AlreadyGiven.GIVEN
+            and in_scam_story(tracker)
+            and (deposit is None or scam_guard_fired(tracker))
+        ):
+            # "交了200押金" in a scam conversation is a deposit, unless the message itself is a
+            # scam ("退押金要先交手续费，我已经转了80给他").
             events.append(SlotSet(VICTIM_SLOT, True))
     if victim is not True and not events_set(events, VICTIM_SLOT) and answered_yes(tracker):
         events.append(SlotSet(VICTIM_SLOT, True))

@@ -233,3 +233,10 @@ async def test_an_article_asked_again_with_a_question_answers_the_question() -> 
     asking = tracker("已经签收了怎么寄回去", slots=slots)
     await ActionAdviseRefuseDelivery().run(again, asking, DOMAIN)
     assert len(again.messages) == 1 and "七天无理由" in again.messages[0]["text"]
+
+
+def test_money_sent_in_a_refund_scam_makes_a_victim_although_a_deposit_is_named() -> None:
+    said = tracker(
+        "说退押金要先交手续费，我已经转了80给他", intent="report_suspicious_call", guard=True
+    )
+    assert slot_values(remember_facts(said)) == {"known_deposit_paid": True, "known_victim": True}
