@@ -22,9 +22,20 @@ pytestmark = pytest.mark.e2e
 # Just under the figures measured on 2026-12-02 (`make eval-dialogue`, results/dialogue_eval.json):
 # the share of turns and of whole conversations right, overall and by kind. Kinds that other parts
 # of the work still build (two_questions, case_form, handoff) have no floor yet.
-TURN_FLOOR = 0.0
-CONVERSATION_FLOOR = 0.0
-KIND_CONVERSATION_FLOORS: dict[str, float] = {}
+# Measured: 156/158 turns (0.987), 70/72 conversations (0.972); each floored kind 100 %.
+TURN_FLOOR = 0.97
+CONVERSATION_FLOOR = 0.95
+KIND_CONVERSATION_FLOORS: dict[str, float] = {
+    kind: 0.87
+    for kind in (
+        "forgetting",
+        "asked_again",
+        "follow_up",
+        "refund_scam",
+        "emotion_dialect",
+        "repetition_length",
+    )
+}
 _msg_ids = itertools.count(int(time.time() * 1000) + 900_000)
 
 
