@@ -1,5 +1,5 @@
 # The two commands a new user needs: `make run` and `make test`. The rest are steps of those.
-.PHONY: run test unit setup train eval lint clean bench
+.PHONY: run test unit setup train eval eval-dialogue lint clean bench
 
 run:
 	@bash scripts/run.sh
@@ -19,6 +19,10 @@ train: setup
 
 eval: train
 	@.venv/bin/python scripts/evaluate_nlu.py
+
+# Whole conversations (tests/dialogue) through the real servers: a table by kind, results/dialogue_eval.json.
+eval-dialogue: train
+	@PYTHONPATH=$(CURDIR) .venv/bin/python scripts/eval_dialogue.py
 
 lint: setup
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .

@@ -14,6 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.memory import fact_for_question
 from pos_assistant.knowledge import (
     KnowledgeError,
     get_knowledge_base,
@@ -31,6 +32,14 @@ SITUATION_SLOT = "situation"
 SCAM_WARNING_RESPONSE = "utter_scam_warning"
 UNAVAILABLE_RESPONSE = "utter_advice_unavailable"
 NO_SITUATION_RESPONSE = "utter_advice_no_situation"
+SENT_BEFORE_RESPONSE = "utter_advice_sent_before"
+# The full answers already sent in this conversation ("situation:slot=answer,…").
+ADVISED_SLOT = "advised_answers"
+
+
+def answer_key(situation: str, answers: dict[str, bool | None]) -> str:
+    """One full answer: the situation and the answers that chose its steps."""
+    return situation + ":" + ",".join(f"{slot}={answers[slot]}" for slot in sorted(answers))
 
 
 def as_answer(value: Any) -> bool | None:
@@ -40,6 +49,16 @@ def as_answer(value: Any) -> bool | None:
     if isinstance(value, str) and value.lower() in {"true", "false"}:
         return value.lower() == "true"
     return None
+
+
+def current_answers(tracker: Tracker, situation: Situation) -> dict[str, bool | None]:
+    """The answers to the situation's questions; what the user said (and corrected) since wins."""
+    answers = {slot: as_answer(tracker.get_slot(slot)) for slot in situation.question_slots}
+    for slot in situation.question_slots:
+        remembered = fact_for_question(tracker, slot)
+        if remembered is not None:
+            answers[slot] = remembered
+    return answers
 
 
 def scam_warning_in_this_reply(tracker: Tracker) -> bool:
@@ -79,10 +98,22 @@ class AdviseSituationAction(Action, ABC):
             dispatcher.utter_message(response=UNAVAILABLE_RESPONSE)
             return [SlotSet(SITUATION_SLOT, self.situation)]
         situation = knowledge.situations[self.situation]
-        answers = {slot: as_answer(tracker.get_slot(slot)) for slot in situation.question_slots}
+        answers = current_answers(tracker, situation)
+        key = answer_key(self.situation, answers)
+        advised = list(tracker.get_slot(ADVISED_SLOT) or [])
+        events: list[EventType] = [SlotSet(SITUATION_SLOT, self.situation)]
+        victim_steps = answers.get("secret_already_given") is True  # short, and never skipped
+        if key in advised and not victim_steps:
+            # The same article twice is a wall of text: answer the question in it ("签收了怎么寄
+            # 回去"), else name the article and offer to show it again.
+            from actions.follow_ups import answer_follow_up  # follow_ups builds on this module
+
+            if not answer_follow_up(dispatcher, tracker):
+                dispatcher.utter_message(response=SENT_BEFORE_RESPONSE, title=situation.title)
+            return events
         core = not scam_warning_in_this_reply(tracker)
         send(dispatcher, render_situation(situation, answers, knowledge.common, include_core=core))
-        return [SlotSet(SITUATION_SLOT, self.situation)]
+        return [*events, SlotSet(ADVISED_SLOT, [*advised, key])]
 
 
 class ActionAdviseUnorderedDevice(AdviseSituationAction):
@@ -127,7 +158,7 @@ class MoreAboutSituationAction(Action, ABC):
         if situation is None:  # nothing advised yet in this conversation
             dispatcher.utter_message(response=NO_SITUATION_RESPONSE)
             return []
-        answers = {slot: as_answer(tracker.get_slot(slot)) for slot in situation.question_slots}
+        answers = current_answers(tracker, situation)
         send(dispatcher, self.render(situation, answers, knowledge.common))
         return []
 
@@ -176,8 +207,21 @@ class ActionAnswerFaq(Action):
         return []
 
 
+# The intents that start a situation's questions (data/rules/advice.yml).
+STARTING_INTENTS = {
+    "report_unordered_device": "unordered_device",
+    "report_gift_not_mailed": "gift_not_mailed",
+    "ask_refuse_delivery": "refuse_delivery",
+    "report_no_activation_refund": "no_activation_refund",
+    "report_suspicious_call": "suspicious_call",
+}
+
+
 class ActionResetAdviceAnswers(Action):
-    """Clears earlier follow-up answers so a newly reported situation is asked afresh."""
+    """Clears earlier follow-up answers so a newly reported situation is asked afresh.
+
+    The same situation told again keeps its answers: what was said is not asked twice.
+    """
 
     def name(self) -> str:
         return "action_reset_advice_answers"
@@ -186,8 +230,17 @@ class ActionResetAdviceAnswers(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         try:
-            slots = get_knowledge_base().question_slots()
+            knowledge = get_knowledge_base()
         except KnowledgeError:
             logger.exception("knowledge base failed to load")
             return []
-        return [SlotSet(slot, None) for slot in slots if tracker.get_slot(slot) is not None]
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        starting = STARTING_INTENTS.get(intent)
+        keep: set[str] = set()
+        if starting is not None and starting == tracker.get_slot(SITUATION_SLOT):
+            keep = set(knowledge.situations[starting].question_slots)
+        return [
+            SlotSet(slot, None)
+            for slot in knowledge.question_slots()
+            if slot not in keep and tracker.get_slot(slot) is not None
+        ]

@@ -7,6 +7,7 @@ counter slot, so nothing has to remember to reset a counter.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.follow_ups import answer_follow_up
+
 TOPICS_FILE = Path(__file__).resolve().parent.parent / "data" / "topics.yml"
 FAILURE_ACTIONS = {"action_clarify", "action_out_of_scope"}
+WHAT_HAPPENED_RESPONSE = "utter_ask_what_happened"
+# Letters or CJK characters: a message without any is emoji or punctuation only ("😭😭", "？？？").
+_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+# Emoji of anger: the gentle question keeps the offer of a person.
+_ANGRY_EMOJI = ("😡", "🤬", "😤", "💢", "👿", "😠")
 MAX_CLARIFY_OPTIONS = 3
 MIN_CLARIFY_CONFIDENCE = 0.05
 
@@ -72,6 +80,25 @@ def clarification_candidates(tracker: Tracker) -> list[str]:
     return candidates[:MAX_CLARIFY_OPTIONS]
 
 
+def no_words(text: str | None) -> bool:
+    """Emoji or punctuation only (payloads like "/affirm" are not user words either way)."""
+    return bool(text) and not text.startswith("/") and not _WORD_CHAR.search(text)
+
+
+def answer_without_words(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Gently asks what happened; anger (or a second miss in a row) also offers a person."""
+    dispatcher.utter_message(response=WHAT_HAPPENED_RESPONSE)
+    text = tracker.latest_message.get("text") or ""
+    if any(emoji in text for emoji in _ANGRY_EMOJI) or previous_turn_failed(tracker):
+        return offer_human(dispatcher)
+    return [SlotSet("human_offered", False)]
+
+
+def answered_in_context(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """A follow-up question ("怎么寄回去") the classifier missed, after advice was given."""
+    return bool(tracker.get_slot("situation")) and answer_follow_up(dispatcher, tracker)
+
+
 def offer_human(dispatcher: CollectingDispatcher) -> list[EventType]:
     dispatcher.utter_message(response="utter_offer_human")
     return [SlotSet("human_offered", True)]
@@ -117,6 +144,10 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if no_words(tracker.latest_message.get("text")):
+            return answer_without_words(dispatcher, tracker)
+        if answered_in_context(dispatcher, tracker):
+            return [SlotSet("human_offered", False)]
         candidates = clarification_candidates(tracker)
         if candidates:
             labels = topic_labels()
@@ -141,6 +172,10 @@ class ActionOutOfScope(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if no_words(tracker.latest_message.get("text")):
+            return answer_without_words(dispatcher, tracker)
+        if answered_in_context(dispatcher, tracker):
+            return [SlotSet("human_offered", False)]
         dispatcher.utter_message(response="utter_out_of_scope")
         if previous_turn_failed(tracker):
             return offer_human(dispatcher)

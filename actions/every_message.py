@@ -5,7 +5,10 @@ while the conversation is paused for a person, and sends what it utters. It keep
 extracted (it returns no SlotSet). It says:
 - the privacy notice, when the user typed their own card/ID number, code or password;
 - a "still waiting" reminder, when the conversation waits for a person and nobody has answered
-  for a while (otherwise a handed-over user writes into silence).
+  for a while (otherwise a handed-over user writes into silence);
+- for someone who said they already gave a code or money, the victim steps (110, freeze the card)
+  before whatever else answers (actions/memory.py remembers it; see `needs_victim_reminder`).
+It also returns the remembered facts (`known_*` slots) the message adds or corrects.
 """
 
 from __future__ import annotations
@@ -19,6 +22,17 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import REMINDER_RESPONSE, needs_waiting_reminder
+from actions.memory import (
+    DEPOSIT_SLOT,
+    SCAM_FORM,
+    SCAM_INTENT,
+    VICTIM_SLOT,
+    events_set,
+    is_correction,
+    readable,
+    remember_facts,
+    remembered,
+)
 from actions.sensitive_data import NOTICE_RESPONSE, needs_privacy_notice
 from pos_assistant.settings import get_settings
 
@@ -38,6 +52,43 @@ class ActionValidateSlotMappings(Action):
         if needs_privacy_notice(tracker):
             dispatcher.utter_message(response=NOTICE_RESPONSE)
         interval = get_settings().handoff_reminder_seconds
-        if needs_waiting_reminder(tracker, now=self.clock(), interval_seconds=interval):
-            dispatcher.utter_message(response=REMINDER_RESPONSE)
-        return []
+        waiting = needs_waiting_reminder(tracker, now=self.clock(), interval_seconds=interval)
+        if waiting:
+            dispatcher.utter_message(response=REMINDER_RESPONSE)  # it has 110 and the freeze
+        events = remember_facts(tracker)
+        correction = corrected_fact_response(tracker, events)
+        if correction:
+            dispatcher.utter_message(response=correction)
+        if not waiting and needs_victim_reminder(tracker, events):
+            dispatcher.utter_message(response=VICTIM_REMINDER_RESPONSE)
+        return events
+
+
+VICTIM_REMINDER_RESPONSE = "utter_victim_reminder"
+
+
+def corrected_fact_response(tracker: Tracker, events: list[EventType]) -> str | None:
+    """ "已记下" for a remembered fact the user just corrected ("不对，我没交押金")."""
+    text = readable((tracker.latest_message or {}).get("text"))
+    if not is_correction(text):
+        return None
+    for event in events:
+        if event.get("name") == DEPOSIT_SLOT and event.get("value") is not None:
+            return "utter_noted_deposit" if event["value"] else "utter_noted_no_deposit"
+        if event.get("name") == VICTIM_SLOT and event.get("value") is False:
+            return "utter_noted_not_victim"
+    return None
+
+
+# Answers that already carry 110 and the freeze, or need none (a goodbye, a thanks).
+_NO_VICTIM_REMINDER_INTENTS = {SCAM_INTENT, "thank", "goodbye", "greet"}
+
+
+def needs_victim_reminder(tracker: Tracker, events: list[EventType]) -> bool:
+    """A remembered victim gets 110 and the freeze first, unless this answer has them anyway."""
+    if events_set(events, VICTIM_SLOT):
+        return False  # learnt from this very message: the scam advice that follows has the steps
+    if remembered(tracker.get_slot(VICTIM_SLOT)) is not True or tracker.is_paused():
+        return False
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    return intent not in _NO_VICTIM_REMINDER_INTENTS and tracker.active_loop_name != SCAM_FORM

@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.advice import as_answer
+from actions.memory import VICTIM_SLOT, fact_for_question, readable, remembered
 from pos_assistant.knowledge import KnowledgeError, detect_answer, get_knowledge_base
 from pos_assistant.knowledge.models import Question
 from pos_assistant.knowledge.prefill import detect_direct_reply
@@ -56,12 +57,15 @@ class ValidateSituationForm(FormValidationAction, ABC):
     ) -> list[EventType]:
         if self._scam_signal_elsewhere(tracker):
             return []
-        text = tracker.latest_message.get("text")
+        text = readable(tracker.latest_message.get("text"))
         events: list[EventType] = []
         for question in self._questions():
             if tracker.get_slot(question.slot) is not None:
                 continue
-            answer = read_answer(question, text)
+            # What the user said in any earlier turn is never asked again.
+            answer = fact_for_question(tracker, question.slot)
+            if answer is None:
+                answer = read_answer(question, text)
             if answer is None and question.slot == tracker.get_slot("requested_slot"):
                 answer = detect_direct_reply(text)
             if answer is not None:
@@ -72,7 +76,7 @@ class ValidateSituationForm(FormValidationAction, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         questions = {question.slot: question for question in self._questions()}
-        text = tracker.latest_message.get("text")
+        text = readable(tracker.latest_message.get("text"))
         events: list[EventType] = []
         for slot, value in tracker.slots_to_validate().items():
             if slot not in questions:
@@ -80,6 +84,8 @@ class ValidateSituationForm(FormValidationAction, ABC):
             # The words win over a yes/no classification: "对，让我报验证码，我还没报" is
             # classified affirm, yet says nothing was given.
             worded = read_answer(questions[slot], text) if questions[slot].reader else None
+            if slot == "secret_already_given" and remembered(tracker.get_slot(VICTIM_SLOT)):
+                worded = True  # a victim stays one ("挂了，现在打110" reads as "nothing given")
             events.append(SlotSet(slot, as_answer(value) if worded is None else worded))
         return events
 

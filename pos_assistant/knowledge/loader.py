@@ -20,6 +20,8 @@ from pos_assistant.knowledge.models import (
     CommonTexts,
     FaqAnswer,
     FaqSection,
+    FollowUp,
+    FollowUpTopic,
     Item,
     KnowledgeBase,
     LegalPoint,
@@ -191,7 +193,60 @@ def _load_question(reader: _Reader, data: Any, where: str) -> Question:
     )
 
 
-def load_situation(path: Path) -> Situation:
+FOLLOW_UPS_FILE = "follow_ups.yml"
+
+
+def load_follow_up_topics(path: Path) -> tuple[FollowUpTopic, ...]:
+    reader = _Reader(path)
+    data = reader.load()
+    raw_topics = reader.mapping(data, "topics", "top level")
+    topics = []
+    for name, raw in raw_topics.items():
+        where = f"topics.{name}"
+        if not isinstance(raw, Mapping):
+            raise reader.fail(where, "expected keywords and default")
+        keywords = raw.get("keywords")
+        if not isinstance(keywords, list) or not keywords:
+            raise reader.fail(where, "`keywords` must be a non-empty list of phrases")
+        if not all(isinstance(k, str) and k.strip() for k in keywords):
+            raise reader.fail(where, "every keyword must be a non-empty text")
+        topics.append(
+            FollowUpTopic(
+                name=str(name),
+                keywords=tuple(k.strip().lower() for k in keywords),
+                default=reader.item(raw.get("default"), f"{where}.default"),
+            )
+        )
+    if not topics:
+        raise reader.fail("topics", "at least one follow-up topic is required")
+    return tuple(topics)
+
+
+def _load_follow_ups(
+    reader: _Reader, data: Mapping[str, Any], slots: tuple[str, ...], topics: frozenset[str]
+) -> tuple[FollowUp, ...]:
+    follow_ups = []
+    for i, raw in enumerate(reader.sequence(data, "follow_ups", "top level")):
+        where = f"follow_ups[{i}]"
+        base = reader.item(raw, where, slots)
+        topic = reader.text(raw, "topic", where)
+        if topic not in topics:
+            raise reader.fail(where, f"topic {topic!r} is not one of {sorted(topics)}")
+        if any(item.topic == topic for item in follow_ups):
+            raise reader.fail(where, f"topic {topic!r} is answered twice")
+        follow_ups.append(FollowUp(**vars(base), topic=topic))
+    return tuple(follow_ups)
+
+
+def load_situation(path: Path, follow_up_topics: frozenset[str] | None = None) -> Situation:
+    """One situation file; `follow_up_topics` defaults to those of follow_ups.yml beside it."""
+    if follow_up_topics is None:
+        topics_file = path.parent / FOLLOW_UPS_FILE
+        follow_up_topics = (
+            frozenset(t.name for t in load_follow_up_topics(topics_file))
+            if topics_file.is_file()
+            else frozenset()
+        )
     reader = _Reader(path)
     data = reader.load()
     name = reader.text(data, "situation", "top level")
@@ -260,6 +315,7 @@ def load_situation(path: Path) -> Situation:
         channels=tuple(channels),
         money_involved=money_involved,
         more_steps=items("more_steps"),
+        follow_ups=_load_follow_ups(reader, data, slots, follow_up_topics),
     )
 
 
@@ -355,10 +411,13 @@ def _button(reader: _Reader, raw: Mapping[str, Any], where: str) -> Button:
 
 def load_knowledge_base(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     """Loads and validates every knowledge file; raises KnowledgeError on the first problem."""
+    topics = load_follow_up_topics(directory / FOLLOW_UPS_FILE)
+    names = frozenset(topic.name for topic in topics)
     return KnowledgeBase(
-        situations={name: load_situation(directory / f"{name}.yml") for name in SITUATIONS},
+        situations={name: load_situation(directory / f"{name}.yml", names) for name in SITUATIONS},
         faq=load_faq(directory / "faq.yml"),
         common=load_common(directory / "common.yml"),
+        follow_up_topics=topics,
     )
 
 

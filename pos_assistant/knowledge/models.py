@@ -62,6 +62,22 @@ class Question:
 
 
 @dataclass(frozen=True)
+class FollowUp(Item):
+    """A short answer to a question people ask after the steps ("怎么寄回去"), by topic."""
+
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class FollowUpTopic:
+    """A follow-up topic: the words that name it and the answer when no situation has its own."""
+
+    name: str
+    keywords: tuple[str, ...]
+    default: Item
+
+
+@dataclass(frozen=True)
 class Situation:
     name: str
     title: str
@@ -77,6 +93,8 @@ class Situation:
     money_involved: bool = True
     # Further steps shown under "详细说明" (professional advice, licence check …).
     more_steps: tuple[Item, ...] = ()
+    # Answers to the questions asked after the steps, for this situation.
+    follow_ups: tuple[FollowUp, ...] = ()
 
     @property
     def question_slots(self) -> tuple[str, ...]:
@@ -92,7 +110,11 @@ class Situation:
             *self.legal,
             *self.evidence,
             *self.channels,
+            *self.follow_ups,
         )
+
+    def follow_up(self, topic: str) -> FollowUp | None:
+        return next((item for item in self.follow_ups if item.topic == topic), None)
 
 
 @dataclass(frozen=True)
@@ -146,6 +168,8 @@ class KnowledgeBase:
     situations: Mapping[str, Situation]
     faq: Mapping[str, FaqAnswer]
     common: CommonTexts
+    # In file order: the first topic whose keyword a question contains is the one answered.
+    follow_up_topics: tuple[FollowUpTopic, ...] = ()
 
     def question_slots(self) -> tuple[str, ...]:
         return tuple(slot for s in self.situations.values() for slot in s.question_slots)
@@ -172,6 +196,7 @@ class KnowledgeBase:
             texts.append(situation.title)
             texts.extend(item.text for item in situation.all_items())
             texts.extend(text for p in situation.legal for text in (p.useful_when, p.caveat))
+        texts.extend(topic.default.text for topic in self.follow_up_topics)
         for answer in self.faq.values():
             texts.append(answer.title)
             texts.extend(section.heading for section in answer.sections)

@@ -201,6 +201,7 @@ class TextNormalization:
             )
         for pattern in (_SPACED_CASE_ID, _SPACED_TRACKING, _SPACED_PHONE):
             current = _rewrite(current, pattern, _compact_id, keep_surviving_chars=True)
+        current = _drop_emoji_beside_words(current)
         return _cut_secrets(current)
 
     @staticmethod
@@ -211,3 +212,16 @@ class TextNormalization:
             # OpenCC converts phrases (better than per character); same length keeps the spans.
             return NormalizedText(current.original, converted, current.spans)
         return _map_chars(current, convert)
+
+
+# Emoji read beside words: "押金😭😭 退不了" is read by its words. A message of emoji alone keeps
+# them (its shape, "no letters at all", is what the classifier and the actions go by).
+# One character class with a single quantifier: linear.
+_EMOJI_RUN = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d]+")
+_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+
+
+def _drop_emoji_beside_words(current: NormalizedText) -> NormalizedText:
+    if not _WORD_CHAR.search(current.text) or not _EMOJI_RUN.search(current.text):
+        return current
+    return _rewrite(current, _EMOJI_RUN, lambda match: " ")

@@ -27,6 +27,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDE
 from rasa.shared.nlu.training_data.message import Message
 
 from pos_assistant.nlu import message_keys
+from pos_assistant.nlu.scam_phrases import matching_phrase_topics
 from pos_assistant.nlu.text_normalizer import is_quick_reply_payload
 from pos_assistant.privacy import disclosed_secrets
 
@@ -61,7 +62,9 @@ def scam_topics(text: str) -> list[str]:
     """The scam topics `text` mentions (none for button payloads like "/report_suspicious_call")."""
     if not text or is_quick_reply_payload(text):
         return []
-    return [topic for topic, pattern in SCAM_TOPICS.items() if pattern.search(text)]
+    topics = [topic for topic, pattern in SCAM_TOPICS.items() if pattern.search(text)]
+    # Refund scams ("退押金得先交50手续费", "转到他私人微信") from data/scam_phrases.yml.
+    return topics + matching_phrase_topics(text)
 
 
 def is_own_disclosure(text: str, secrets: list[str], topics: list[str]) -> bool:

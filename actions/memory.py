@@ -1,0 +1,182 @@
+"""The facts a user gave, remembered for the whole conversation (and carried into new sessions).
+
+People say what matters once, often in the first message, and expect it to be known later:
+"交了99块押金", "验证码已经告诉他了". The advice forms' own answers are cleared whenever a new
+situation starts; these `known_*` slots are not, so the forms take their answers from them and
+never ask again. They are filled by action_validate_slot_mappings after every user message.
+
+- known_deposit_paid / known_deposit_amount: the latest thing the user said about a deposit
+  (a later statement replaces an earlier one, which is how "不对，我没交押金" corrects it).
+- known_victim: True once the user said, in a scam story, that a code, card number or money was
+  given. It is never cleared by anything but the user's explicit correction ("不对，我没给验证码"),
+  so every later answer keeps 110 and freezing the card first.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+
+from pos_assistant.nlu.already_given import AlreadyGiven, read_already_given
+from pos_assistant.nlu.normalization import TextNormalization
+
+MEMORY_FILE = Path(__file__).resolve().parent.parent / "data" / "memory.yml"
+NORMALIZATION_FILE = MEMORY_FILE.parent / "normalization.yml"
+DEPOSIT_SLOT = "known_deposit_paid"
+AMOUNT_SLOT = "known_deposit_amount"
+VICTIM_SLOT = "known_victim"
+MEMORY_SLOTS = (DEPOSIT_SLOT, AMOUNT_SLOT, VICTIM_SLOT)
+SCAM_INTENT = "report_suspicious_call"
+SCAM_FORM = "suspicious_call_form"
+# Which remembered fact answers which advice question.
+QUESTION_MEMORY = {
+    "deposit_paid": DEPOSIT_SLOT,
+    "paid_deposit_or_fee": DEPOSIT_SLOT,
+    "secret_already_given": VICTIM_SLOT,
+}
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1)
+def _phrases() -> dict[str, Any]:
+    return yaml.safe_load(MEMORY_FILE.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _normalization() -> TextNormalization:
+    table = yaml.safe_load(NORMALIZATION_FILE.read_text(encoding="utf-8")) or {}
+    return TextNormalization(table.get("replacements") or {})
+
+
+def readable(text: str | None) -> str:
+    """The text as the classifier read it: Simplified, Cantonese in Mandarin ("俾咗" → "给了")."""
+    if not text or text.startswith("/"):
+        return text or ""
+    return _normalization().normalize(text).text
+
+
+def _compact(text: str) -> str:
+    return _SPACES.sub("", text).lower()
+
+
+def _contains_any(text: str, phrases: list[str]) -> list[tuple[int, int]]:
+    spans = []
+    for phrase in phrases:
+        phrase = phrase.lower()
+        # English phrases keep their spaces, Chinese ones are matched without.
+        haystack = text if " " in phrase else _compact(text)
+        start = haystack.find(phrase)
+        while start != -1:
+            spans.append((start, start + len(phrase)))
+            start = haystack.find(phrase, start + 1)
+    return spans
+
+
+def read_deposit(text: str) -> bool | None:
+    """True/False when the message says a deposit was / was not paid, else None."""
+    table = _phrases()["deposit_paid"]
+    no = _contains_any(text.lower(), table["when_no"])
+    if no:
+        return False
+    return True if _contains_any(text.lower(), table["when_yes"]) else None
+
+
+def is_correction(text: str) -> bool:
+    return bool(_contains_any(text.lower(), _phrases()["correction_markers"]))
+
+
+def in_scam_story(tracker: Tracker) -> bool:
+    """Whether the latest message belongs to a scam story ("我交了200" = money to a scammer)."""
+    message = tracker.latest_message or {}
+    intent = (message.get("intent") or {}).get("name")
+    guard = message.get("safety_guard") or {}
+    return (
+        intent == SCAM_INTENT
+        or bool(guard.get("triggered"))
+        or tracker.active_loop_name == SCAM_FORM
+        or tracker.get_slot("situation") == "suspicious_call"
+    )
+
+
+def scam_guard_fired(tracker: Tracker) -> bool:
+    return bool(((tracker.latest_message or {}).get("safety_guard") or {}).get("triggered"))
+
+
+def remembered(value: Any) -> bool | None:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    return None
+
+
+def remember_facts(tracker: Tracker) -> list[EventType]:
+    """SlotSet events for what the latest user message adds to or corrects in the memory."""
+    text = readable((tracker.latest_message or {}).get("text"))
+    events: list[EventType] = []
+    victim = remembered(tracker.get_slot(VICTIM_SLOT))
+    if text and not text.startswith("/"):
+        deposit = read_deposit(text)
+        if deposit is not None and deposit != remembered(tracker.get_slot(DEPOSIT_SLOT)):
+            events.append(SlotSet(DEPOSIT_SLOT, deposit))
+        if deposit is False and tracker.get_slot(AMOUNT_SLOT) is not None:
+            events.append(SlotSet(AMOUNT_SLOT, None))
+        amount = next(
+            (
+                e.get("value")
+                for e in (tracker.latest_message or {}).get("entities") or []
+                if e.get("entity") == "amount"
+            ),
+            None,
+        )
+        if deposit is True and amount:
+            events.append(SlotSet(AMOUNT_SLOT, str(amount)))
+        reading = read_already_given(text)
+        if victim is True:
+            if is_correction(text) and reading is AlreadyGiven.NOT_GIVEN:
+                events.append(SlotSet(VICTIM_SLOT, False))
+        elif (
+            reading is AlreadyGiven.GIVEN
+            and in_scam_story(tracker)
+            and (deposit is None or scam_guard_fired(tracker))
+        ):
+            # "交了200押金" in a scam conversation is a deposit, unless the message itself is a
+            # scam ("退押金要先交手续费，我已经转了80给他").
+            events.append(SlotSet(VICTIM_SLOT, True))
+    if victim is not True and not events_set(events, VICTIM_SLOT) and answered_yes(tracker):
+        events.append(SlotSet(VICTIM_SLOT, True))
+    return events
+
+
+def events_set(events: list[EventType], slot: str) -> bool:
+    return any(event.get("name") == slot for event in events)
+
+
+def answered_yes(tracker: Tracker) -> bool:
+    """The scam form's "already given?" answered 是 (button or yes word) in this message."""
+    return (
+        tracker.active_loop_name == SCAM_FORM
+        and tracker.get_slot("requested_slot") == "secret_already_given"
+        and remembered(tracker.get_slot("secret_already_given")) is True
+    )
+
+
+def fact_for_question(tracker: Tracker, question_slot: str) -> bool | None:
+    """The remembered answer to an advice question, or None when nothing is known."""
+    memory_slot = QUESTION_MEMORY.get(question_slot)
+    if memory_slot is None:
+        return None
+    value = remembered(tracker.get_slot(memory_slot))
+    if memory_slot == VICTIM_SLOT and value is not True:
+        return None  # only a victim is certain; "not given" is asked each time a story starts
+    return value
+
+
+def is_victim(tracker: Tracker) -> bool:
+    return remembered(tracker.get_slot(VICTIM_SLOT)) is True

@@ -1,0 +1,242 @@
+"""Conversation memory: facts from any turn, never asked again, corrected only by the user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.advice import ActionAdviseSuspiciousCall, ActionResetAdviceAnswers
+from actions.every_message import ActionValidateSlotMappings
+from actions.forms_advice import ValidateNoActivationRefundForm, ValidateSuspiciousCallForm
+from actions.memory import read_deposit, remember_facts
+from tests.unit.test_advice_actions import DOMAIN
+
+
+def tracker(
+    text: str,
+    intent: str = "inform",
+    slots: dict[str, Any] | None = None,
+    active_loop: str | None = None,
+    entities: list[dict] | None = None,
+    guard: bool = False,
+) -> Tracker:
+    message: dict[str, Any] = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": entities or [],
+    }
+    if guard:
+        message["safety_guard"] = {"triggered": True, "topics": ["verification_code"]}
+    return Tracker.from_dict(
+        {
+            "sender_id": "memory-test",
+            "slots": dict(slots or {}),
+            "latest_message": message,
+            "events": [{"event": "user", "text": text, "parse_data": message}],
+            "active_loop": {"name": active_loop} if active_loop else {},
+            "latest_action_name": "action_listen",
+            "paused": False,
+        }
+    )
+
+
+def slot_values(events: list) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("交了99块押金，机器没激活想退", True),
+        ("押金退不了怎么办", True),
+        ("不对，我没交押金", False),
+        ("我没付押金，机器是免费送的", False),
+        ("押金能不能不交", None),  # a question about fees says nothing about this user
+        ("怎么寄回去", None),
+    ],
+)
+def test_deposit_read_from_any_message(text: str, expected: bool | None) -> None:
+    assert read_deposit(text) is expected
+
+
+def test_deposit_and_amount_remembered_and_corrected() -> None:
+    amount = [{"entity": "amount", "value": "99元"}]
+    first = slot_values(remember_facts(tracker("交了99块押金，一直没激活", entities=amount)))
+    assert first == {"known_deposit_paid": True, "known_deposit_amount": "99元"}
+    corrected = slot_values(
+        remember_facts(tracker("不对，我没交押金", slots={"known_deposit_paid": True, **first}))
+    )
+    assert corrected == {"known_deposit_paid": False, "known_deposit_amount": None}
+
+
+def test_a_victim_is_remembered_only_in_a_scam_story() -> None:
+    scam = tracker("他让我报验证码，我已经报给他了", intent="report_suspicious_call", guard=True)
+    assert slot_values(remember_facts(scam)) == {"known_victim": True}
+    # "交了" about a deposit, outside a scam story, makes nobody a victim.
+    assert "known_victim" not in slot_values(remember_facts(tracker("我交了200")))
+
+
+@pytest.mark.parametrize(
+    "later",
+    ["挂了，现在打110，然后呢", "没有了", "我没再给他什么", "谢谢", "/deny"],
+)
+def test_the_victim_state_never_reverts_without_an_explicit_correction(later: str) -> None:
+    events = remember_facts(tracker(later, slots={"known_victim": True}))
+    assert "known_victim" not in slot_values(events)
+
+
+def test_an_explicit_correction_takes_the_victim_state_back() -> None:
+    events = remember_facts(tracker("不对，我说错了，验证码我没给他", slots={"known_victim": True}))
+    assert slot_values(events) == {"known_victim": False}
+
+
+def test_the_scam_form_answered_yes_makes_a_victim() -> None:
+    answered = tracker(
+        "/affirm",
+        intent="affirm",
+        slots={"secret_already_given": True, "requested_slot": "secret_already_given"},
+        active_loop="suspicious_call_form",
+    )
+    assert slot_values(remember_facts(answered)) == {"known_victim": True}
+
+
+async def test_a_later_answer_to_a_victim_starts_with_110_and_the_freeze() -> None:
+    dispatcher = CollectingDispatcher()
+    later = tracker("挂了，现在打110，然后呢", intent="inform", slots={"known_victim": True})
+    await ActionValidateSlotMappings().run(dispatcher, later, DOMAIN)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_victim_reminder"]
+    reminder = DOMAIN["responses"]["utter_victim_reminder"][0]["text"]
+    assert reminder.index("屏幕共享") < reminder.index("110") < reminder.index("冻结银行卡")
+
+
+async def test_no_victim_reminder_for_others_or_when_the_scam_advice_follows() -> None:
+    for case in (
+        tracker("押金怎么退", intent="report_no_activation_refund"),
+        tracker("又打来了", intent="report_suspicious_call", slots={"known_victim": True}),
+        tracker("谢谢", intent="thank", slots={"known_victim": True}),
+    ):
+        dispatcher = CollectingDispatcher()
+        await ActionValidateSlotMappings().run(dispatcher, case, DOMAIN)
+        assert "utter_victim_reminder" not in [m.get("response") for m in dispatcher.messages]
+
+
+async def test_the_forms_take_remembered_answers_and_never_ask_again() -> None:
+    refund = tracker(
+        "机器没激活，想退",
+        slots={"known_deposit_paid": True},
+        active_loop="no_activation_refund_form",
+    )
+    events = await ValidateNoActivationRefundForm().get_extraction_events(
+        CollectingDispatcher(), refund, DOMAIN
+    )
+    assert SlotSet("paid_deposit_or_fee", True) in events
+    # A remembered victim: "挂了" reads as "nothing given", the memory keeps the victim steps.
+    victim = tracker(
+        "挂了，现在打110，然后呢",
+        slots={"known_victim": True},
+        active_loop="suspicious_call_form",
+    )
+    events = await ValidateSuspiciousCallForm().get_extraction_events(
+        CollectingDispatcher(), victim, DOMAIN
+    )
+    assert SlotSet("secret_already_given", True) in events
+    validated = tracker(
+        "挂了，现在打110，然后呢",
+        slots={"known_victim": True, "secret_already_given": True},
+        active_loop="suspicious_call_form",
+    )
+    validated.slots_to_validate = lambda: {"secret_already_given": True}  # type: ignore[method-assign]
+    events = await ValidateSuspiciousCallForm().get_validation_events(
+        CollectingDispatcher(), validated, DOMAIN
+    )
+    assert events == [SlotSet("secret_already_given", True)]
+
+
+async def test_the_reset_between_situations_leaves_the_memory_alone() -> None:
+    slots = {"known_victim": True, "known_deposit_paid": True, "secret_already_given": True}
+    events = await ActionResetAdviceAnswers().run(
+        CollectingDispatcher(), tracker("", slots=slots), DOMAIN
+    )
+    assert {e["name"] for e in events} == {"secret_already_given"}
+
+
+async def test_the_same_article_is_not_sent_twice() -> None:
+    action = ActionAdviseSuspiciousCall()
+    first = CollectingDispatcher()
+    events = await action.run(first, tracker("", slots={"secret_already_given": False}), DOMAIN)
+    advised = slot_values(events)["advised_answers"]
+    assert len(first.messages) == 2
+    again = CollectingDispatcher()
+    slots = {"secret_already_given": False, "advised_answers": advised}
+    await action.run(again, tracker("", slots=slots), DOMAIN)
+    assert [m["response"] for m in again.messages] == ["utter_advice_sent_before"]
+    assert "要再看一遍完整步骤吗" in DOMAIN["responses"]["utter_advice_sent_before"][0]["text"]
+    # A victim's steps are short and always sent in full.
+    victim = CollectingDispatcher()
+    key = advised[0].replace("False", "True")
+    slots = {"secret_already_given": True, "advised_answers": [key]}
+    await action.run(victim, tracker("", slots=slots), DOMAIN)
+    assert len(victim.messages) == 2 and "110" in victim.messages[0]["text"]
+
+
+async def test_the_same_situation_told_again_keeps_its_answers() -> None:
+    slots = {
+        "situation": "no_activation_refund",
+        "bought_online_within_7_days": False,
+        "paid_deposit_or_fee": True,
+        "deposit_paid": True,
+    }
+    again = tracker("押金还是没退", intent="report_no_activation_refund", slots=slots)
+    events = await ActionResetAdviceAnswers().run(CollectingDispatcher(), again, DOMAIN)
+    assert {e["name"] for e in events} == {"deposit_paid"}  # another situation's answer only
+    other = tracker("又有人打电话要验证码", intent="report_suspicious_call", slots=slots)
+    events = await ActionResetAdviceAnswers().run(CollectingDispatcher(), other, DOMAIN)
+    assert {e["name"] for e in events} == {
+        "deposit_paid",
+        "bought_online_within_7_days",
+        "paid_deposit_or_fee",
+    }
+
+
+def test_cantonese_and_traditional_are_read_like_mandarin() -> None:
+    said = tracker(
+        "有個自稱POS售後嘅人打嚟，我俾咗驗證碼佢", intent="report_suspicious_call", guard=True
+    )
+    assert slot_values(remember_facts(said)) == {"known_victim": True}
+    assert slot_values(remember_facts(tracker("佢哋唔肯退按金"))) == {"known_deposit_paid": True}
+
+
+async def test_a_correction_is_acknowledged_in_words() -> None:
+    dispatcher = CollectingDispatcher()
+    said = tracker("不对，我没交押金", intent="deny", slots={"known_deposit_paid": True})
+    await ActionValidateSlotMappings().run(dispatcher, said, DOMAIN)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_noted_no_deposit"]
+    dispatcher = CollectingDispatcher()
+    plain = tracker("我没交押金", intent="deny", slots={"known_deposit_paid": False})
+    await ActionValidateSlotMappings().run(dispatcher, plain, DOMAIN)
+    assert dispatcher.messages == []  # nothing changed, nothing to acknowledge
+
+
+async def test_an_article_asked_again_with_a_question_answers_the_question() -> None:
+    from actions.advice import ActionAdviseRefuseDelivery
+
+    first = CollectingDispatcher()
+    slots = {"deposit_paid": False}
+    events = await ActionAdviseRefuseDelivery().run(first, tracker("", slots=slots), DOMAIN)
+    advised = slot_values(events)["advised_answers"]
+    again = CollectingDispatcher()
+    slots = {**slots, "advised_answers": advised, "situation": "refuse_delivery"}
+    asking = tracker("已经签收了怎么寄回去", slots=slots)
+    await ActionAdviseRefuseDelivery().run(again, asking, DOMAIN)
+    assert len(again.messages) == 1 and "七天无理由" in again.messages[0]["text"]
+
+
+def test_money_sent_in_a_refund_scam_makes_a_victim_although_a_deposit_is_named() -> None:
+    said = tracker(
+        "说退押金要先交手续费，我已经转了80给他", intent="report_suspicious_call", guard=True
+    )
+    assert slot_values(remember_facts(said)) == {"known_deposit_paid": True, "known_victim": True}
