@@ -26,7 +26,7 @@ mkdir -p var/logs
 export WECHAT_TOKEN=${WECHAT_TOKEN:-pos-assistant-dev-token}
 # The widget relay (web/server.py) runs here: believe the browser address it forwards.
 export TRUSTED_PROXY=${TRUSTED_PROXY-127.0.0.1,::1}
-export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2
+export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false
 RASA_API_TOKEN=${RASA_API_TOKEN:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 export RASA_API_TOKEN RASA_URL="http://localhost:$RASA_PORT"
 

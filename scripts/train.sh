@@ -17,7 +17,7 @@ if [ -f "$model" ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$input
 fi
 
 echo "train: training $model (a few minutes on 2 cores)"
-export PYTHONHASHSEED=0 TF_DETERMINISTIC_OPS=1 TF_CPP_MIN_LOG_LEVEL=2
+export PYTHONHASHSEED=0 TF_DETERMINISTIC_OPS=1 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false
 # Rasa warns about every response sent only by custom actions; `rasa data validate` shows them.
 export PYTHONWARNINGS=ignore
 .venv/bin/rasa train --fixed-model-name pos-assistant --out models --quiet
