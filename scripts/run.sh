@@ -27,6 +27,8 @@ export WECHAT_TOKEN=${WECHAT_TOKEN:-pos-assistant-dev-token}
 # The widget relay (web/server.py) runs here: believe the browser address it forwards.
 export TRUSTED_PROXY=${TRUSTED_PROXY-127.0.0.1,::1}
 export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false
+# endpoints.yml reads the action server's address from here, so ACTION_PORT moves both ends.
+export ACTION_ENDPOINT_URL="http://${ACTION_HOST:-127.0.0.1}:$ACTION_PORT/webhook"
 RASA_API_TOKEN=${RASA_API_TOKEN:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 export RASA_API_TOKEN RASA_URL="http://localhost:$RASA_PORT"
 

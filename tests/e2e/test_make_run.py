@@ -26,6 +26,7 @@ pytestmark = pytest.mark.e2e
 STAMPS = [PROJECT_ROOT / ".venv" / ".setup-stamp", PROJECT_ROOT / "models" / ".train-stamp"]
 # Setup and training are stamped: a run that gets past them in this time did neither.
 UP_TO_DATE_SECONDS = 120
+MODEL_LOAD_SECONDS = 240
 
 
 def run_env(ports: dict[str, int]) -> dict[str, str]:
@@ -126,7 +127,7 @@ def process_group_alive(pgid: int) -> bool:
     return True
 
 
-def test_ctrl_c_stops_all_three_servers(ports: dict[str, int], tmp_path: Path) -> None:
+def test_servers_use_the_chosen_ports_and_ctrl_c_stops_all_three(ports: dict[str, int], tmp_path: Path) -> None:
     log = tmp_path / "run.log"
     process = start_run(ports, log)
     try:
@@ -144,6 +145,24 @@ def test_ctrl_c_stops_all_three_servers(ports: dict[str, int], tmp_path: Path) -
                 assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
                 time.sleep(0.5)
         assert len(processes_in_group(process.pid)) >= 4  # run.sh and its three servers
+        # The Rasa server reaches the action server on ACTION_PORT, not on a fixed port: the
+        # first question of an advice flow needs the form's validation action.
+        rasa = f"http://127.0.0.1:{ports['RASA_PORT']}"
+        while True:
+            assert process.poll() is None, log.read_text(encoding="utf-8")
+            try:
+                if httpx.get(rasa, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline + MODEL_LOAD_SECONDS, log.read_text("utf-8")
+            time.sleep(0.5)
+        replies = httpx.post(
+            f"{rasa}/webhooks/rest/webhook",
+            json={"sender": "make-run", "message": "莫名其妙收到一台pos机，我根本没申请过"},
+            timeout=60,
+        ).json()
+        assert "索要验证码" in " ".join(reply.get("text", "") for reply in replies), replies
 
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         assert process.wait(timeout=60) == 0
