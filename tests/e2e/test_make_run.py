@@ -127,7 +127,9 @@ def process_group_alive(pgid: int) -> bool:
     return True
 
 
-def test_servers_use_the_chosen_ports_and_ctrl_c_stops_all_three(ports: dict[str, int], tmp_path: Path) -> None:
+def test_servers_use_the_chosen_ports_and_ctrl_c_stops_all_three(
+    ports: dict[str, int], tmp_path: Path
+) -> None:
     log = tmp_path / "run.log"
     process = start_run(ports, log)
     try:
