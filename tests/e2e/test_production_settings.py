@@ -26,6 +26,7 @@ def test_production_without_a_wechat_token_does_not_start(tmp_path: Path) -> Non
         "RASA_API_TOKEN": "production-test-token",
         # Set, so that the REST channel's own production check passes and WeChat's is the one seen.
         "REST_API_TOKEN": "production-rest-token",
+        "ACTION_ENDPOINT_URL": "http://127.0.0.1:9/webhook",  # endpoints.yml reads it
     }
     log = tmp_path / "rasa.log"
     with log.open("w") as out:
