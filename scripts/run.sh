@@ -27,8 +27,9 @@ export WECHAT_TOKEN=${WECHAT_TOKEN:-pos-assistant-dev-token}
 # The widget relay (web/server.py) runs here: believe the browser address it forwards.
 export TRUSTED_PROXY=${TRUSTED_PROXY-127.0.0.1,::1}
 export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false
-# endpoints.yml reads the action server's address from here, so ACTION_PORT moves both ends.
-export ACTION_ENDPOINT_URL="http://${ACTION_HOST:-127.0.0.1}:$ACTION_PORT/webhook"
+# Rasa calls the action server where it listens: ACTION_HOST / ACTION_PORT move both ends.
+sed "s#http://127.0.0.1:5055/webhook#http://$ACTION_HOST:$ACTION_PORT/webhook#" endpoints.yml \
+  >var/endpoints.yml
 RASA_API_TOKEN=${RASA_API_TOKEN:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 export RASA_API_TOKEN RASA_URL="http://localhost:$RASA_PORT"
 
@@ -49,7 +50,7 @@ trap 'stop_all $?' EXIT
   --actions actions </dev/null >var/logs/actions.log 2>&1 &
 pids+=($!)
 .venv/bin/rasa run --model models/pos-assistant.tar.gz --port "$RASA_PORT" \
-  --credentials credentials.yml --endpoints endpoints.yml \
+  --credentials credentials.yml --endpoints var/endpoints.yml \
   --enable-api --auth-token "$RASA_API_TOKEN" </dev/null >var/logs/rasa.log 2>&1 &
 pids+=($!)
 if [ -f web/server.py ]; then
