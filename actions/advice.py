@@ -148,19 +148,30 @@ class MoreAboutSituationAction(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        try:
-            knowledge = get_knowledge_base()
-        except KnowledgeError:
-            logger.exception("knowledge base failed to load")
-            dispatcher.utter_message(response=UNAVAILABLE_RESPONSE)
-            return []
-        situation = knowledge.situations.get(tracker.get_slot(SITUATION_SLOT) or "")
-        if situation is None:  # nothing advised yet in this conversation
-            dispatcher.utter_message(response=NO_SITUATION_RESPONSE)
-            return []
-        answers = current_answers(tracker, situation)
-        send(dispatcher, self.render(situation, answers, knowledge.common))
+        advised = advised_situation(dispatcher, tracker)
+        if advised is not None:
+            send(dispatcher, self.render(*advised))
         return []
+
+
+def advised_situation(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    no_situation_response: str = NO_SITUATION_RESPONSE,
+) -> tuple[Situation, Answers, CommonTexts] | None:
+    """The situation advised last, its answers and the common texts; None once the user was told
+    why there is nothing to show (knowledge unavailable, or nothing advised yet)."""
+    try:
+        knowledge = get_knowledge_base()
+    except KnowledgeError:
+        logger.exception("knowledge base failed to load")
+        dispatcher.utter_message(response=UNAVAILABLE_RESPONSE)
+        return None
+    situation = knowledge.situations.get(tracker.get_slot(SITUATION_SLOT) or "")
+    if situation is None:
+        dispatcher.utter_message(response=no_situation_response)
+        return None
+    return situation, current_answers(tracker, situation), knowledge.common
 
 
 class ActionAdviceDetails(MoreAboutSituationAction):

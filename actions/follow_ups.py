@@ -20,14 +20,14 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.advice import (
-    NO_SITUATION_RESPONSE,
     SITUATION_SLOT,
-    UNAVAILABLE_RESPONSE,
+    MoreAboutSituationAction,
+    advised_situation,
     current_answers,
-    send,
 )
 from pos_assistant.knowledge import KnowledgeError, get_knowledge_base, render_situation
-from pos_assistant.knowledge.models import Item, KnowledgeBase
+from pos_assistant.knowledge.models import Answers, CommonTexts, Item, KnowledgeBase, Situation
+from pos_assistant.knowledge.renderer import RenderedMessage
 
 logger = logging.getLogger(__name__)
 
@@ -88,28 +88,16 @@ class ActionAnswerFollowUp(Action):
         return []
 
 
-class ActionAdviceRepeat(Action):
+class ActionAdviceRepeat(MoreAboutSituationAction):
     """The full answer for the situation advised last, although it was sent before."""
 
     def name(self) -> str:
         return "action_advice_repeat"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        try:
-            knowledge = get_knowledge_base()
-        except KnowledgeError:
-            logger.exception("knowledge base failed to load")
-            dispatcher.utter_message(response=UNAVAILABLE_RESPONSE)
-            return []
-        situation = knowledge.situations.get(tracker.get_slot(SITUATION_SLOT) or "")
-        if situation is None:
-            dispatcher.utter_message(response=NO_SITUATION_RESPONSE)
-            return []
-        answers = current_answers(tracker, situation)
-        send(dispatcher, render_situation(situation, answers, knowledge.common, include_core=True))
-        return []
+    def render(
+        self, situation: Situation, answers: Answers, common: CommonTexts
+    ) -> list[RenderedMessage]:
+        return render_situation(situation, answers, common, include_core=True)
 
 
 def shorter_lines(lines: list[str]) -> str:
@@ -131,17 +119,10 @@ class ActionAdviceShorter(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        try:
-            knowledge = get_knowledge_base()
-        except KnowledgeError:
-            logger.exception("knowledge base failed to load")
-            dispatcher.utter_message(response=UNAVAILABLE_RESPONSE)
+        advised = advised_situation(dispatcher, tracker, "utter_shorter_no_situation")
+        if advised is None:
             return []
-        situation = knowledge.situations.get(tracker.get_slot(SITUATION_SLOT) or "")
-        if situation is None:
-            dispatcher.utter_message(response="utter_shorter_no_situation")
-            return []
-        answers = current_answers(tracker, situation)
+        situation, answers, _ = advised
         steps = [item.text for item in situation.steps if item.applies(answers)]
         dispatcher.utter_message(text=shorter_lines(steps))
         return []
