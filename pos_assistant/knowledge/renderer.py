@@ -143,7 +143,7 @@ def render_details(
         for use in _applicable(situation.channels, answers)
     ]
     blocks = [
-        f"【{situation.title}·详细说明】",
+        f"【{situation.title}·{common.details_button.title}】",
         _bullets(headings["causes"], (i.text for i in _applicable(situation.causes, answers))),
         _bullets(
             headings["more_steps"], (i.text for i in _applicable(situation.more_steps, answers))
@@ -163,7 +163,7 @@ def render_legal(
     labels = common.legal_labels
     points = _applicable(situation.legal, answers)
     intro = common.legal_intro if points else common.legal_none
-    blocks: list[str | None] = [f"【{situation.title}·法律依据】\n{intro}"]
+    blocks: list[str | None] = [f"【{situation.title}·{common.legal_button.title}】\n{intro}"]
     for point in points:
         blocks.append(
             f"{common.law_titles[point.law]}{labels['gist']}{point.text}\n"
