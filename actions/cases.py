@@ -14,7 +14,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_forms import MISSES_SLOT, channel_of, client_address_of
-from actions.follow_ups import answer_follow_up
+from actions.follow_ups import answered_in_context
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import (
     AccessDenied,
@@ -253,8 +253,7 @@ class ActionAddCaseInfo(Action):
             if e.get("entity") in EXTRA_SLOTS
         ]
         if not details:
-            # "挂了，现在打110，然后呢" after the steps is a follow-up question, not case info.
-            if tracker.get_slot("situation") and answer_follow_up(dispatcher, tracker):
+            if answered_in_context(dispatcher, tracker):
                 return []
             dispatcher.utter_message(response="utter_case_info_what")
             return []

@@ -17,7 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.follow_ups import answer_follow_up
+from actions.follow_ups import answered_in_context
 
 TOPICS_FILE = Path(__file__).resolve().parent.parent / "data" / "topics.yml"
 FAILURE_ACTIONS = {"action_clarify", "action_out_of_scope"}
@@ -92,11 +92,6 @@ def answer_without_words(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     if any(emoji in text for emoji in _ANGRY_EMOJI) or previous_turn_failed(tracker):
         return offer_human(dispatcher)
     return [SlotSet("human_offered", False)]
-
-
-def answered_in_context(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-    """A follow-up question ("怎么寄回去") the classifier missed, after advice was given."""
-    return bool(tracker.get_slot("situation")) and answer_follow_up(dispatcher, tracker)
 
 
 def offer_human(dispatcher: CollectingDispatcher) -> list[EventType]:

@@ -76,6 +76,12 @@ def answer_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool
     return True
 
 
+def answered_in_context(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """A follow-up question the classifier missed ("怎么寄回去" read as out of scope, "挂了，现在打
+    110，然后呢" read as case info), answered when a situation was advised in this conversation."""
+    return bool(tracker.get_slot(SITUATION_SLOT)) and answer_follow_up(dispatcher, tracker)
+
+
 class ActionAnswerFollowUp(Action):
     def name(self) -> str:
         return "action_answer_follow_up"
