@@ -7,7 +7,6 @@ CPU time and memory are read from /proc (the processes' own accounting, children
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 import redis
 
 from tests.e2e.stack import PROJECT_ROOT, VENV_BIN, free_port, wait_until_up
-from tests.pg import _as_server_user, _wait_until_accepting, postgres_bin_dir
+from tests.pg import _wait_until_accepting, init_cluster, postgres_bin_dir, server_command
 
 API_TOKEN = "bench-api-token"
 # The REST channel asks for this bearer token where it is configured to; sent on every message.
@@ -203,49 +202,9 @@ class ProcessGroup:
         if bin_dir is None:
             raise RuntimeError("PostgreSQL binaries not found (scripts/setup_system.sh)")
         base = Path(tempfile.mkdtemp(prefix="pos-bench-pg-"))
-        if os.geteuid() == 0:
-            nobody = pwd.getpwnam("nobody")
-            os.chown(base, nobody.pw_uid, nobody.pw_gid)
-        subprocess.run(
-            _as_server_user(
-                [
-                    str(bin_dir / "initdb"),
-                    "-D",
-                    str(base / "data"),
-                    "-U",
-                    "postgres",
-                    "-A",
-                    "trust",
-                    "-E",
-                    "UTF8",
-                    "--locale=C",
-                    "--no-sync",
-                ]
-            ),
-            check=True,
-            capture_output=True,
-        )
+        init_cluster(bin_dir, base)
         port = free_port()
-        server = self.start(
-            "postgres",
-            _as_server_user(
-                [
-                    str(bin_dir / "postgres"),
-                    "-D",
-                    str(base / "data"),
-                    "-p",
-                    str(port),
-                    "-h",
-                    "127.0.0.1",
-                    "-k",
-                    str(base),
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "max_connections=100",
-                ]
-            ),
-        )
+        server = self.start("postgres", server_command(bin_dir, base, port, max_connections=100))
         url = f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
         _wait_until_accepting(url, server.process, server.log)
         return server, url

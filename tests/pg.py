@@ -40,6 +40,53 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "nobody", "--", *command]
 
 
+def init_cluster(bin_dir: Path, base: Path) -> None:
+    """initdb into `base`/data, owned by the server user (postgres refuses to run as root)."""
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        os.chown(base, nobody.pw_uid, nobody.pw_gid)
+    subprocess.run(
+        _as_server_user(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(base / "data"),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+
+
+def server_command(bin_dir: Path, base: Path, port: int, max_connections: int) -> list[str]:
+    """postgres on 127.0.0.1:`port` for the cluster in `base`, without fsync (throwaway data)."""
+    return _as_server_user(
+        [
+            str(bin_dir / "postgres"),
+            "-D",
+            str(base / "data"),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "-k",
+            str(base),
+            "-c",
+            "fsync=off",
+            "-c",
+            f"max_connections={max_connections}",
+        ]
+    )
+
+
 def _wait_until_accepting(url: str, process: subprocess.Popen, log_path: Path) -> None:
     engine = create_engine(url, future=True)
     deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
@@ -68,52 +115,14 @@ def postgres_server_url() -> Iterator[str]:
         )
     # Not under pytest's tmp dir: that one is private to root, and the server runs as nobody.
     base = Path(tempfile.mkdtemp(prefix="pos-assistant-pg-"))
-    data_dir = base / "data"
     log_path = base / "postgres.log"
-    if os.geteuid() == 0:
-        nobody = pwd.getpwnam("nobody")
-        os.chown(base, nobody.pw_uid, nobody.pw_gid)
-    subprocess.run(
-        _as_server_user(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                str(data_dir),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    init_cluster(bin_dir, base)
     port = free_port()
     with open(log_path, "w") as log:
         if os.geteuid() == 0:
             os.chown(log_path, pwd.getpwnam("nobody").pw_uid, -1)
         process = subprocess.Popen(
-            _as_server_user(
-                [
-                    str(bin_dir / "postgres"),
-                    "-D",
-                    str(data_dir),
-                    "-p",
-                    str(port),
-                    "-h",
-                    "127.0.0.1",
-                    "-k",
-                    str(base),
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "max_connections=60",
-                ]
-            ),
+            server_command(bin_dir, base, port, max_connections=60),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
