@@ -17,26 +17,19 @@ from pathlib import Path
 
 import redis
 
-from tests.e2e.stack import PROJECT_ROOT, VENV_BIN, free_port, wait_until_up
+from tests.e2e.stack import (
+    PROJECT_ROOT,
+    VENV_BIN,
+    action_server_command,
+    free_port,
+    wait_until_up,
+)
 from tests.pg import _wait_until_accepting, init_cluster, postgres_bin_dir, server_command
 
 API_TOKEN = "bench-api-token"
 # The REST channel asks for this bearer token where it is configured to; sent on every message.
 REST_TOKEN = "bench-rest-token"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def action_server_command(port: int) -> list[str]:
-    """How the action server is started: the one place to change when its command changes."""
-    return [
-        str(VENV_BIN / "rasa"),
-        "run",
-        "actions",
-        "--port",
-        str(port),
-        "--actions",
-        "actions",
-    ]
 
 
 def rasa_server_command(model: Path, port: int, endpoints: Path) -> list[str]:

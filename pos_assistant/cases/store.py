@@ -60,6 +60,7 @@ from pos_assistant.cases.vocabulary import (
     HandoffStatus,
 )
 from pos_assistant.identity import trusted_identity
+from pos_assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -74,16 +75,17 @@ _MAX_CONVERSATION_ID = 128  # longer ids are never case openers (the column woul
 class AbuseLimits:
     """How much one identity (conversation id, client address) may do; settings.py names them."""
 
-    verification_minutes: int = 30
-    lookup_failures_per_conversation: int = 6
+    # The defaults are the settings' own (one place for each number).
+    verification_minutes: int = Settings.case_verification_minutes
+    lookup_failures_per_conversation: int = Settings.lookup_failures_per_conversation
     # Higher: behind a carrier or office NAT many people share one address.
-    lookup_failures_per_address: int = 20
-    lookup_identity_window_minutes: int = 60
-    cases_per_conversation: int = 3
-    cases_per_address: int = 20
-    handoffs_per_conversation: int = 5
-    handoffs_per_address: int = 30
-    window_minutes: int = 1440
+    lookup_failures_per_address: int = Settings.lookup_failures_per_address
+    lookup_identity_window_minutes: int = Settings.lookup_identity_window_minutes
+    cases_per_conversation: int = Settings.cases_per_conversation
+    cases_per_address: int = Settings.cases_per_address
+    handoffs_per_conversation: int = Settings.handoffs_per_conversation
+    handoffs_per_address: int = Settings.handoffs_per_address
+    window_minutes: int = Settings.rate_limit_window_minutes
 
 
 def _hash(*parts: str) -> str:
