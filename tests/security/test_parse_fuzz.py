@@ -82,7 +82,7 @@ async def _measure() -> Timings:
 @pytest.fixture(scope="module")
 def timings() -> Iterator[Timings]:
     if not model_under_test().exists():
-        pytest.skip(f"{model_under_test()} is missing: run `make train` first")
+        pytest.fail(f"{model_under_test()} is missing: run `make train` first")
     # Rasa's debug events would be printed for every parse: only warnings, as in `make run`.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     try:
