@@ -103,14 +103,17 @@ class AdviseSituationAction(Action, ABC):
         advised = list(tracker.get_slot(ADVISED_SLOT) or [])
         events: list[EventType] = [SlotSet(SITUATION_SLOT, self.situation)]
         victim_steps = answers.get("secret_already_given") is True  # short, and never skipped
-        if key in advised and not victim_steps:
+        if key in advised:
             # The same article twice is a wall of text: answer the question in it ("签收了怎么寄
-            # 回去"), else name the article and offer to show it again.
+            # 回去", a victim's "卡冻结了，然后呢"), else name the article and offer it again. A
+            # victim with no such question gets the steps again: they are short and never skipped.
             from actions.follow_ups import answer_follow_up  # follow_ups builds on this module
 
-            if not answer_follow_up(dispatcher, tracker):
+            if answer_follow_up(dispatcher, tracker):
+                return events
+            if not victim_steps:
                 dispatcher.utter_message(response=SENT_BEFORE_RESPONSE, title=situation.title)
-            return events
+                return events
         core = not scam_warning_in_this_reply(tracker)
         send(dispatcher, render_situation(situation, answers, knowledge.common, include_core=core))
         return [*events, SlotSet(ADVISED_SLOT, [*advised, key])]

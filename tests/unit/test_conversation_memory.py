@@ -181,6 +181,11 @@ async def test_the_same_article_is_not_sent_twice() -> None:
     slots = {"secret_already_given": True, "advised_answers": [key]}
     await action.run(victim, tracker("", slots=slots), DOMAIN)
     assert len(victim.messages) == 2 and "110" in victim.messages[0]["text"]
+    # ... unless the repeated message asks what to do next: that question is answered instead.
+    asked = CollectingDispatcher()
+    slots = {**slots, "situation": "suspicious_call"}
+    await action.run(asked, tracker("卡已经冻结了 然后呢", slots=slots), DOMAIN)
+    assert len(asked.messages) == 1 and asked.messages[0]["text"].startswith("接下来")
 
 
 async def test_the_same_situation_told_again_keeps_its_answers() -> None:
