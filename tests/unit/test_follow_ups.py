@@ -139,6 +139,7 @@ async def test_repeat_sends_the_full_answer() -> None:
         "卖家说退押金得先交50手续费",
         "让我转到他私人微信",
         "退款前要先交保证金",
+        "押金怎么退？另外有人打电话让我交50手续费才能退",
         "the seller wants a fee before the refund",
     ],
 )
