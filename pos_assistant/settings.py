@@ -100,29 +100,33 @@ def get_settings() -> Settings:
         handoff_reminder_seconds=_positive_float(
             "HANDOFF_REMINDER_SECONDS", env("HANDOFF_REMINDER_SECONDS", "120")
         ),
-        max_message_chars=_positive_int("MAX_MESSAGE_CHARS", "1000"),
-        max_request_bytes=_positive_int("MAX_REQUEST_BYTES", str(256 * 1024)),
+        max_message_chars=_positive_int("max_message_chars"),
+        max_request_bytes=_positive_int("max_request_bytes"),
         rest_api_token=env("REST_API_TOKEN", ""),
         trusted_proxies=tuple(
             part.strip() for part in env("TRUSTED_PROXY", "").split(",") if part.strip()
         ),
         action_host=env("ACTION_HOST", "127.0.0.1") or "127.0.0.1",
-        case_verification_minutes=_positive_int("CASE_VERIFICATION_MINUTES", "30"),
-        lookup_failures_per_case=_positive_int("LOOKUP_FAILURES_PER_CASE", "3"),
-        lookup_lock_minutes=_positive_int("LOOKUP_LOCK_MINUTES", "15"),
-        lookup_failures_per_conversation=_positive_int("LOOKUP_FAILURES_PER_CONVERSATION", "6"),
-        lookup_failures_per_address=_positive_int("LOOKUP_FAILURES_PER_ADDRESS", "20"),
-        lookup_identity_window_minutes=_positive_int("LOOKUP_IDENTITY_WINDOW_MINUTES", "60"),
-        cases_per_conversation=_positive_int("CASES_PER_CONVERSATION", "3"),
-        cases_per_address=_positive_int("CASES_PER_ADDRESS", "20"),
-        handoffs_per_conversation=_positive_int("HANDOFFS_PER_CONVERSATION", "5"),
-        handoffs_per_address=_positive_int("HANDOFFS_PER_ADDRESS", "30"),
-        rate_limit_window_minutes=_positive_int("RATE_LIMIT_WINDOW_MINUTES", "1440"),
+        case_verification_minutes=_positive_int("case_verification_minutes"),
+        lookup_failures_per_case=_positive_int("lookup_failures_per_case"),
+        lookup_lock_minutes=_positive_int("lookup_lock_minutes"),
+        lookup_failures_per_conversation=_positive_int("lookup_failures_per_conversation"),
+        lookup_failures_per_address=_positive_int("lookup_failures_per_address"),
+        lookup_identity_window_minutes=_positive_int("lookup_identity_window_minutes"),
+        cases_per_conversation=_positive_int("cases_per_conversation"),
+        cases_per_address=_positive_int("cases_per_address"),
+        handoffs_per_conversation=_positive_int("handoffs_per_conversation"),
+        handoffs_per_address=_positive_int("handoffs_per_address"),
+        rate_limit_window_minutes=_positive_int("rate_limit_window_minutes"),
         tracker_encryption_key=env("TRACKER_ENCRYPTION_KEY", ""),
     )
 
 
-def _positive_int(name: str, default: str) -> int:
+def _positive_int(field: str) -> int:
+    """A whole-number setting: the variable is the field's name in capitals, the default is the
+    field's own (one place for each number)."""
+    name = field.upper()
+    default = str(getattr(Settings, field))
     raw = env(name, default) or default
     try:
         value = int(raw)
