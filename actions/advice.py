@@ -15,6 +15,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.memory import fact_for_question
+from actions.two_questions import answer_second_question
 from pos_assistant.knowledge import (
     KnowledgeError,
     get_knowledge_base,
@@ -91,6 +92,10 @@ class AdviseSituationAction(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        events = await self.advise(dispatcher, tracker)
+        return [*events, *answer_second_question(dispatcher, tracker, events)]
+
+    async def advise(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         try:
             knowledge = get_knowledge_base()
         except KnowledgeError:
@@ -218,7 +223,7 @@ class ActionAnswerFaq(Action):
             dispatcher.utter_message(response="utter_default")
             return []
         send(dispatcher, render_faq(answer, knowledge.common))
-        return []
+        return answer_second_question(dispatcher, tracker)
 
 
 # The intents that start a situation's questions (data/rules/advice.yml).

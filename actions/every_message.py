@@ -22,6 +22,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import REMINDER_RESPONSE, needs_waiting_reminder
+from actions.handoff_return import answer_while_waiting
 from actions.memory import (
     DEPOSIT_SLOT,
     SCAM_FORM,
@@ -29,11 +30,14 @@ from actions.memory import (
     VICTIM_SLOT,
     events_set,
     is_correction,
+    is_victim,
     readable,
     remember_facts,
     remembered,
+    scam_guard_fired,
 )
 from actions.sensitive_data import NOTICE_RESPONSE, needs_privacy_notice
+from actions.two_questions import announce_two_questions, second_question_events
 from pos_assistant.settings import get_settings
 
 
@@ -55,12 +59,19 @@ class ActionValidateSlotMappings(Action):
         waiting = needs_waiting_reminder(tracker, now=self.clock(), interval_seconds=interval)
         if waiting:
             dispatcher.utter_message(response=REMINDER_RESPONSE)  # it has 110 and the freeze
+        in_danger = scam_guard_fired(tracker) or is_victim(tracker)
+        answer_while_waiting(dispatcher, tracker, reminded=waiting, in_danger=in_danger)
         events = remember_facts(tracker)
         correction = corrected_fact_response(tracker, events)
         if correction:
             dispatcher.utter_message(response=correction)
         if not waiting and needs_victim_reminder(tracker, events):
             dispatcher.utter_message(response=VICTIM_REMINDER_RESPONSE)
+        if not tracker.is_paused():
+            second = second_question_events(tracker)
+            if second and second[0].get("value"):
+                announce_two_questions(dispatcher, tracker, second[0]["value"])
+            events += second
         return events
 
 

@@ -25,6 +25,7 @@ from actions.advice import (
     advised_situation,
     current_answers,
 )
+from actions.two_questions import answer_second_question
 from pos_assistant.knowledge import KnowledgeError, get_knowledge_base, render_situation
 from pos_assistant.knowledge.models import Answers, CommonTexts, Item, KnowledgeBase, Situation
 from pos_assistant.knowledge.renderer import RenderedMessage
@@ -91,7 +92,8 @@ class ActionAnswerFollowUp(Action):
     ) -> list[EventType]:
         if not answer_follow_up(dispatcher, tracker):
             dispatcher.utter_message(response=FOLLOW_UP_UNKNOWN_RESPONSE)
-        return []
+            return []
+        return answer_second_question(dispatcher, tracker)
 
 
 class ActionAdviceRepeat(MoreAboutSituationAction):

@@ -14,6 +14,7 @@ from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_forms import channel_of, client_address_of
+from actions.handoff_return import handoff_started
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import AccessDenied, CaseStoreError, RateLimited
 from pos_assistant.cases.identifiers import mask_phones_in_text, normalize_case_number
@@ -104,5 +105,5 @@ class ActionHandoffToHuman(Action):
             dispatcher.utter_message(response="utter_handoff_unavailable")
             return []
         logger.info("conversation %s queued for a human agent", request.conversation_id)
-        dispatcher.utter_message(response="utter_handoff_started")
+        handoff_started(dispatcher)
         return [ConversationPaused()]

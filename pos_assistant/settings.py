@@ -50,6 +50,10 @@ class Settings:
     wechat_reply_deadline_seconds: float = 4.0
     # While a conversation waits for a person, a message after this much silence gets a reminder.
     handoff_reminder_seconds: float = 120.0
+    # What a user handed over to a person is told: the usual wait, and when agents work
+    # ("09:00-21:00", Beijing time; pos_assistant/working_hours.py).
+    handoff_expected_wait_minutes: int = 10
+    handoff_hours: str = "09:00-21:00"
     # Channels: longer messages get a "please shorten" reply and never reach the NLU.
     max_message_chars: int = 1000
     # Largest request body the Rasa server reads (REST, socket.io; WeChat has its own 64 KB).
@@ -100,6 +104,8 @@ def get_settings() -> Settings:
         handoff_reminder_seconds=_positive_float(
             "HANDOFF_REMINDER_SECONDS", env("HANDOFF_REMINDER_SECONDS", "120")
         ),
+        handoff_expected_wait_minutes=_positive_int("handoff_expected_wait_minutes"),
+        handoff_hours=_working_hours(env("HANDOFF_HOURS", Settings.handoff_hours)),
         max_message_chars=_positive_int("max_message_chars"),
         max_request_bytes=_positive_int("max_request_bytes"),
         rest_api_token=env("REST_API_TOKEN", ""),
@@ -135,6 +141,13 @@ def _positive_int(field: str) -> int:
     if value <= 0:
         raise ValueError(f"{name} must be greater than 0, got {raw!r}")
     return value
+
+
+def _working_hours(raw: str) -> str:
+    from pos_assistant.working_hours import WorkingHours
+
+    WorkingHours.parse(raw)  # fails fast on a malformed value
+    return raw.strip()
 
 
 def _positive_float(name: str, raw: str) -> float:

@@ -1,0 +1,209 @@
+"""Two questions in one message: the second is remembered and answered right after the first.
+
+"有人打电话说是POS售后要我验证码，还有我那个押金怎么退" is understood as one intent (here the scam
+call, which SafetyGuard puts first). `second_question` cuts the message at its joiners and sentence
+ends (data/two_questions.yml) and finds a part about another topic; action_validate_slot_mappings
+keeps it in the `second_question` slot. When the first answer has been given (the advice for a
+situation, an FAQ, a follow-up answer), `answer_second_question` names it ("另外您问的押金怎么退")
+and answers it: an FAQ or follow-up at once, a situation by starting its questions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.memory import readable
+from pos_assistant.knowledge import KnowledgeError, get_knowledge_base, render_faq
+
+logger = logging.getLogger(__name__)
+
+TWO_QUESTIONS_FILE = Path(__file__).resolve().parent.parent / "data" / "two_questions.yml"
+SECOND_QUESTION_SLOT = "second_question"
+INTRO_RESPONSE = "utter_second_question_intro"
+ONE_BY_ONE_RESPONSE = "utter_two_questions_one_by_one"
+FOLLOW_UP_PREFIX = "follow_up:"
+FOLLOW_UP_INTENT = "ask_follow_up"
+SCAM_INTENT = "report_suspicious_call"
+# Intents whose answer starts with questions of its own (a situation form): the second question is
+# named at once, so that it is not forgotten while those questions are asked.
+SITUATION_INTENTS = {
+    "report_unordered_device": "unordered_device",
+    "report_gift_not_mailed": "gift_not_mailed",
+    "ask_refuse_delivery": "refuse_delivery",
+    "report_no_activation_refund": "no_activation_refund",
+    "report_suspicious_call": "suspicious_call",
+}
+FAQ_INTENTS = {"ask_fees", "ask_apply", "ask_activation"}
+CASE_STATUS_INTENT = "check_case_status"
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Topic:
+    key: str  # an intent name, or "follow_up:<topic>"
+    label: str
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TwoQuestionsTable:
+    joiners: tuple[str, ...]
+    sentence_ends: tuple[str, ...]
+    topics: tuple[Topic, ...]
+
+    def label(self, key: str) -> str:
+        return next((t.label for t in self.topics if t.key == key), "")
+
+
+@lru_cache(maxsize=1)
+def load_table(path: Path = TWO_QUESTIONS_FILE) -> TwoQuestionsTable:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    topics = [
+        Topic(str(t["intent"]), str(t["label"]), tuple(str(k).lower() for k in t["keywords"]))
+        for t in raw.get("topics") or []
+    ]
+    labels = raw.get("follow_up_labels") or {}
+    try:
+        follow_ups = get_knowledge_base().follow_up_topics
+    except KnowledgeError:
+        logger.exception("knowledge base failed to load; follow-ups are not second questions")
+        follow_ups = ()
+    # Follow-ups after situations and FAQs: their keywords ("收费", "找谁") are broader.
+    topics += [
+        Topic(FOLLOW_UP_PREFIX + f.name, str(labels.get(f.name) or ""), f.keywords)
+        for f in follow_ups
+    ]
+    return TwoQuestionsTable(
+        joiners=tuple(str(j).lower() for j in raw.get("joiners") or []),
+        sentence_ends=tuple(str(e) for e in raw.get("sentence_ends") or []),
+        topics=tuple(topics),
+    )
+
+
+def split_parts(text: str, table: TwoQuestionsTable) -> list[str]:
+    """The message cut at joiners and sentence ends, empty parts dropped."""
+    lowered = text.lower()
+    for mark in table.sentence_ends:
+        lowered = lowered.replace(mark, "\n")
+    for joiner in sorted(table.joiners, key=len, reverse=True):
+        if " " in joiner or joiner.isascii():
+            lowered = re.sub(rf"(?<![a-z]){re.escape(joiner)}(?![a-z])", "\n", lowered)
+        else:
+            lowered = lowered.replace(joiner, "\n")
+    return [part.strip(" ，,、") for part in lowered.split("\n") if part.strip(" ，,、")]
+
+
+def topic_of(part: str, table: TwoQuestionsTable) -> Topic | None:
+    compact = _SPACES.sub("", part)
+    for topic in table.topics:
+        for keyword in topic.keywords:
+            if keyword in (part if " " in keyword else compact):
+                return topic
+    return None
+
+
+def covers(intent: str | None, topic: Topic) -> bool:
+    """Whether the answer to `intent` already answers the topic."""
+    if topic.key.startswith(FOLLOW_UP_PREFIX):
+        return intent == FOLLOW_UP_INTENT
+    return intent == topic.key
+
+
+def second_question(text: str | None, intent: str | None) -> str | None:
+    """The key of a second question in `text` that the answer to `intent` leaves out, if any.
+
+    Only a message of at least two parts counts, and only when one part is what the message was
+    understood as: then the other part is surely a question of its own. A single sentence ("退押金
+    得先交50手续费") is never split into two answers.
+    """
+    if not text or text.startswith("/") or not intent:
+        return None
+    table = load_table()
+    topics = [topic_of(part, table) for part in split_parts(text, table)]
+    found = [t for t in topics if t is not None]
+    if len(topics) < 2 or not any(covers(intent, t) for t in found):
+        return None
+    return next((t.key for t in found if not covers(intent, t) and t.key != SCAM_INTENT), None)
+
+
+def second_question_events(tracker: Tracker) -> list[EventType]:
+    """Remembers the latest message's second question; forgets an old one nobody is still on."""
+    message = tracker.latest_message or {}
+    key = second_question(readable(message.get("text")), (message.get("intent") or {}).get("name"))
+    if key is not None:
+        return [SlotSet(SECOND_QUESTION_SLOT, key)]
+    if tracker.get_slot(SECOND_QUESTION_SLOT) and tracker.active_loop_name is None:
+        return [SlotSet(SECOND_QUESTION_SLOT, None)]
+    return []
+
+
+def announce_two_questions(dispatcher: CollectingDispatcher, tracker: Tracker, key: str) -> None:
+    """ "您问了两件事…": said first when the first answer starts with questions of its own.
+
+    Never before a scam warning: the warning comes first, whatever else was asked.
+    """
+    message = tracker.latest_message or {}
+    intent = (message.get("intent") or {}).get("name")
+    guard = message.get("safety_guard") or {}
+    if intent not in SITUATION_INTENTS or intent == SCAM_INTENT or guard.get("triggered"):
+        return
+    table = load_table()
+    dispatcher.utter_message(
+        response=ONE_BY_ONE_RESPONSE, first=table.label(intent), second=table.label(key)
+    )
+
+
+def answer_second_question(
+    dispatcher: CollectingDispatcher, tracker: Tracker, events: list[EventType] | None = None
+) -> list[EventType]:
+    """Answers the remembered second question after a first answer, and forgets it."""
+    key = tracker.get_slot(SECOND_QUESTION_SLOT)
+    if not key:
+        return []
+    forget: list[EventType] = [SlotSet(SECOND_QUESTION_SLOT, None)]
+    table = load_table()
+    dispatcher.utter_message(response=INTRO_RESPONSE, label=table.label(key))
+    if key.startswith(FOLLOW_UP_PREFIX):
+        from actions.follow_ups import follow_up_answer  # follow_ups builds on actions.advice
+
+        knowledge = get_knowledge_base()
+        topic = key[len(FOLLOW_UP_PREFIX) :]
+        answered = _tracker_with(tracker, events or [])
+        dispatcher.utter_message(text=follow_up_answer(knowledge, topic, answered).text)
+        return forget
+    if key in FAQ_INTENTS:
+        knowledge = get_knowledge_base()
+        for message in render_faq(knowledge.faq[key], knowledge.common):
+            buttons = [{"title": b.title, "payload": b.payload} for b in message.buttons]
+            dispatcher.utter_message(text=message.text, buttons=buttons or None)
+        return forget
+    situation = SITUATION_INTENTS.get(key)
+    if situation is not None:
+        # Its own questions start now, asked afresh (another situation's answers do not apply).
+        slots = get_knowledge_base().situations[situation].question_slots
+        return [*forget, *(SlotSet(s, None) for s in slots), FollowupAction(f"{situation}_form")]
+    if key == CASE_STATUS_INTENT:
+        return [*forget, FollowupAction("case_lookup_form")]
+    logger.warning("second question %s has no answer", key)
+    return forget
+
+
+def _tracker_with(tracker: Tracker, events: list[EventType]) -> Tracker:
+    """The tracker with the slots the first answer has just set (the situation it advised)."""
+    slots = dict(tracker.slots)
+    for event in events:
+        if event.get("event") == "slot":
+            slots[event["name"]] = event.get("value")
+    copy: dict[str, Any] = tracker.current_state()
+    copy["slots"] = slots
+    return Tracker.from_dict(copy)
