@@ -19,6 +19,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
+from actions.case_form_bends import category_named_in_request, corrections_at_confirmation
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import LookupLocked, StoreUnavailable, VerificationFailed
 from pos_assistant.cases.identifiers import (
@@ -121,6 +122,9 @@ class ValidateOpenCaseForm(CaseFormValidation):
     ) -> dict[str, Any]:
         if tracker.get_slot("case_category"):
             return {}
+        named = category_named_in_request(tracker)
+        if named and tracker.get_slot("requested_slot") is None:
+            return {"case_category": named}  # "帮我登记一下，未激活退押金的"
         situation = tracker.get_slot("situation")
         if situation and tracker.get_slot("requested_slot") != "case_category":
             return {"case_category": situation}  # the advice the user just got tells us
@@ -201,6 +205,9 @@ class ValidateOpenCaseForm(CaseFormValidation):
     def validate_case_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any
     ) -> dict[str, Any]:
+        corrected = corrections_at_confirmation(dispatcher, tracker)
+        if corrected:
+            return corrected  # the summary is shown again with the corrected field
         if isinstance(value, bool):
             return self.accepted("case_confirmed", value, tracker)
         answer = as_reply_word(str(value or ""))

@@ -31,7 +31,9 @@ NORMALIZATION_FILE = MEMORY_FILE.parent / "normalization.yml"
 DEPOSIT_SLOT = "known_deposit_paid"
 AMOUNT_SLOT = "known_deposit_amount"
 VICTIM_SLOT = "known_victim"
-MEMORY_SLOTS = (DEPOSIT_SLOT, AMOUNT_SLOT, VICTIM_SLOT)
+# "不是网上买的，业务员上门办的": only "not online" is certain (online says nothing of the 7 days).
+BOUGHT_ONLINE_SLOT = "known_bought_online"
+MEMORY_SLOTS = (DEPOSIT_SLOT, AMOUNT_SLOT, VICTIM_SLOT, BOUGHT_ONLINE_SLOT)
 SCAM_INTENT = "report_suspicious_call"
 SCAM_FORM = "suspicious_call_form"
 # Which remembered fact answers which advice question.
@@ -39,6 +41,7 @@ QUESTION_MEMORY = {
     "deposit_paid": DEPOSIT_SLOT,
     "paid_deposit_or_fee": DEPOSIT_SLOT,
     "secret_already_given": VICTIM_SLOT,
+    "bought_online_within_7_days": BOUGHT_ONLINE_SLOT,
 }
 _SPACES = re.compile(r"\s+")
 
@@ -87,6 +90,11 @@ def read_deposit(text: str) -> bool | None:
     return True if _contains_any(text.lower(), table["when_yes"]) else None
 
 
+def read_not_online(text: str) -> bool:
+    """Whether the message says the POS was not bought online (a salesperson, a shop)."""
+    return bool(_contains_any(text.lower(), _phrases()["bought_online"]["when_no"]))
+
+
 def is_correction(text: str) -> bool:
     return bool(_contains_any(text.lower(), _phrases()["correction_markers"]))
 
@@ -127,6 +135,8 @@ def remember_facts(tracker: Tracker) -> list[EventType]:
             events.append(SlotSet(DEPOSIT_SLOT, deposit))
         if deposit is False and tracker.get_slot(AMOUNT_SLOT) is not None:
             events.append(SlotSet(AMOUNT_SLOT, None))
+        if read_not_online(text) and remembered(tracker.get_slot(BOUGHT_ONLINE_SLOT)) is not False:
+            events.append(SlotSet(BOUGHT_ONLINE_SLOT, False))
         amount = next(
             (
                 e.get("value")

@@ -2,7 +2,8 @@
 
 The same handful of digressions applies to each of the seven forms, so the rules are generated
 instead of hand-copied (tests/unit/test_digression_rules.py fails when the file is stale):
-- a FAQ question or "are you a bot" is answered, then the form asks its question again;
+- a FAQ or follow-up question, or "are you a bot", is answered, then the form asks its question
+  again; "继续" asks it again;
 - another situation, opening a case or looking one up ends the form and starts the new topic;
 - a scam signal ends a case form with the scam warning first (advice forms: data/rules/advice.yml);
 - asking for a person ends an advice form and hands over (case forms: data/rules/cases.yml).
@@ -61,6 +62,21 @@ def rules_for(form: str) -> list[dict[str, Any]]:
                 {"action": form},
                 {"active_loop": form},
             ],
+        ),
+        rule(
+            f"{form} - answer a side question, then continue",
+            form,
+            [
+                {"intent": "ask_follow_up"},
+                {"action": "action_answer_follow_up"},
+                {"action": form},
+                {"active_loop": form},
+            ],
+        ),
+        rule(
+            f"{form} - asked to go on, ask again",
+            form,
+            [{"intent": "resume_form"}, {"action": form}, {"active_loop": form}],
         ),
         rule(
             f"{form} - say it is a bot, then continue",

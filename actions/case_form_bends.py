@@ -1,0 +1,72 @@
+"""The case form bends to how people talk.
+
+- "帮我登记一下，未激活退押金的": a case request that names its category starts the form with the
+  category filled (the form then asks for the phone, not the category).
+- At the confirmation, "类别错了，应该是赠品没寄" or "电话写错了，是139…" changes that field; the
+  form then shows the summary again instead of starting over.
+Used by validate_open_case_form (actions/case_forms.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from pos_assistant.cases.identifiers import find_phone, normalize_phone
+from pos_assistant.cases.labels import load_case_labels
+
+CORRECTED_RESPONSE = "utter_case_field_corrected"
+OPEN_CASE_INTENT = "open_case"
+# Words that say the summary has something wrong; what follows the last of the "new value"
+# markers is the new value ("不是没买却收到，应该是赠品没寄" → "赠品没寄").
+CORRECTION_MARKERS = ("错了", "不对", "搞错", "写错", "选错", "弄错", "改一下", "不是这个", "wrong")
+NEW_VALUE_MARKERS = ("应该是", "改成", "改为", "换成", "其实是", "是")
+
+
+def _latest(tracker: Tracker) -> tuple[str, str | None]:
+    message = tracker.latest_message or {}
+    return str(message.get("text") or ""), (message.get("intent") or {}).get("name")
+
+
+def category_named_in_request(tracker: Tracker) -> str | None:
+    """The category a case request names ("帮我登记一下，未激活退押金的"), if it names one."""
+    text, intent = _latest(tracker)
+    if intent != OPEN_CASE_INTENT or text.startswith("/"):
+        return None
+    category = load_case_labels().category_from_text(text)
+    return None if category == "other" else category
+
+
+def _new_value_part(text: str) -> str:
+    for marker in NEW_VALUE_MARKERS:
+        at = text.rfind(marker)
+        if at != -1:
+            return text[at + len(marker) :]
+    return text
+
+
+def corrections_at_confirmation(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> dict[str, Any] | None:
+    """The fields a reply to the summary corrects, with the confirmation asked again; None when
+    the reply corrects nothing (then it is read as yes / no)."""
+    text, _ = _latest(tracker)
+    if not text or text.startswith("/"):
+        return None
+    changes: dict[str, Any] = {}
+    phone = find_phone(text)
+    if "phone_number" in tracker.slots_to_validate():
+        changes["phone_number"] = tracker.get_slot("phone_number")  # taken from the message
+    elif phone and phone != normalize_phone(tracker.get_slot("phone_number")):
+        changes["phone_number"] = phone
+    lowered = text.lower()
+    if any(marker in lowered for marker in CORRECTION_MARKERS):
+        category = load_case_labels().category_from_text(_new_value_part(text))
+        if category and category != tracker.get_slot("case_category"):
+            changes["case_category"] = category
+    if not changes:
+        return None
+    dispatcher.utter_message(response=CORRECTED_RESPONSE)
+    return {**changes, "case_confirmed": None}
