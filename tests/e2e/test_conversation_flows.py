@@ -96,8 +96,10 @@ def test_two_misses_offer_a_person_and_the_handoff_holds_until_released(
     assert "转接人工客服吗" in second
     assert "转接人工客服" in rasa_stack.texts(sender, "好的")
 
-    # Handed over: the assistant stays quiet, and what the user writes is kept for the agent.
-    assert rasa_stack.send(sender, "我的机器是拉卡拉的，一直没人理我") == []
+    # Handed over: the first message is acknowledged once (not answered), and what the user
+    # writes is kept for the agent.
+    assert "已留给人工客服" in rasa_stack.texts(sender, "我的机器是拉卡拉的，一直没人理我")
+    assert rasa_stack.send(sender, "就是拉卡拉的") == []
     assert "我的机器是拉卡拉的，一直没人理我" in user_messages(rasa_stack, sender)
     assert handoff_status(rasa_stack, conversation_id(sender)) == "waiting"
 
@@ -107,7 +109,8 @@ def test_two_misses_offer_a_person_and_the_handoff_holds_until_released(
 
 def test_clear_frustration_hands_over(rasa_stack: RasaStack, sender: str) -> None:
     assert "转接人工客服" in rasa_stack.texts(sender, "你们这破机器人听不懂人话吗")
-    assert rasa_stack.send(sender, "人呢") == []
+    assert "已留给人工客服" in rasa_stack.texts(sender, "人呢")
+    assert rasa_stack.send(sender, "人呢？？") == []  # acknowledged once, not at every line
 
 
 def test_a_waiting_user_gets_the_privacy_notice_and_no_early_reminder(

@@ -1,0 +1,132 @@
+"""Forms that bend: a case request naming its category, corrections at the confirmation, 继续."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.case_form_bends import category_named_in_request, corrections_at_confirmation
+from actions.form_resume import ActionResumeForm, interrupted_form
+from actions.memory import remember_facts
+from tests.unit.test_conversation_actions import DOMAIN
+
+
+def tracker(
+    text: str,
+    intent: str = "inform",
+    slots: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
+) -> Tracker:
+    message = {"text": text, "intent": {"name": intent}, "entities": []}
+    return Tracker.from_dict(
+        {
+            "sender_id": "bends",
+            "slots": dict(slots or {}),
+            "latest_message": message,
+            "events": [*(events or []), {"event": "user", "text": text, "parse_data": message}],
+            "paused": False,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "category"),
+    [
+        ("帮我登记一下，未激活退押金的", "open_case", "no_activation_refund"),
+        ("投诉 礼品没寄来", "open_case", "gift_not_mailed"),
+        ("登记工单", "open_case", None),
+        ("未激活退押金", "report_no_activation_refund", None),  # advice, not a case request
+    ],
+)
+def test_a_case_request_names_its_category(text: str, intent: str, category: str | None) -> None:
+    assert category_named_in_request(tracker(text, intent)) == category
+
+
+def test_a_category_correction_changes_it_and_asks_again() -> None:
+    dispatcher = CollectingDispatcher()
+    slots = {"case_category": "unordered_device", "phone_number": "13612345678"}
+    changes = corrections_at_confirmation(
+        dispatcher, tracker("类别错了，应该是赠品没寄", "report_gift_not_mailed", slots)
+    )
+    assert changes == {"case_category": "gift_not_mailed", "case_confirmed": None}
+    assert dispatcher.messages[0]["response"] == "utter_case_field_corrected"
+
+
+@pytest.mark.parametrize("answer", ["是", "确认", "收到", "好的 没问题"])
+def test_yes_is_not_a_correction(answer: str) -> None:
+    slots = {"case_category": "unordered_device", "phone_number": "13612345678"}
+    assert (
+        corrections_at_confirmation(CollectingDispatcher(), tracker(answer, "affirm", slots))
+        is None
+    )
+
+
+def test_a_phone_correction_changes_it() -> None:
+    slots = {"case_category": "gift_not_mailed", "phone_number": "13612345678"}
+    changes = corrections_at_confirmation(
+        CollectingDispatcher(), tracker("电话错了 是13712345678", "inform", slots)
+    )
+    assert changes == {"phone_number": "13712345678", "case_confirmed": None}
+
+
+def loop(name: str | None) -> dict[str, Any]:
+    return {"event": "active_loop", "name": name}
+
+
+def action(name: str) -> dict[str, Any]:
+    return {"event": "action", "name": name}
+
+
+@pytest.mark.parametrize(
+    ("events", "form"),
+    [
+        # The case form left for a scam warning, whose own questions then ended with the advice.
+        (
+            [
+                loop("open_case_form"),
+                loop(None),
+                action("utter_scam_warning"),
+                loop("suspicious_call_form"),
+                loop(None),
+                action("action_advise_suspicious_call"),
+            ],
+            "open_case_form",
+        ),
+        ([loop("open_case_form"), loop(None), action("action_submit_case")], None),
+        ([loop("open_case_form"), loop(None), action("action_cancel_case_form")], None),
+        (
+            [loop("gift_not_mailed_form"), loop(None), action("action_handoff_to_human")],
+            "gift_not_mailed_form",
+        ),
+        ([], None),
+    ],
+)
+def test_the_interrupted_form(events: list[dict[str, Any]], form: str | None) -> None:
+    assert interrupted_form(events) == form
+
+
+async def test_go_on_resumes_it_or_says_there_is_nothing() -> None:
+    dispatcher = CollectingDispatcher()
+    events = [loop("open_case_form"), loop(None), action("action_handoff_to_human")]
+    assert await ActionResumeForm().run(
+        dispatcher, tracker("继续", "resume_form", events=events), DOMAIN
+    ) == [FollowupAction("open_case_form")]
+    nothing = CollectingDispatcher()
+    assert await ActionResumeForm().run(nothing, tracker("继续", "resume_form"), DOMAIN) == []
+    assert nothing.messages[0]["response"] == "utter_nothing_to_resume"
+
+
+def test_not_bought_online_is_remembered() -> None:
+    events = remember_facts(tracker("不是网上买的 业务员上门办的", "report_no_activation_refund"))
+    assert {
+        "event": "slot",
+        "name": "known_bought_online",
+        "value": False,
+        "timestamp": None,
+    } in events
