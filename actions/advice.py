@@ -15,7 +15,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.memory import fact_for_question
-from actions.two_questions import answer_second_question
+from actions.two_questions import announce_two_questions, answer_second_question
 from pos_assistant.knowledge import (
     KnowledgeError,
     get_knowledge_base,
@@ -253,6 +253,7 @@ class ActionResetAdviceAnswers(Action):
         except KnowledgeError:
             logger.exception("knowledge base failed to load")
             return []
+        announce_two_questions(dispatcher, tracker)  # after a scam warning, before the questions
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         starting = STARTING_INTENTS.get(intent)
         keep: set[str] = set()

@@ -37,7 +37,7 @@ from actions.memory import (
     scam_guard_fired,
 )
 from actions.sensitive_data import NOTICE_RESPONSE, needs_privacy_notice
-from actions.two_questions import announce_two_questions, second_question_events
+from actions.two_questions import second_question_events
 from pos_assistant.settings import get_settings
 
 
@@ -68,10 +68,7 @@ class ActionValidateSlotMappings(Action):
         if not waiting and needs_victim_reminder(tracker, events):
             dispatcher.utter_message(response=VICTIM_REMINDER_RESPONSE)
         if not tracker.is_paused():
-            second = second_question_events(tracker)
-            if second and second[0].get("value"):
-                announce_two_questions(dispatcher, tracker, second[0]["value"])
-            events += second
+            events += second_question_events(tracker)
         return events
 
 

@@ -10,8 +10,8 @@
 
 These run inside action_validate_slot_mappings (actions/every_message.py), the only action Rasa
 runs while a conversation is paused. That action cannot resume the conversation (Rasa keeps only
-its slots and messages), so the resume is the same call the staff tool's `handoff release` makes,
-sent when this turn is over (it waits for the conversation's lock, which this turn still holds).
+its slots and messages), so the resume is the events the staff tool's `handoff release` appends,
+sent through Rasa's API; Rasa appends them when this turn is over (it holds the lock till then).
 """
 
 from __future__ import annotations
@@ -24,14 +24,16 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import CaseStoreError, HandoffNotFound
-from pos_assistant.cases.rasa_client import RasaUnreachable, resume_conversation
+from pos_assistant.cases.rasa_client import RESUME_EVENTS
 from pos_assistant.settings import get_settings
 from pos_assistant.working_hours import WorkingHours
 
@@ -45,6 +47,9 @@ WITHDRAW_FAILED_RESPONSE = "utter_handoff_withdraw_failed"
 KEPT_RESPONSE = "utter_handoff_message_kept"
 EMERGENCY_RESPONSE = "utter_handoff_emergency"
 _SPACES = re.compile(r"\s+")
+# The resume waits for this turn to end (the conversation's lock): bounded, like every call.
+RESUME_TIMEOUT_SECONDS = 60.0
+SEND_WAIT_SECONDS = 5.0
 
 
 @lru_cache(maxsize=1)
@@ -97,20 +102,43 @@ def acknowledged_since_last_reply(tracker: Tracker) -> bool:
     return False
 
 
-def _resume_in_background(conversation_id: str) -> None:
+def _resume_after_this_turn(conversation_id: str) -> None:
+    """Sends the staff tool's resume events to Rasa and returns once the request is on its way.
+
+    Rasa appends them when it gets the conversation's lock, i.e. after this turn. Returning only
+    when the request has been sent makes Rasa take it in (and queue it for the lock) before this
+    turn's reply goes out, so the user's next message is always handled after the resume.
+    """
     settings = get_settings()
+    url = f"{settings.rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe=':')}"
+    sent = threading.Event()
+
+    def trace(name: str, info: dict[str, Any]) -> None:
+        if name.endswith("send_request_body.complete"):
+            sent.set()
 
     def resume() -> None:
         try:
-            resume_conversation(settings.rasa_url, settings.rasa_api_token, conversation_id)
-        except RasaUnreachable:
+            response = httpx.post(
+                f"{url}/tracker/events",
+                params={"token": settings.rasa_api_token},
+                json=RESUME_EVENTS,
+                timeout=RESUME_TIMEOUT_SECONDS,
+                extensions={"trace": trace},
+            )
+            if response.status_code != 200:
+                logger.warning("resume refused by Rasa: HTTP %s", response.status_code)
+        except httpx.HTTPError:
             logger.exception("could not give a conversation back to the assistant")
+        finally:
+            sent.set()
 
     threading.Thread(target=resume, name="handoff-resume", daemon=True).start()
+    sent.wait(SEND_WAIT_SECONDS)
 
 
 # Tests replace it to see the call without a Rasa server.
-resume_later: Callable[[str], None] = _resume_in_background
+resume_later: Callable[[str], None] = _resume_after_this_turn
 
 
 def withdraw(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:

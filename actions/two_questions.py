@@ -45,6 +45,9 @@ SITUATION_INTENTS = {
 }
 FAQ_INTENTS = {"ask_fees", "ask_apply", "ask_activation"}
 CASE_STATUS_INTENT = "check_case_status"
+# What a message must be understood as for a second question in it to be looked for: an answer
+# the assistant gives (not a fallback, a greeting or an answer to a form's question).
+ANSWERED_INTENTS = {*SITUATION_INTENTS, *FAQ_INTENTS, FOLLOW_UP_INTENT}
 _SPACES = re.compile(r"\s+")
 
 
@@ -126,12 +129,14 @@ def second_question(text: str | None, intent: str | None) -> str | None:
     understood as: then the other part is surely a question of its own. A single sentence ("退押金
     得先交50手续费") is never split into two answers.
     """
-    if not text or text.startswith("/") or not intent:
+    if not text or text.startswith("/") or intent not in ANSWERED_INTENTS:
         return None
     table = load_table()
     topics = [topic_of(part, table) for part in split_parts(text, table)]
     found = [t for t in topics if t is not None]
-    if len(topics) < 2 or not any(covers(intent, t) for t in found):
+    # The part the intent answers names its topic, or names none the table knows ("说好送的电饭煲
+    # 一直没寄来" is the gift, though "赠品" is not in it).
+    if len(topics) < 2 or not any(t is None or covers(intent, t) for t in topics):
         return None
     return next((t.key for t in found if not covers(intent, t) and t.key != SCAM_INTENT), None)
 
@@ -147,16 +152,16 @@ def second_question_events(tracker: Tracker) -> list[EventType]:
     return []
 
 
-def announce_two_questions(dispatcher: CollectingDispatcher, tracker: Tracker, key: str) -> None:
-    """ "您问了两件事…": said first when the first answer starts with questions of its own.
-
-    Never before a scam warning: the warning comes first, whatever else was asked.
-    """
+def announce_two_questions(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """ "您问了两件事…": said when a situation starts (its questions may come before the answer),
+    by action_reset_advice_answers, so after a scam warning, never before it."""
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {}).get("name")
-    guard = message.get("safety_guard") or {}
-    if intent not in SITUATION_INTENTS or intent == SCAM_INTENT or guard.get("triggered"):
+    key = tracker.get_slot(SECOND_QUESTION_SLOT)
+    if not key or intent not in SITUATION_INTENTS:
         return
+    if second_question(readable(message.get("text")), intent) != key:
+        return  # remembered from an earlier message: already named then
     table = load_table()
     dispatcher.utter_message(
         response=ONE_BY_ONE_RESPONSE, first=table.label(intent), second=table.label(key)

@@ -39,8 +39,10 @@ def wait_until_resumed(stack: RasaStack, sender: str, channel: str = "rest") -> 
 def test_rest_a_scam_and_a_deposit_question_warning_first_then_the_deposit(
     rasa_stack: RasaStack, sender: str
 ) -> None:
-    reply = rasa_stack.texts(sender, "有人打电话说是POS售后要我验证码，还有我那个押金怎么退")
-    assert reply.startswith("【安全提醒】"), reply
+    first = rasa_stack.texts(sender, "有人打电话说是POS售后要我验证码，还有我那个押金怎么退")
+    assert first.startswith("【安全提醒】"), first
+    assert "您问了两件事：可疑来电，还有押金怎么退" in first  # named after the warning
+    reply = rasa_stack.texts(sender, "没有，我没给他")
     intro = reply.index("另外，您还问了“押金怎么退”")
     assert reply.index("可疑来电") < intro < reply.index("网上（或电话、电视、邮购）买的")
 

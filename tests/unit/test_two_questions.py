@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.advice import ActionAdviseSuspiciousCall, ActionAnswerFaq
+from actions.advice import ActionAdviseSuspiciousCall, ActionAnswerFaq, ActionResetAdviceAnswers
 from actions.every_message import ActionValidateSlotMappings
 from actions.two_questions import (
     SECOND_QUESTION_SLOT,
@@ -40,6 +40,12 @@ from tests.unit.test_conversation_actions import DOMAIN
         # One sentence is one question, even with two topics' words in it.
         ("卖家说退押金得先交50手续费", "report_suspicious_call", None),
         ("我没买过POS机却收到一台", "report_unordered_device", None),
+        # The part the intent answers need not name its topic in the table's words.
+        (
+            "办机说好送的电饭煲一直没寄来。还有你们客服电话多少",
+            "report_gift_not_mailed",
+            "follow_up:phone_number",
+        ),
         # Two parts, but none of them is what the message was understood as: nothing to add.
         ("押金怎么退？另外客服电话多少", "out_of_scope", None),
         ("/report_no_activation_refund", "report_no_activation_refund", None),
@@ -68,17 +74,28 @@ def tracker(
     )
 
 
-async def test_every_message_remembers_it_and_names_both_before_a_form() -> None:
+async def test_every_message_remembers_it_and_the_situation_start_names_both() -> None:
+    text = "押金怎么退？另外你们客服电话多少"
     dispatcher = CollectingDispatcher()
     events = await ActionValidateSlotMappings().run(
-        dispatcher,
-        tracker("押金怎么退？另外你们客服电话多少", "report_no_activation_refund"),
-        DOMAIN,
+        dispatcher, tracker(text, "report_no_activation_refund"), DOMAIN
     )
     assert SlotSet(SECOND_QUESTION_SLOT, "follow_up:phone_number") in events
-    [said] = dispatcher.messages
+    assert dispatcher.messages == []
+    starting = CollectingDispatcher()
+    slots = {SECOND_QUESTION_SLOT: "follow_up:phone_number"}
+    await ActionResetAdviceAnswers().run(
+        starting, tracker(text, "report_no_activation_refund", slots), DOMAIN
+    )
+    [said] = starting.messages
     assert said["response"] == "utter_two_questions_one_by_one"
     assert (said["first"], said["second"]) == ("押金怎么退", "该打哪个电话")
+    # A second question remembered from an earlier message is not named again.
+    later = CollectingDispatcher()
+    await ActionResetAdviceAnswers().run(
+        later, tracker("押金怎么退", "report_no_activation_refund", slots), DOMAIN
+    )
+    assert later.messages == []
 
 
 async def test_nothing_is_said_before_a_scam_warning() -> None:
