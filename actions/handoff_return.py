@@ -119,16 +119,16 @@ def _resume_after_this_turn(conversation_id: str) -> None:
 
     def resume() -> None:
         try:
-            response = httpx.post(
-                f"{url}/tracker/events",
-                params={"token": settings.rasa_api_token},
-                json=RESUME_EVENTS,
-                timeout=RESUME_TIMEOUT_SECONDS,
-                extensions={"trace": trace},
-            )
+            with httpx.Client(timeout=RESUME_TIMEOUT_SECONDS) as client:
+                response = client.post(
+                    f"{url}/tracker/events",
+                    params={"token": settings.rasa_api_token},
+                    json=RESUME_EVENTS,
+                    extensions={"trace": trace},
+                )
             if response.status_code != 200:
                 logger.warning("resume refused by Rasa: HTTP %s", response.status_code)
-        except httpx.HTTPError:
+        except Exception:  # a thread of its own: nothing above it would log the error
             logger.exception("could not give a conversation back to the assistant")
         finally:
             sent.set()

@@ -169,3 +169,41 @@ def test_working_hours(hours: str, beijing_hour: int, open_: bool) -> None:
 def test_malformed_working_hours_fail_fast(bad: str) -> None:
     with pytest.raises(ValueError):
         WorkingHours.parse(bad)
+
+
+def test_the_resume_request_reaches_rasa_before_the_turn_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real request (not the stand-in above), to a local server standing in for Rasa."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[tuple[str, object]] = []
+    arrived = threading.Event()
+
+    class FakeRasa(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, json.loads(body)))
+            arrived.set()
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), FakeRasa)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("RASA_URL", f"http://127.0.0.1:{server.server_port}")
+    monkeypatch.setenv("RASA_API_TOKEN", "unit-test-token")
+    get_settings.cache_clear()
+    try:
+        handoff_return._resume_after_this_turn("rest:waiting user")
+        assert arrived.wait(30)
+    finally:
+        server.shutdown()
+        get_settings.cache_clear()
+    [(path, events)] = received
+    assert path == "/conversations/rest:waiting%20user/tracker/events?token=unit-test-token"
+    assert events[0] == {"event": "resume"}
