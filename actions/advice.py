@@ -14,6 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.case_form_bends import case_instead_of_advice
 from actions.memory import fact_for_question
 from actions.two_questions import announce_two_questions, answer_second_question
 from pos_assistant.knowledge import (
@@ -256,6 +257,9 @@ class ActionResetAdviceAnswers(Action):
         announce_two_questions(dispatcher, tracker)  # after a scam warning, before the questions
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         starting = STARTING_INTENTS.get(intent)
+        instead = case_instead_of_advice(tracker, starting)
+        if instead:
+            return instead  # a case was asked for: no advice questions
         keep: set[str] = set()
         if starting is not None and starting == tracker.get_slot(SITUATION_SLOT):
             keep = set(knowledge.situations[starting].question_slots)

@@ -9,14 +9,22 @@ Used by validate_open_case_form (actions/case_forms.py).
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import yaml
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from pos_assistant.cases.identifiers import find_phone, normalize_phone
 from pos_assistant.cases.labels import load_case_labels
 
+REQUESTS_FILE = Path(__file__).resolve().parent.parent / "data" / "case_requests.yml"
+CASE_FORM = "open_case_form"
+SCAM_SITUATION = "suspicious_call"
 CORRECTED_RESPONSE = "utter_case_field_corrected"
 OPEN_CASE_INTENT = "open_case"
 # Words that say the summary has something wrong; what follows the last of the "new value"
@@ -28,6 +36,28 @@ NEW_VALUE_MARKERS = ("应该是", "改成", "改为", "换成", "其实是", "�
 def _latest(tracker: Tracker) -> tuple[str, str | None]:
     message = tracker.latest_message or {}
     return str(message.get("text") or ""), (message.get("intent") or {}).get("name")
+
+
+@lru_cache(maxsize=1)
+def _request_words() -> tuple[str, ...]:
+    raw = yaml.safe_load(REQUESTS_FILE.read_text(encoding="utf-8")) or {}
+    return tuple(str(word).lower() for word in raw.get("request_words") or [])
+
+
+def asks_for_a_case(text: str) -> bool:
+    lowered = text.lower()
+    compact = re.sub(r"\s+", "", lowered)
+    return any(w in (lowered if " " in w else compact) for w in _request_words())
+
+
+def case_instead_of_advice(tracker: Tracker, situation: str | None) -> list[EventType]:
+    """ "帮我登记一下，未激活退押金的" read as the situation: the case form, category filled."""
+    text, _ = _latest(tracker)
+    if not situation or situation == SCAM_SITUATION or text.startswith("/"):
+        return []  # after a scam warning its own steps come first (110, freezing the card)
+    if not asks_for_a_case(text):
+        return []
+    return [SlotSet("case_category", situation), FollowupAction(CASE_FORM)]
 
 
 def category_named_in_request(tracker: Tracker) -> str | None:

@@ -9,6 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.advice import ActionResetAdviceAnswers
 from actions.case_form_bends import category_named_in_request, corrections_at_confirmation
 from actions.form_resume import ActionResumeForm, interrupted_form
 from actions.memory import remember_facts
@@ -130,3 +131,21 @@ def test_not_bought_online_is_remembered() -> None:
         "value": False,
         "timestamp": None,
     } in events
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "diverted"),
+    [
+        ("麻烦帮我登个记，机器没激活押金退不回来", "report_no_activation_refund", True),
+        ("我要登记工单 赠品没寄", "report_gift_not_mailed", True),
+        ("机器没激活押金退不回来", "report_no_activation_refund", False),
+        ("冒充售后的要验证码，帮我登记一下", "report_suspicious_call", False),  # steps first
+    ],
+)
+async def test_a_case_request_read_as_a_situation_starts_the_case_form(
+    text: str, intent: str, diverted: bool
+) -> None:
+    events = await ActionResetAdviceAnswers().run(
+        CollectingDispatcher(), tracker(text, intent), DOMAIN
+    )
+    assert (FollowupAction("open_case_form") in events) is diverted
