@@ -26,10 +26,10 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from pos_assistant.disclosed_secrets import disclosed_secrets
 from pos_assistant.nlu import message_keys
 from pos_assistant.nlu.scam_phrases import matching_phrase_topics
 from pos_assistant.nlu.text_normalizer import is_quick_reply_payload
-from pos_assistant.privacy import disclosed_secrets
 
 SCAM_INTENT = "report_suspicious_call"
 
