@@ -28,8 +28,8 @@ from pos_assistant.cases.errors import StoreUnavailable
 from pos_assistant.cases.records import NewCase
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.rate_limits import AbuseLimits
+from tests.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 FORM_STARTED = {"event": "active_loop", "name": "open_case_form", "timestamp": 1764150000.0}
 

@@ -21,8 +21,6 @@ from pos_assistant.staff.cli import main
 from pos_assistant.staff.rasa_client import RESUME_EVENTS
 from tests.e2e.stack import free_port
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[CaseStore]:
