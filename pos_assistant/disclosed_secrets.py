@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from pos_assistant.number_labels import label_alternatives
+
 # Lookarounds instead of \b: \b never fires between a Chinese character and a digit.
 # One optional space or dash between digits: people type long numbers in groups of 4 or 6-8-4.
 _ID_NUMBER = re.compile(
@@ -21,7 +23,10 @@ _CARD_NUMBER = re.compile(r"(?<![0-9])[0-9](?:[\s\-]?[0-9]){15,18}(?![0-9])")
 # more than a short one.
 _SEPARATOR = r"(?:是|为|:|：|is|\s){0,8}"
 # English "code" alone is an SMS code only when it is not a terminal's "error code 1234".
-CODE_LABEL = r"验证码|校验码|动态码|短信码|(?<![a-z])(?<!error )(?:verification |sms |otp )?code"
+CODE_LABEL = (
+    label_alternatives("verification_code")
+    + r"|(?<![a-z])(?<!error )(?:verification |sms |otp )?code"
+)
 _VERIFICATION_CODE = re.compile(
     rf"({CODE_LABEL}){_SEPARATOR}(?P<value>[0-9]{{4,8}})(?![0-9])", re.IGNORECASE
 )
@@ -30,7 +35,8 @@ _PASSWORD = re.compile(
     re.IGNORECASE,
 )
 _LABELLED_NUMBER = re.compile(
-    r"(?:sn|机身号|序列号|编号|单号|运单号?|快递号)(?:是|为|:|：|\s){0,8}[0-9A-Za-z\s\-]+",
+    rf"(?:sn|{label_alternatives('device_serial')}|编号|{label_alternatives('waybill')})"
+    r"(?:是|为|:|：|\s){0,8}[0-9A-Za-z\s\-]+",
     re.IGNORECASE,
 )
 SECRET_KINDS = ("id_number", "card_number", "verification_code", "password")

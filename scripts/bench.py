@@ -62,6 +62,7 @@ TRAINING_INPUTS = [
     "pos_assistant/nlu",
     "pos_assistant/privacy.py",
     "pos_assistant/disclosed_secrets.py",
+    "pos_assistant/number_labels.py",
 ]
 
 # Counts per mode. The long conversation is always 110 turns (turns 100–110 are the figure).
