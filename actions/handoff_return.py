@@ -33,8 +33,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import CaseStoreError, HandoffNotFound
-from pos_assistant.cases.rasa_client import RESUME_EVENTS
 from pos_assistant.settings import get_settings
+from pos_assistant.staff.rasa_client import RESUME_EVENTS
 from pos_assistant.working_hours import WorkingHours
 
 logger = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def withdraw(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         dispatcher.utter_message(response=WITHDRAW_FAILED_RESPONSE)
         return
     try:
-        provider.get_case_store().release_handoff(tracker.sender_id)
+        provider.get_case_store().handoffs.release(tracker.sender_id)
     except HandoffNotFound:
         pass  # already released by staff: giving the conversation back is still right
     except CaseStoreError as error:

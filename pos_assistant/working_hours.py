@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time
 
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+from pos_assistant.china_time import CHINA_TIME
+
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -32,7 +33,7 @@ class WorkingHours:
         return cls(time(h1, m1), None if h2 == 24 else time(h2, m2))
 
     def is_open(self, now: datetime) -> bool:
-        local = now.astimezone(BEIJING).time()
+        local = now.astimezone(CHINA_TIME).time()
         if self.closes is None:
             return local >= self.opens
         if self.opens < self.closes:

@@ -19,23 +19,15 @@ from tests.fakes.wechat_server import post_signed, reply_fields, text_message
 
 pytestmark = pytest.mark.e2e
 
-# Just under the figures measured on 2026-12-02 (`make eval-dialogue`, results/dialogue_eval.json):
-# the share of turns and of whole conversations right, overall and by kind. Kinds that other parts
-# of the work still build (two_questions, case_form, handoff) have no floor yet.
-# Measured: 189/192 turns (0.984), 88/91 conversations (0.967); each floored kind >= 0.917.
-TURN_FLOOR = 0.97
-CONVERSATION_FLOOR = 0.95
-KIND_CONVERSATION_FLOORS: dict[str, float] = {
-    kind: 0.87
-    for kind in (
-        "forgetting",
-        "asked_again",
-        "follow_up",
-        "refund_scam",
-        "emotion_dialect",
-        "repetition_length",
-    )
-}
+# Floors: the targets (95 % of turns and 85 % of whole conversations right); by kind, just
+# under the figures measured on 2026-12-02 (`make eval-dialogue`, results/dialogue_eval.json):
+# 267/273 turns (0.978), 117/123 conversations (0.951); two questions 10/13, every other kind
+# >= 0.88.
+TURN_FLOOR = 0.95
+CONVERSATION_FLOOR = 0.85
+KIND_CONVERSATION_FLOORS: dict[str, float] = {kind: 0.85 for kind in KINDS}
+KIND_CONVERSATION_FLOORS["two_questions"] = 0.69
+
 _msg_ids = itertools.count(int(time.time() * 1000) + 900_000)
 
 

@@ -90,19 +90,19 @@ def test_wanting_the_assistant_back(text: str, back: bool) -> None:
 async def test_no_thanks_withdraws_the_queue_entry_and_resumes(
     store: CaseStore, resumed: list[str]
 ) -> None:
-    store.enqueue_handoff(SENDER, channel="rest", summary="转人工")
+    store.handoffs.enqueue(SENDER, channel="rest", summary="转人工")
     assert await said(paused_tracker("不用人工了，我自己登记")) == ["utter_handoff_withdrawn"]
-    assert store.list_waiting() == []
+    assert store.handoffs.list() == []
     assert resumed == [SENDER]
 
 
 async def test_once_an_agent_has_answered_the_assistant_stays_quiet(
     store: CaseStore, resumed: list[str]
 ) -> None:
-    store.enqueue_handoff(SENDER, channel="rest", summary="转人工")
+    store.handoffs.enqueue(SENDER, channel="rest", summary="转人工")
     agent = {"event": "bot", "text": "您好，我是小王", "metadata": {"agent": "小王"}}
     assert await said(paused_tracker("不用了", [agent])) == []
-    assert len(store.list_waiting()) == 1 and resumed == []
+    assert len(store.handoffs.list()) == 1 and resumed == []
 
 
 async def test_without_the_api_token_the_user_stays_queued(
@@ -110,9 +110,9 @@ async def test_without_the_api_token_the_user_stays_queued(
 ) -> None:
     monkeypatch.setenv("RASA_API_TOKEN", "")
     get_settings.cache_clear()
-    store.enqueue_handoff(SENDER, channel="rest", summary="转人工")
+    store.handoffs.enqueue(SENDER, channel="rest", summary="转人工")
     assert await said(paused_tracker("不用了")) == ["utter_handoff_withdraw_failed"]
-    assert len(store.list_waiting()) == 1 and resumed == []
+    assert len(store.handoffs.list()) == 1 and resumed == []
 
 
 async def test_the_first_message_while_waiting_is_acknowledged_once() -> None:
