@@ -238,9 +238,9 @@ class ValidateCaseLookupForm(CaseFormValidation):
         if tracker.get_slot("case_lookup_outcome"):
             return []
         starting = tracker.get_slot("requested_slot") is None
-        if starting and not tracker.get_slot("case_id") and self._asker_has_cases(tracker):
+        if starting and not tracker.get_slot("case_number") and self._asker_has_cases(tracker):
             return []  # the report lists the asker's own cases: no number, no check needed
-        return ["case_id", "case_lookup_last4"]
+        return ["case_number", "case_lookup_last4"]
 
     @staticmethod
     def _asker_has_cases(tracker: Tracker) -> bool:
@@ -251,20 +251,20 @@ class ValidateCaseLookupForm(CaseFormValidation):
             logger.warning("case store unavailable while listing own cases")
             return trusted_identity(tracker.sender_id) is not None  # the report apologises
 
-    def validate_case_id(
+    def validate_case_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any
     ) -> dict[str, Any]:
         number = normalize_case_number(value)
         if number is None:
             return self.miss(
-                "case_id",
+                "case_number",
                 dispatcher,
                 tracker,
-                example_response="utter_case_id_invalid",
+                example_response="utter_case_number_invalid",
                 skippable=False,
             )
         store = provider.get_case_store()
-        result = self.accepted("case_id", number, tracker)
+        result = self.accepted("case_number", number, tracker)
         try:
             # The opener's own trusted identity skips the question; the store records it.
             if store.recognise_opener(number, tracker.sender_id):
@@ -291,7 +291,7 @@ class ValidateCaseLookupForm(CaseFormValidation):
                 example_response="utter_case_lookup_last4_invalid",
                 skippable=False,
             )
-        number = tracker.get_slot("case_id")
+        number = tracker.get_slot("case_number")
         try:
             # Records "this conversation is verified for the case" in the store on success:
             # the report reads it there, never from the slots set here.

@@ -124,7 +124,7 @@ class ActionSubmitCase(Action):
         )
         return [
             *clear_form_slots(),
-            SlotSet("case_id", case.case_number),
+            SlotSet("case_number", case.case_number),
             SlotSet("case_verified_number", case.case_number),
         ]
 
@@ -175,13 +175,13 @@ class ActionReportCaseStatus(Action):
             if outcome == "verified" and number:
                 self._report(dispatcher, store.verified_case(number, tracker.sender_id))
                 return reset
-            if outcome is None and not tracker.get_slot("case_id"):
+            if outcome is None and not tracker.get_slot("case_number"):
                 self._report_own_cases(dispatcher, tracker)
-                return [*reset, SlotSet("case_id", None)]
+                return [*reset, SlotSet("case_number", None)]
         except AccessDenied:
             logger.warning("case report refused: conversation not verified for the case")
             dispatcher.utter_message(response="utter_case_lookup_verify_again")
-            return [*reset, SlotSet("case_id", None), SlotSet("case_verified_number", None)]
+            return [*reset, SlotSet("case_number", None), SlotSet("case_verified_number", None)]
         except StoreUnavailable as error:
             logger.warning("case lookup failed: %s", error.__class__.__name__)
             outcome = "unavailable"
@@ -189,7 +189,7 @@ class ActionReportCaseStatus(Action):
             dispatcher.utter_message(response="utter_case_lookup_locked")
         else:
             dispatcher.utter_message(response="utter_case_lookup_unavailable")
-        return [*reset, SlotSet("case_id", None)]
+        return [*reset, SlotSet("case_number", None)]
 
     @staticmethod
     def _report(dispatcher: CollectingDispatcher, case: Case) -> None:
@@ -243,7 +243,7 @@ class ActionAddCaseInfo(Action):
     ) -> list[EventType]:
         labels = load_case_labels()
         entities = (tracker.latest_message or {}).get("entities") or []
-        mentioned = [e.get("value") for e in entities if e.get("entity") == "case_id"]
+        mentioned = [e.get("value") for e in entities if e.get("entity") == "case_number"]
         number = normalize_case_number(mentioned[-1] if mentioned else None) or (
             normalize_case_number(tracker.get_slot("case_verified_number"))
         )
@@ -265,7 +265,7 @@ class ActionAddCaseInfo(Action):
             provider.get_case_store().add_user_note(number, note, tracker.sender_id)
         except AccessDenied:
             dispatcher.utter_message(response="utter_case_info_verify_first")
-            return [SlotSet("case_id", number)]
+            return [SlotSet("case_number", number)]
         except CaseNotOpen:
             dispatcher.utter_message(response="utter_case_info_case_closed", case_number=number)
             return []

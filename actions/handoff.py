@@ -65,7 +65,7 @@ def conversation_summary(tracker: Tracker) -> str:
 def verified_case_number(store: CaseStore, tracker: Tracker) -> str | None:
     """The case to show the agent: only one this conversation is verified for, so a typed
     number never makes an agent believe the user owns someone else's case."""
-    for slot in ("case_verified_number", "case_id"):
+    for slot in ("case_verified_number", "case_number"):
         number = normalize_case_number(tracker.get_slot(slot))
         if number is None:
             continue

@@ -29,7 +29,7 @@ from pos_assistant.nlu.lexical_intent_blender import build_lexical_model
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED = 2611
-ID_ENTITIES = ("case_id", "phone_number", "tracking_number", "device_sn")
+ID_ENTITIES = ("case_number", "phone_number", "tracking_number", "device_sn")
 ALL_ENTITIES = (*ID_ENTITIES, "brand", "amount")
 DISPUTE_INTENTS = frozenset(
     {

@@ -236,7 +236,7 @@ async def test_confirming_writes_one_case_even_when_confirmed_twice(store: CaseS
         "SF1234567890123",
         "rest",
     )
-    assert {"event": "slot", "name": "case_id", "value": number, "timestamp": None} in events
+    assert {"event": "slot", "name": "case_number", "value": number, "timestamp": None} in events
 
 
 async def test_declining_writes_nothing(store: CaseStore) -> None:
@@ -290,7 +290,7 @@ async def test_the_opener_is_verified_without_a_question(store: CaseStore) -> No
     number = open_case(store, sender="wx:o-opener")
     slots, _ = await validate(
         ValidateCaseLookupForm(),
-        lookup_tracker("wx:o-opener", case_id=number, requested_slot="case_id"),
+        lookup_tracker("wx:o-opener", case_number=number, requested_slot="case_number"),
     )
     assert (slots["case_lookup_outcome"], slots["case_verified_number"]) == ("verified", number)
     assert slots["requested_slot"] is None
@@ -306,12 +306,12 @@ async def test_an_opener_over_rest_or_without_a_channel_still_needs_the_last4(
     number = open_case(store, sender=opener)
     slots, _ = await validate(
         ValidateCaseLookupForm(),
-        lookup_tracker(f"{opener}-later", case_id=number, requested_slot="case_id"),
+        lookup_tracker(f"{opener}-later", case_number=number, requested_slot="case_number"),
     )
     assert "case_lookup_outcome" not in slots  # so the form asks for the last four digits
     slots, _ = await validate(
         ValidateCaseLookupForm(),
-        lookup_tracker(opener, case_id=number, requested_slot="case_id"),
+        lookup_tracker(opener, case_number=number, requested_slot="case_number"),
     )
     # Not even the REST conversation that opened it skips the question.
     assert "case_lookup_outcome" not in slots
@@ -333,14 +333,17 @@ async def test_a_stranger_is_asked_for_the_last4_and_then_sees_the_status(
     store.change_status(number, "in_progress", note="已联系服务商")
     form = ValidateCaseLookupForm()
     slots, _ = await validate(
-        form, lookup_tracker("stranger", case_id=number.lower(), requested_slot="case_id")
+        form, lookup_tracker("stranger", case_number=number.lower(), requested_slot="case_number")
     )
-    assert slots["case_id"] == number
+    assert slots["case_number"] == number
     assert "case_lookup_outcome" not in slots  # so the form asks for the last four digits
     slots, _ = await validate(
         form,
         lookup_tracker(
-            "stranger", case_id=number, requested_slot="case_lookup_last4", case_lookup_last4="5678"
+            "stranger",
+            case_number=number,
+            requested_slot="case_lookup_last4",
+            case_lookup_last4="5678",
         ),
     )
     assert slots["case_lookup_outcome"] == "verified"
@@ -367,12 +370,12 @@ async def test_wrong_last4_and_unknown_numbers_get_the_same_answer(store: CaseSt
             form,
             lookup_tracker(
                 "stranger",
-                case_id=case_number,
+                case_number=case_number,
                 requested_slot="case_lookup_last4",
                 case_lookup_last4="0000",
             ),
         )
-        slots.pop("case_id")
+        slots.pop("case_number")
         answers.append((slots, dispatcher.messages))
     assert answers[0] == answers[1]
     assert responses_of(answers[0][1]) == ["utter_case_lookup_mismatch"]
@@ -389,12 +392,17 @@ async def test_three_wrong_answers_lock_even_a_new_sender(store: CaseStore) -> N
         slots, _ = await validate(
             form,
             lookup_tracker(
-                sender, case_id=number, requested_slot="case_lookup_last4", case_lookup_last4="1111"
+                sender,
+                case_number=number,
+                requested_slot="case_lookup_last4",
+                case_lookup_last4="1111",
             ),
         )
     assert slots["case_lookup_outcome"] == "locked"
     assert slots["case_lookup_wait_minutes"] == "15"
-    slots, _ = await validate(form, lookup_tracker("s4", case_id=number, requested_slot="case_id"))
+    slots, _ = await validate(
+        form, lookup_tracker("s4", case_number=number, requested_slot="case_number")
+    )
     assert slots["case_lookup_outcome"] == "locked"
     assert responses(report("s4", case_lookup_outcome="locked")) == ["utter_case_lookup_locked"]
 
@@ -402,10 +410,10 @@ async def test_three_wrong_answers_lock_even_a_new_sender(store: CaseStore) -> N
 async def test_a_malformed_case_number_is_reasked_with_an_example(store: CaseStore) -> None:
     slots, dispatcher = await validate(
         ValidateCaseLookupForm(),
-        lookup_tracker("stranger", case_id="我忘了", requested_slot="case_id"),
+        lookup_tracker("stranger", case_number="我忘了", requested_slot="case_number"),
     )
-    assert slots["case_id"] is None
-    assert responses(dispatcher) == ["utter_case_id_invalid"]
+    assert slots["case_number"] is None
+    assert responses(dispatcher) == ["utter_case_number_invalid"]
 
 
 async def test_my_cases_are_listed_for_the_same_trusted_identity(store: CaseStore) -> None:
@@ -441,7 +449,7 @@ async def test_cases_opened_over_rest_are_never_listed_without_the_last4(
 async def test_lookup_with_the_database_down_apologises(broken_store: CaseStore) -> None:
     slots, _ = await validate(
         ValidateCaseLookupForm(),
-        lookup_tracker("stranger", case_id="CS2611260001", requested_slot="case_id"),
+        lookup_tracker("stranger", case_number="CS2611260001", requested_slot="case_number"),
     )
     assert slots["case_lookup_outcome"] == "unavailable"
     dispatcher = report("stranger", case_lookup_outcome="unavailable")
@@ -458,7 +466,7 @@ def conversation(*texts: str) -> list[dict[str, Any]]:
 async def test_handoff_queues_a_masked_summary_and_pauses(store: CaseStore) -> None:
     number = open_case(store, sender="user-a")  # this conversation opened it: verified
     tracker = make_tracker(
-        {"situation": "suspicious_call", "case_id": number},
+        {"situation": "suspicious_call", "case_number": number},
         events=conversation(
             "你好", "/request_human", "有人打电话说是售后", "我的电话 13812345678", "转人工"
         ),
@@ -512,7 +520,7 @@ async def test_the_opener_adds_a_tracking_number_as_a_timeline_note(store: CaseS
     tracker = inform(
         f"补充单号 SF1234567890123 到 {number}",
         "wx:o-user-a",
-        case_id=number,
+        case_number=number,
         tracking_number="SF1234567890123",
     )
     ActionAddCaseInfo().run(dispatcher, tracker, DOMAIN)
@@ -525,7 +533,7 @@ async def test_the_opener_adds_a_tracking_number_as_a_timeline_note(store: CaseS
 async def test_a_stranger_must_verify_before_adding_information(store: CaseStore) -> None:
     number = open_case(store)
     dispatcher = CollectingDispatcher()
-    tracker = inform("补充", "stranger", case_id=number, tracking_number="SF1234567890123")
+    tracker = inform("补充", "stranger", case_number=number, tracking_number="SF1234567890123")
     ActionAddCaseInfo().run(dispatcher, tracker, DOMAIN)
     assert responses(dispatcher) == ["utter_case_info_verify_first"]
     assert [e.kind for e in store.get_case(number).events] == ["created"]
@@ -547,7 +555,7 @@ async def test_closed_cases_take_no_more_information(store: CaseStore) -> None:
     store.change_status(number, "closed")
     dispatcher = CollectingDispatcher()
     ActionAddCaseInfo().run(
-        dispatcher, inform("补充", "wx:o-user-a", case_id=number, brand="拉卡拉"), DOMAIN
+        dispatcher, inform("补充", "wx:o-user-a", case_number=number, brand="拉卡拉"), DOMAIN
     )
     assert responses(dispatcher) == ["utter_case_info_case_closed"]
 
@@ -637,7 +645,7 @@ async def test_lookup_failures_count_per_client_address(strict_store: CaseStore)
     for index in range(7):
         tracker = lookup_tracker(
             f"rest:rotating-{index}",
-            case_id=f"CS{index:010d}",
+            case_number=f"CS{index:010d}",
             requested_slot="case_lookup_last4",
             case_lookup_last4="0000",
         )
@@ -645,7 +653,7 @@ async def test_lookup_failures_count_per_client_address(strict_store: CaseStore)
         outcomes.append(slots.get("case_lookup_outcome"))
     assert outcomes[:5] == [None] * 5 and outcomes[5:] == ["locked", "locked"]
     # The right answer for a real case from that address is refused too, with the same words.
-    tracker = lookup_tracker("rest:fresh", case_id=number, requested_slot="case_id")
+    tracker = lookup_tracker("rest:fresh", case_number=number, requested_slot="case_number")
     slots, _ = await validate(form, with_address(tracker, "198.51.100.20"))
     assert slots["case_lookup_outcome"] == "locked"
     assert responses(report("rest:fresh", **slots)) == ["utter_case_lookup_locked"]
@@ -664,7 +672,7 @@ async def test_a_handoff_does_not_attach_a_case_the_conversation_is_not_verified
 ) -> None:
     someone_elses = open_case(store, sender="wx:o-owner")
     tracker = make_tracker(
-        {"case_id": someone_elses, "case_verified_number": someone_elses},
+        {"case_number": someone_elses, "case_verified_number": someone_elses},
         sender="rest:stranger",
         events=conversation("查询进度", "转人工"),
     )
