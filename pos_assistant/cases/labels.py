@@ -11,6 +11,7 @@ import yaml
 
 from pos_assistant.cases.vocabulary import CaseCategory, CaseStatus
 from pos_assistant.settings import PROJECT_ROOT
+from pos_assistant.situations import situations
 
 LABELS_PATH = PROJECT_ROOT / "data" / "case_labels.yml"
 
@@ -66,7 +67,9 @@ class CaseLabels:
 @lru_cache(maxsize=4)
 def load_case_labels(path: Path = LABELS_PATH) -> CaseLabels:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    categories = {str(k): str(v) for k, v in raw["categories"].items()}
+    # The situations' labels live in data/situations.yml; the file adds `other`.
+    categories = {entry.code: entry.case_label for entry in situations().entries}
+    categories |= {str(k): str(v) for k, v in raw["categories"].items()}
     statuses = raw["statuses"]
     missing = {c.value for c in CaseCategory} - categories.keys()
     missing |= {s.value for s in CaseStatus} - statuses.keys()

@@ -19,7 +19,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.forms_advice import ValidateSuspiciousCallForm
+from actions.advice_forms import situation_form
 from pos_assistant.knowledge import get_knowledge_base, render_situation
 from pos_assistant.nlu.already_given import read_already_given
 
@@ -47,7 +47,9 @@ def first_message(text: str) -> Tracker:
 
 async def outcome(text: str) -> str:
     """ "victim steps", "safe steps" or "asked": what the user gets after the scam warning."""
-    events = await ValidateSuspiciousCallForm().run(CollectingDispatcher(), first_message(text), {})
+    events = await situation_form("suspicious_call").run(
+        CollectingDispatcher(), first_message(text), {}
+    )
     answers = [e["value"] for e in events if e.get("name") == "secret_already_given"]
     if not answers or answers[-1] is None:
         return "asked"

@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.case_forms import ValidateCaseLookupForm, ValidateOpenCaseForm, client_address_of
+from actions.case_forms import ValidateCaseLookupForm, ValidateOpenCaseForm
 from actions.cases import (
     ActionAddCaseInfo,
     ActionAskCaseConfirmed,
@@ -23,6 +23,7 @@ from actions.cases import (
     ActionSubmitCase,
 )
 from actions.handoff import ActionHandoffToHuman
+from actions.tracker_reading import client_address_of
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import StoreUnavailable
 from pos_assistant.cases.records import NewCase

@@ -8,8 +8,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.every_message import ActionValidateSlotMappings
-from actions.handoff import needs_waiting_reminder
+from actions.every_message import ActionValidateSlotMappings, needs_waiting_reminder
 from pos_assistant.settings import get_settings
 from tests.unit.test_conversation_actions import DOMAIN
 

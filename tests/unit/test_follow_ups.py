@@ -15,8 +15,8 @@ from actions.follow_ups import (
     ActionAdviceRepeat,
     ActionAdviceShorter,
     ActionAnswerFollowUp,
-    follow_up_topic,
 )
+from actions.knowledge_replies import follow_up_topic
 from pos_assistant.knowledge import KnowledgeError, get_knowledge_base, load_knowledge_base
 from pos_assistant.knowledge.loader import KNOWLEDGE_DIR
 from pos_assistant.nlu.normalization import TextNormalization
