@@ -10,7 +10,7 @@ from enum import Enum
 
 from pos_assistant.situations import situations
 
-# UNORDERED_DEVICE = "unordered_device", … for each registered situation, then OTHER.
+# One member per registered situation (its code upper-cased), then OTHER.
 CaseCategory = Enum(  # type: ignore[misc]
     "CaseCategory",
     [(code.upper(), code) for code in situations().codes] + [("OTHER", "other")],
