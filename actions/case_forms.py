@@ -41,6 +41,7 @@ from pos_assistant.cases.identifiers import (
 )
 from pos_assistant.cases.labels import load_case_labels
 from pos_assistant.identity import trusted_identity
+from pos_assistant.knowledge.prefill import WholeReply, whole_reply
 from pos_assistant.situations import situations
 
 logger = logging.getLogger(__name__)
@@ -54,12 +55,9 @@ def is_digression(intent: str | None) -> bool:
     return intent in DIGRESSION_INTENTS or intent == situations().scam.intent
 
 
-def as_reply_word(text: str) -> str:
-    return text.strip().strip("。.!！").lower()
-
-
 def is_skip(text: str) -> bool:
-    return as_reply_word(text) in load_case_labels().skip_replies
+    """An optional question left out: 跳过, or a no ("没有" = nothing to add)."""
+    return whole_reply(text) in {WholeReply.SKIP, WholeReply.NO}
 
 
 class CaseFormValidation(FormValidationAction, ABC):
@@ -190,11 +188,10 @@ class ValidateOpenCaseForm(CaseFormValidation):
     ) -> dict[str, Any]:
         if isinstance(value, bool):
             return self.accepted("case_confirmed", value, tracker)
-        answer = as_reply_word(str(value or ""))
-        labels = load_case_labels()
-        if answer in labels.confirm_yes_replies:
+        answer = whole_reply(str(value or ""))
+        if answer is WholeReply.YES:
             return self.accepted("case_confirmed", True, tracker)
-        if answer in labels.confirm_no_replies:
+        if answer is WholeReply.NO:
             return self.accepted("case_confirmed", False, tracker)
         return self.miss(
             "case_confirmed",

@@ -27,9 +27,6 @@ class CaseLabels:
     staff_fields: dict[str, str]
     nothing_given: str
     my_case_line: str
-    skip_replies: frozenset[str]
-    confirm_yes_replies: frozenset[str]
-    confirm_no_replies: frozenset[str]
 
     def category(self, code: str | None) -> str:
         return self.categories.get(code or "", self.categories[CaseCategory.OTHER.value])
@@ -87,11 +84,4 @@ def load_case_labels(path: Path = LABELS_PATH) -> CaseLabels:
         staff_fields={str(k): str(v) for k, v in raw["staff_fields"].items()},
         nothing_given=str(raw["nothing_given"]),
         my_case_line=str(raw["my_case_line"]),
-        skip_replies=_reply_set(raw["form_replies"]["skip"]),
-        confirm_yes_replies=_reply_set(raw["form_replies"]["confirm_yes"]),
-        confirm_no_replies=_reply_set(raw["form_replies"]["confirm_no"]),
     )
-
-
-def _reply_set(words: list[Any]) -> frozenset[str]:
-    return frozenset(str(word).lower() for word in words)
