@@ -23,6 +23,7 @@ from actions.advice_forms import ValidateSituationForm, situation_form
 from actions.knowledge_replies import MoreAboutSituationAction
 from pos_assistant.knowledge import MAX_MESSAGE_CHARS, get_knowledge_base
 from pos_assistant.situations import situations
+from tests.unit.trackers import build_tracker
 
 SITUATIONS = situations().codes
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -37,16 +38,7 @@ def tracker(
     active_loop: str | None = None,
     events: list[dict] | None = None,
 ) -> Tracker:
-    return Tracker.from_dict(
-        {
-            "sender_id": "test-user",
-            "slots": dict(slots or {}),
-            "latest_message": {"text": text, "intent": {"name": intent, "confidence": 1.0}},
-            "events": events or [],
-            "active_loop": {"name": active_loop} if active_loop else {},
-            "latest_action_name": "action_listen",
-        }
-    )
+    return build_tracker(text, intent, slots=slots, events=events, active_loop=active_loop)
 
 
 async def run_advice(action: AdviseSituationAction, slots: dict[str, Any]) -> tuple[str, list]:

@@ -22,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.advice_forms import situation_form
 from pos_assistant.knowledge import get_knowledge_base, render_situation
 from pos_assistant.nlu.already_given import read_already_given
+from tests.unit.trackers import build_tracker
 
 HELDOUT = Path(__file__).resolve().parents[1] / "nlu" / "already_given_heldout.yml"
 SET: dict[str, list[str]] = yaml.safe_load(HELDOUT.read_text(encoding="utf-8"))
@@ -30,19 +31,7 @@ VICTIM_STEP = "立即打110报警"  # the second victim step, only in the "given
 
 
 def first_message(text: str) -> Tracker:
-    return Tracker.from_dict(
-        {
-            "sender_id": "heldout",
-            "slots": {},
-            "latest_message": {
-                "text": text,
-                "intent": {"name": "report_suspicious_call", "confidence": 1.0},
-            },
-            "events": [],
-            "active_loop": {},
-            "latest_action_name": "action_listen",
-        }
-    )
+    return build_tracker(text, "report_suspicious_call", events=[])
 
 
 async def outcome(text: str) -> str:

@@ -28,6 +28,7 @@ from pos_assistant.cases import provider
 from pos_assistant.cases.errors import StoreUnavailable
 from pos_assistant.cases.records import NewCase
 from pos_assistant.cases.store import AbuseLimits, CaseStore
+from tests.unit.trackers import build_tracker, parse_data, user_event
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -60,24 +61,15 @@ def make_tracker(
     events: list[dict[str, Any]] | None = None,
     active_loop: str | None = None,
 ) -> Tracker:
-    return Tracker.from_dict(
-        {
-            "sender_id": sender,
-            "slots": slots or {},
-            "latest_message": {
-                "text": text,
-                "intent": {"name": intent, "confidence": 1.0},
-                "entities": entities or [],
-            },
-            # rasa_sdk reads the channel from the latest user event; slots set after it are the
-            # ones a form validates.
-            "events": [{"event": "user", "text": text, "input_channel": "rest"}, *(events or [])],
-            "active_loop": {"name": active_loop} if active_loop else {},
-            "paused": False,
-            "followup_action": None,
-            "latest_event_time": None,
-            "latest_action_name": None,
-        }
+    return build_tracker(
+        text,
+        slots=slots,
+        message=parse_data(text, intent, entities=entities),
+        # rasa_sdk reads the channel from the latest user event; slots set after it are the
+        # ones a form validates.
+        events=[user_event(text, input_channel="rest"), *(events or [])],
+        sender=sender,
+        active_loop=active_loop,
     )
 
 
@@ -562,26 +554,18 @@ async def test_closed_cases_take_no_more_information(store: CaseStore) -> None:
 
 
 async def test_cancelling_a_lookup_does_not_talk_about_registering() -> None:
-    from rasa_sdk import Tracker
     from rasa_sdk.executor import CollectingDispatcher
 
     from actions.cases import ActionCancelCaseForm
 
-    tracker = Tracker.from_dict(
-        {
-            "sender_id": "u",
-            "slots": {},
-            "latest_message": {"text": "算了", "intent": {"name": "cancel"}},
-            "events": [
-                {"event": "active_loop", "name": "case_lookup_form"},
-                {"event": "user", "text": "算了"},
-                {"event": "active_loop", "name": None},
-            ],
-            "paused": False,
-            "followup_action": None,
-            "active_loop": {},
-            "latest_action_name": None,
-        }
+    tracker = build_tracker(
+        "算了",
+        "cancel",
+        events=[
+            {"event": "active_loop", "name": "case_lookup_form"},
+            user_event("算了"),
+            {"event": "active_loop", "name": None},
+        ],
     )
     dispatcher = CollectingDispatcher()
     ActionCancelCaseForm().run(dispatcher, tracker, {})

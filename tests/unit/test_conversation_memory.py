@@ -14,6 +14,7 @@ from actions.advice_forms import situation_form
 from actions.every_message import ActionValidateSlotMappings
 from actions.memory import read_deposit, remember_facts
 from tests.unit.test_advice_actions import DOMAIN
+from tests.unit.trackers import build_tracker, parse_data
 
 
 def tracker(
@@ -24,24 +25,9 @@ def tracker(
     entities: list[dict] | None = None,
     guard: bool = False,
 ) -> Tracker:
-    message: dict[str, Any] = {
-        "text": text,
-        "intent": {"name": intent, "confidence": 0.9},
-        "entities": entities or [],
-    }
-    if guard:
-        message["safety_guard"] = {"triggered": True, "topics": ["verification_code"]}
-    return Tracker.from_dict(
-        {
-            "sender_id": "memory-test",
-            "slots": dict(slots or {}),
-            "latest_message": message,
-            "events": [{"event": "user", "text": text, "parse_data": message}],
-            "active_loop": {"name": active_loop} if active_loop else {},
-            "latest_action_name": "action_listen",
-            "paused": False,
-        }
-    )
+    extras = {"safety_guard": {"triggered": True, "topics": ["verification_code"]}} if guard else {}
+    message = parse_data(text, intent, confidence=0.9, entities=entities, **extras)
+    return build_tracker(text, slots=slots, message=message, active_loop=active_loop)
 
 
 def slot_values(events: list) -> dict[str, Any]:
