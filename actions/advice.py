@@ -25,7 +25,12 @@ from actions.knowledge_replies import (
     scam_warning_in_this_reply,
     send,
 )
-from actions.tracker_reading import ADVISED_SLOT, SITUATION_SLOT, latest_intent
+from actions.tracker_reading import (
+    ADVISED_SLOT,
+    SITUATION_SLOT,
+    VICTIM_QUESTION_SLOT,
+    latest_intent,
+)
 from pos_assistant.knowledge import (
     KnowledgeError,
     get_knowledge_base,
@@ -41,7 +46,6 @@ from pos_assistant.situations import situations
 logger = logging.getLogger(__name__)
 
 SENT_BEFORE_RESPONSE = "utter_advice_sent_before"
-VICTIM_QUESTION_SLOT = "secret_already_given"
 
 
 class AdviseSituationAction(Action, ABC):

@@ -22,7 +22,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.memory import VICTIM_SLOT, fact_for_question, readable
-from actions.tracker_reading import REQUESTED_SLOT, as_bool, latest_text, scam_guard_fired
+from actions.tracker_reading import (
+    REQUESTED_SLOT,
+    VICTIM_QUESTION_SLOT,
+    as_bool,
+    latest_text,
+    scam_guard_fired,
+)
 from pos_assistant.knowledge import KnowledgeError, detect_answer, get_knowledge_base
 from pos_assistant.knowledge.models import Question
 from pos_assistant.knowledge.prefill import detect_direct_reply
@@ -86,7 +92,7 @@ class ValidateSituationForm(FormValidationAction, ABC):
             # The words win over a yes/no classification: "对，让我报验证码，我还没报" is
             # classified affirm, yet says nothing was given.
             worded = read_answer(questions[slot], text) if questions[slot].reader else None
-            if slot == "secret_already_given" and as_bool(tracker.get_slot(VICTIM_SLOT)):
+            if slot == VICTIM_QUESTION_SLOT and as_bool(tracker.get_slot(VICTIM_SLOT)):
                 worded = True  # a victim stays one ("挂了，现在打110" reads as "nothing given")
             events.append(SlotSet(slot, as_bool(value) if worded is None else worded))
         return events

@@ -26,6 +26,7 @@ from rasa_sdk.events import EventType, SlotSet
 from actions.tracker_reading import (
     REQUESTED_SLOT,
     SITUATION_SLOT,
+    VICTIM_QUESTION_SLOT,
     as_bool,
     latest_entities,
     latest_intent,
@@ -42,8 +43,6 @@ DEPOSIT_SLOT = "known_deposit_paid"
 AMOUNT_SLOT = "known_deposit_amount"
 VICTIM_SLOT = "known_victim"
 MEMORY_SLOTS = (DEPOSIT_SLOT, AMOUNT_SLOT, VICTIM_SLOT)
-# The scam situation's question "already given a code or money?".
-VICTIM_QUESTION_SLOT = "secret_already_given"
 # Which remembered fact answers which advice question.
 QUESTION_MEMORY = {
     "deposit_paid": DEPOSIT_SLOT,

@@ -18,6 +18,8 @@ ADVISED_SLOT = "advised_answers"  # the full answers already sent ("situation:sl
 MISSES_SLOT = "case_form_misses"
 CASE_NUMBER_SLOT = "case_number"
 VERIFIED_NUMBER_SLOT = "case_verified_number"
+# The scam situation's question "already gave a code, card number or money?".
+VICTIM_QUESTION_SLOT = "secret_already_given"
 # Optional case details, in the order the case summary lists them (data/case_labels.yml).
 EXTRA_SLOTS = ("device_sn", "tracking_number", "brand", "amount")
 
