@@ -53,12 +53,6 @@ def previous_turn_failed(tracker: Tracker) -> bool:
     return any(name in FAILURE_ACTIONS for name in actions_since_previous_user_turn(tracker))
 
 
-def last_bot_response(tracker: Tracker) -> str | None:
-    """The response name (utter_…) of the last bot message before the latest user message."""
-    bots = [event for event in previous_turn(tracker) if event.get("event") == "bot"]
-    return (bots[-1].get("metadata") or {}).get("utter_action") if bots else None
-
-
 def clarification_candidates(tracker: Tracker) -> list[str]:
     """Up to three topic intents the message most likely meant, best first."""
     labels = topic_labels()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +22,10 @@ from actions.advice_forms import ValidateSituationForm, situation_form
 from actions.knowledge_replies import MoreAboutSituationAction
 from pos_assistant.knowledge import MAX_MESSAGE_CHARS, get_knowledge_base
 from pos_assistant.situations import situations
+from tests.paths import PROJECT_ROOT
 from tests.unit.trackers import build_tracker
 
 SITUATIONS = situations().codes
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 NEXT_ACTION_PAYLOADS = ["/open_case", "/check_case_status", "/request_human"]
 

@@ -20,10 +20,10 @@ from pos_assistant.knowledge import KnowledgeError, get_knowledge_base, load_kno
 from pos_assistant.knowledge.loader import KNOWLEDGE_DIR
 from pos_assistant.nlu.normalization import TextNormalization
 from pos_assistant.nlu.safety_guard import scam_topics
+from tests.paths import PROJECT_ROOT
 from tests.unit.test_advice_actions import DOMAIN
 from tests.unit.trackers import build_tracker, parse_data
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ACTIVATION_GUIDE = get_knowledge_base().faq["ask_activation"].title
 
 

@@ -20,8 +20,8 @@ from pos_assistant.cases.labels import load_case_labels
 from pos_assistant.knowledge import load_knowledge_base
 from pos_assistant.knowledge.loader import KNOWLEDGE_DIR
 from pos_assistant.situations import RegistryError, SituationEntry, load_registry, situations
+from tests.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIN_NLU_EXAMPLES = 10
 # The menus that list every situation as a quick reply sending its intent.
 SITUATION_MENUS = ("utter_greet", "utter_advice_no_situation", "utter_session_welcome")
