@@ -21,10 +21,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from pos_assistant.cases.identifiers import find_phone, normalize_phone
 from pos_assistant.cases.labels import load_case_labels
+from pos_assistant.situations import situations
 
 REQUESTS_FILE = Path(__file__).resolve().parent.parent / "data" / "case_requests.yml"
 CASE_FORM = "open_case_form"
-SCAM_SITUATION = "suspicious_call"
 CORRECTED_RESPONSE = "utter_case_field_corrected"
 OPEN_CASE_INTENT = "open_case"
 # Words that say the summary has something wrong; what follows the last of the "new value"
@@ -53,7 +53,7 @@ def asks_for_a_case(text: str) -> bool:
 def case_instead_of_advice(tracker: Tracker, situation: str | None) -> list[EventType]:
     """ "帮我登记一下，未激活退押金的" read as the situation: the case form, category filled."""
     text, _ = _latest(tracker)
-    if not situation or situation == SCAM_SITUATION or text.startswith("/"):
+    if not situation or situation == situations().scam.code or text.startswith("/"):
         return []  # after a scam warning its own steps come first (110, freezing the card)
     if not asks_for_a_case(text):
         return []

@@ -14,35 +14,35 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-SITUATIONS = (
-    "unordered_device",
-    "gift_not_mailed",
-    "refuse_delivery",
-    "no_activation_refund",
-    "suspicious_call",
-)
+from pos_assistant.situations import situations
+
+
 # The actions that end each form; a form left without one of them was interrupted.
-FORM_ENDINGS: dict[str, frozenset[str]] = {
-    **{
-        f"{situation}_form": frozenset({f"action_advise_{situation}", "utter_advice_cancelled"})
-        for situation in SITUATIONS
-    },
-    "open_case_form": frozenset({"action_submit_case", "action_cancel_case_form"}),
-    "case_lookup_form": frozenset({"action_report_case_status", "action_cancel_case_form"}),
-}
+def form_endings() -> dict[str, frozenset[str]]:
+    return {
+        **{
+            entry.form: frozenset({entry.advise_action, "utter_advice_cancelled"})
+            for entry in situations().entries
+        },
+        "open_case_form": frozenset({"action_submit_case", "action_cancel_case_form"}),
+        "case_lookup_form": frozenset({"action_report_case_status", "action_cancel_case_form"}),
+    }
+
+
 RESUMED_RESPONSE = "utter_form_resumed"
 NOTHING_RESPONSE = "utter_nothing_to_resume"
 
 
 def interrupted_form(events: list[dict[str, Any]]) -> str | None:
     """The most recently started form that was left without its ending, if any."""
+    endings = form_endings()
     started: dict[str, int] = {}
     for index, event in enumerate(events):
-        if event.get("event") == "active_loop" and event.get("name") in FORM_ENDINGS:
+        if event.get("event") == "active_loop" and event.get("name") in endings:
             started[event["name"]] = index
     for form, index in sorted(started.items(), key=lambda item: -item[1]):
         ended = any(
-            event.get("event") == "action" and event.get("name") in FORM_ENDINGS[form]
+            event.get("event") == "action" and event.get("name") in endings[form]
             for event in events[index + 1 :]
         )
         if not ended:

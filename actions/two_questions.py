@@ -22,8 +22,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.knowledge_replies import follow_up_answer
 from actions.memory import readable
 from pos_assistant.knowledge import KnowledgeError, get_knowledge_base, render_faq
+from pos_assistant.situations import situations
 
 logger = logging.getLogger(__name__)
 
@@ -33,21 +35,16 @@ INTRO_RESPONSE = "utter_second_question_intro"
 ONE_BY_ONE_RESPONSE = "utter_two_questions_one_by_one"
 FOLLOW_UP_PREFIX = "follow_up:"
 FOLLOW_UP_INTENT = "ask_follow_up"
-SCAM_INTENT = "report_suspicious_call"
-# Intents whose answer starts with questions of its own (a situation form): the second question is
-# named at once, so that it is not forgotten while those questions are asked.
-SITUATION_INTENTS = {
-    "report_unordered_device": "unordered_device",
-    "report_gift_not_mailed": "gift_not_mailed",
-    "ask_refuse_delivery": "refuse_delivery",
-    "report_no_activation_refund": "no_activation_refund",
-    "report_suspicious_call": "suspicious_call",
-}
 FAQ_INTENTS = {"ask_fees", "ask_apply", "ask_activation"}
 CASE_STATUS_INTENT = "check_case_status"
+
+
 # What a message must be understood as for a second question in it to be looked for: an answer
 # the assistant gives (not a fallback, a greeting or an answer to a form's question).
-ANSWERED_INTENTS = {*SITUATION_INTENTS, *FAQ_INTENTS, FOLLOW_UP_INTENT}
+def answered_intents() -> set[str]:
+    return {*(entry.intent for entry in situations().entries), *FAQ_INTENTS, FOLLOW_UP_INTENT}
+
+
 _SPACES = re.compile(r"\s+")
 
 
@@ -129,7 +126,7 @@ def second_question(text: str | None, intent: str | None) -> str | None:
     understood as: then the other part is surely a question of its own. A single sentence ("退押金
     得先交50手续费") is never split into two answers.
     """
-    if not text or text.startswith("/") or intent not in ANSWERED_INTENTS:
+    if not text or text.startswith("/") or intent not in answered_intents():
         return None
     table = load_table()
     topics = [topic_of(part, table) for part in split_parts(text, table)]
@@ -138,7 +135,10 @@ def second_question(text: str | None, intent: str | None) -> str | None:
     # 一直没寄来" is the gift, though "赠品" is not in it).
     if len(topics) < 2 or not any(t is None or covers(intent, t) for t in topics):
         return None
-    return next((t.key for t in found if not covers(intent, t) and t.key != SCAM_INTENT), None)
+    return next(
+        (t.key for t in found if not covers(intent, t) and t.key != situations().scam.intent),
+        None,
+    )
 
 
 def second_question_events(tracker: Tracker) -> list[EventType]:
@@ -158,7 +158,7 @@ def announce_two_questions(dispatcher: CollectingDispatcher, tracker: Tracker) -
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {}).get("name")
     key = tracker.get_slot(SECOND_QUESTION_SLOT)
-    if not key or intent not in SITUATION_INTENTS:
+    if not key or situations().by_intent(intent) is None:
         return
     if second_question(readable(message.get("text")), intent) != key:
         return  # remembered from an earlier message: already named then
@@ -179,8 +179,6 @@ def answer_second_question(
     table = load_table()
     dispatcher.utter_message(response=INTRO_RESPONSE, label=table.label(key))
     if key.startswith(FOLLOW_UP_PREFIX):
-        from actions.follow_ups import follow_up_answer  # follow_ups builds on actions.advice
-
         knowledge = get_knowledge_base()
         topic = key[len(FOLLOW_UP_PREFIX) :]
         answered = _tracker_with(tracker, events or [])
@@ -192,11 +190,14 @@ def answer_second_question(
             buttons = [{"title": b.title, "payload": b.payload} for b in message.buttons]
             dispatcher.utter_message(text=message.text, buttons=buttons or None)
         return forget
-    situation = SITUATION_INTENTS.get(key)
+    situation = situations().by_intent(key)
     if situation is not None:
         # Its own questions start now, asked afresh (another situation's answers do not apply).
-        slots = get_knowledge_base().situations[situation].question_slots
-        return [*forget, *(SlotSet(s, None) for s in slots), FollowupAction(f"{situation}_form")]
+        return [
+            *forget,
+            *(SlotSet(s, None) for s in situation.asks),
+            FollowupAction(situation.form),
+        ]
     if key == CASE_STATUS_INTENT:
         return [*forget, FollowupAction("case_lookup_form")]
     logger.warning("second question %s has no answer", key)

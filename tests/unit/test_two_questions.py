@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.advice import ActionAdviseSuspiciousCall, ActionAnswerFaq, ActionResetAdviceAnswers
+from actions.advice import ActionAnswerFaq, ActionResetAdviceAnswers, advise_action
 from actions.every_message import ActionValidateSlotMappings
 from actions.two_questions import (
     SECOND_QUESTION_SLOT,
@@ -120,7 +120,7 @@ async def test_an_old_second_question_is_forgotten_when_nothing_is_going_on() ->
 async def test_after_the_scam_advice_the_deposit_questions_start() -> None:
     dispatcher = CollectingDispatcher()
     slots = {SECOND_QUESTION_SLOT: "report_no_activation_refund", "secret_already_given": False}
-    events = await ActionAdviseSuspiciousCall().run(
+    events = await advise_action("suspicious_call").run(
         dispatcher, tracker("……", "report_suspicious_call", slots), DOMAIN
     )
     texts = [m.get("text") or m.get("response") for m in dispatcher.messages]
