@@ -76,6 +76,10 @@ class Settings:
     # Fernet key(s) for personal slot values in the tracker store (pos_assistant/tracker_store.py);
     # empty: a key generated once per install in var/tracker-encryption.key.
     tracker_encryption_key: str = ""
+    # How long the Rasa server waits for the action server before it apologises
+    # (pos_assistant/action_timeouts.py); Rasa's own default is 5 minutes. With the NLU and the
+    # apology itself, the user hears back within 10 s even on a loaded machine.
+    action_timeout_seconds: float = 6.0
 
     @property
     def is_production(self) -> bool:
@@ -119,6 +123,10 @@ def get_settings() -> Settings:
         handoffs_per_address=_positive_int("handoffs_per_address"),
         rate_limit_window_minutes=_positive_int("rate_limit_window_minutes"),
         tracker_encryption_key=env("TRACKER_ENCRYPTION_KEY", ""),
+        action_timeout_seconds=_positive_float(
+            "ACTION_TIMEOUT_SECONDS",
+            env("ACTION_TIMEOUT_SECONDS", str(Settings.action_timeout_seconds)),
+        ),
     )
 
 
