@@ -80,6 +80,10 @@ class Settings:
     # (pos_assistant/action_timeouts.py); Rasa's own default is 5 minutes. With the NLU and the
     # apology itself, the user hears back within 10 s even on a loaded machine.
     action_timeout_seconds: float = 6.0
+    # WeChat messages sent after the user's turn (pos_assistant/channels/wechat_outbox.py): the
+    # first retry after this many seconds, doubling; failed after this many attempts.
+    outbox_first_retry_seconds: float = 5.0
+    outbox_max_attempts: int = 12
 
     @property
     def is_production(self) -> bool:
@@ -127,6 +131,11 @@ def get_settings() -> Settings:
             "ACTION_TIMEOUT_SECONDS",
             env("ACTION_TIMEOUT_SECONDS", str(Settings.action_timeout_seconds)),
         ),
+        outbox_first_retry_seconds=_positive_float(
+            "OUTBOX_FIRST_RETRY_SECONDS",
+            env("OUTBOX_FIRST_RETRY_SECONDS", str(Settings.outbox_first_retry_seconds)),
+        ),
+        outbox_max_attempts=_positive_int("outbox_max_attempts"),
     )
 
 

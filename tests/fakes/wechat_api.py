@@ -3,6 +3,9 @@
 Behaves as documented: GET /cgi-bin/token?grant_type=client_credential&appid=…&secret=… answers
 {"access_token", "expires_in": 7200}; POST /cgi-bin/message/custom/send?access_token=… takes
 {"touser", "msgtype": "text", "text": {"content"}}, answering errcode 40001 for an unknown token.
+Faults as WeChat shows them: `failing` answers every send with errcode -1 ("system busy", worth a
+retry) until it is cleared; openids in `outside_window` get errcode 45015 (more than 48 hours
+since the user's last message: refused for good).
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ class FakeWeChatApi:
     tokens_issued: list[str] = field(default_factory=list)
     sent_messages: list[dict] = field(default_factory=list)
     revoked_tokens: set[str] = field(default_factory=set)
+    failing: bool = False
+    outside_window: set[str] = field(default_factory=set)
+    refused_sends: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def revoke_tokens(self) -> None:
@@ -72,6 +78,13 @@ class FakeWeChatApi:
             return 200, {"errcode": 47001, "errmsg": "data format error"}
         if message.get("msgtype") != "text" or not message.get("text", {}).get("content"):
             return 200, {"errcode": 47001, "errmsg": "data format error"}
+        with self._lock:
+            if self.failing:
+                self.refused_sends += 1
+                return 200, {"errcode": -1, "errmsg": "system error"}
+            if message.get("touser") in self.outside_window:
+                self.refused_sends += 1
+                return 200, {"errcode": 45015, "errmsg": "response out of time limit"}
         with self._lock:
             self.sent_messages.append(message)
         return 200, {"errcode": 0, "errmsg": "ok"}
