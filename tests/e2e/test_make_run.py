@@ -128,16 +128,16 @@ def process_group_alive(pgid: int) -> bool:
     return True
 
 
-def process_in_group(pgid: int, marker: str) -> int:
-    """The process of the group whose command line contains `marker`."""
+def process_in_group(pgid: int, module: str) -> int:
+    """The process of the group that runs `python -m <module>` (not one that merely names it)."""
     for pid in processes_in_group(pgid):
         try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if marker in command:
+        if [part.decode() for part in argv[1:3]] == ["-m", module]:
             return pid
-    raise AssertionError(f"no process of group {pgid} runs {marker}")
+    raise AssertionError(f"no process of group {pgid} runs {module}")
 
 
 def answers(url: str) -> bool:
