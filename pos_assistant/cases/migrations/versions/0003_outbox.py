@@ -1,6 +1,6 @@
 """The outbox: messages to users sent after their turn, kept until sent or refused.
 
-Revision ID: 0003
+Revision ID: outbox_0001
 Revises: 0002
 Create Date: 2026-12-02
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
+revision = "outbox_0001"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
