@@ -20,7 +20,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 
-from sqlalchemy import Column, DateTime, Index, Integer, String, Text, and_, or_, select, update
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    delete,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +41,9 @@ from pos_assistant.cases.models import Base
 Transactions = Callable[[], AbstractContextManager[Session]]
 
 MAX_KEY_CHARS = 160
+# Sent messages are kept this long (for "was it sent?"), failed ones longer (staff follow up).
+KEEP_SENT = timedelta(days=2)
+KEEP_FAILED = timedelta(days=30)
 MAX_ERROR_CHARS = 200
 LEASE_SECONDS = 60
 
@@ -196,6 +211,25 @@ class Outbox:
             query = query.where(OutboxRecord.status == status)
         with self._transactions() as session:
             return [OutboxMessage.from_record(record) for record in session.scalars(query)]
+
+    def purge(self) -> int:
+        """Deletes sent messages older than KEEP_SENT and failed ones older than KEEP_FAILED."""
+        now = self._clock()
+        old = or_(
+            and_(
+                OutboxRecord.status == OutboxStatus.SENT.value,
+                OutboxRecord.updated_at < now - KEEP_SENT,
+            ),
+            and_(
+                OutboxRecord.status == OutboxStatus.FAILED.value,
+                OutboxRecord.updated_at < now - KEEP_FAILED,
+            ),
+        )
+        with self._transactions() as session:
+            result = session.execute(
+                delete(OutboxRecord).where(old).execution_options(synchronize_session=False)
+            )
+            return result.rowcount or 0
 
     def _set(self, message_id: int, **values: object) -> None:
         with self._transactions() as session:

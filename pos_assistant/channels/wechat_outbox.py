@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 CHANNEL = "wechat"
 MAX_RETRY_SECONDS = 600.0
 POLL_SECONDS = 2.0
+PURGE_EVERY_SECONDS = 3600.0  # old sent and failed rows are deleted this often (outbox.purge)
 
 
 def retry_delay(first_seconds: float, attempts: int) -> float:
@@ -52,6 +53,7 @@ class OutboxWorker:
         self.poll_seconds = min(poll_seconds, first_retry_seconds)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._purged_at = float("-inf")
 
     def start(self) -> None:
         if self._task is None:
@@ -81,6 +83,10 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Sends what is due now; the number of messages it handled."""
+        now = asyncio.get_running_loop().time()
+        if now - self._purged_at >= PURGE_EVERY_SECONDS:
+            self._purged_at = now
+            await asyncio.to_thread(self.outbox.purge)
         messages = await asyncio.to_thread(self.outbox.claim_due)
         for message in messages:
             await self._deliver(message)

@@ -136,3 +136,20 @@ async def test_failed_after_the_last_attempt(
 def test_backoff_doubles_up_to_ten_minutes() -> None:
     assert [retry_delay(5, attempt) for attempt in (1, 2, 3)] == [5, 10, 20]
     assert retry_delay(5, 30) == 600
+
+
+async def test_old_sent_and_failed_messages_are_deleted_pending_ones_kept(
+    outbox: Outbox, fake_api: FakeWeChatApi, clock: Clock
+) -> None:
+    fake_api.outside_window.add("o-refused")
+    outbox.enqueue("wechat", "o-sent", ["好的"], "k-sent")
+    outbox.enqueue("wechat", "o-refused", ["好的"], "k-failed")
+    await worker_for(outbox, fake_api).run_once()
+    fake_api.failing = True
+    outbox.enqueue("wechat", "o-pending", ["好的"], "k-pending")
+    clock.now += timedelta(days=3)
+    assert outbox.purge() == 1  # the sent one; the failed one stays for staff
+    assert {m.recipient for m in outbox.messages()} == {"o-refused", "o-pending"}
+    clock.now += timedelta(days=30)
+    assert outbox.purge() == 1
+    assert [m.recipient for m in outbox.messages()] == ["o-pending"]
