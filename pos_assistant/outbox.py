@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pos_assistant.cases.models import Base
+from pos_assistant.db import Base, Database
 
 Transactions = Callable[[], AbstractContextManager[Session]]
 
@@ -243,14 +243,7 @@ class Outbox:
 
 def outbox_for(database_url: str) -> Outbox:
     """The outbox in the case database (migrated on first use, like the case store)."""
-    from pos_assistant.cases.store import CaseStore
-
-    store = CaseStore(database_url)
-
-    def transactions() -> AbstractContextManager[Session]:
-        return store._transaction()
-
-    return Outbox(transactions)
+    return Outbox(Database(database_url).transaction)
 
 
 def iter_parts(message: OutboxMessage) -> Iterator[tuple[int, str]]:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from tests.e2e.stack import (
     API_TOKEN,
-    PROJECT_ROOT,
     VENV_BIN,
     RasaStack,
     action_server_command,
@@ -20,6 +19,7 @@ from tests.e2e.stack import (
     wait_until_up,
     write_endpoints,
 )
+from tests.paths import PROJECT_ROOT
 
 WECHAT_TOKEN = "faults-wechat-token"
 WECHAT_APPID = "wx-faults-appid"

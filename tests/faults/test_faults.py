@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.stack import PROJECT_ROOT
 from tests.e2e.test_conversation_flows import staff
 from tests.fakes.wechat_api import FakeWeChatApi, running_fake_wechat_api
 from tests.fakes.wechat_server import post, signed_query, text_message
@@ -29,6 +28,7 @@ from tests.faults.stack import (
     FaultStack,
     fault_stack,
 )
+from tests.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pytest
 import rasa.core.actions.action  # noqa: F401  (imported before pos_assistant: the patch installs)
@@ -23,8 +22,8 @@ from rasa.utils.endpoints import EndpointConfig
 from pos_assistant import action_timeouts
 from pos_assistant.settings import get_settings
 from tests.e2e.stack import free_port
+from tests.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
 TIMEOUT = 1.0
 

@@ -14,7 +14,7 @@ import pytest
 from pos_assistant.channels.wechat_api import ConfigurableWeChatClient, CustomerServiceSender
 from pos_assistant.channels.wechat_outbox import OutboxWorker, retry_delay
 from pos_assistant.outbox import Outbox, OutboxStatus, outbox_for
-from pos_assistant.outbox_cli import main as outbox_cli
+from pos_assistant.staff.outbox_cli import main as outbox_cli
 from tests.fakes.wechat_api import FakeWeChatApi, running_fake_wechat_api
 
 APPID, SECRET = "wx-unit-outbox", "unit-outbox-secret"

@@ -8,15 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import timedelta, timezone
 from typing import TextIO
 
 from pos_assistant.cases.errors import StoreUnavailable
-from pos_assistant.cases.sanitize import strip_control_characters
+from pos_assistant.china_time import beijing_time
 from pos_assistant.outbox import Outbox, OutboxStatus, outbox_for
 from pos_assistant.settings import get_settings
+from pos_assistant.staff.sanitize import strip_control_characters
 
-CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 PREVIEW_CHARS = 40
 
 
@@ -51,7 +50,7 @@ def main(
         print(
             f"{message.id}  {message.status}  {message.channel}:"
             f"{masked_recipient(message.recipient)}  "
-            f"{message.updated_at.astimezone(CHINA_TIME):%Y-%m-%d %H:%M}  "
+            f"{beijing_time(message.updated_at)}  "
             f"parts {message.parts_sent}/{len(message.parts)}  attempts {message.attempts}",
             file=out,
         )
