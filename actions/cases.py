@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_forms import MISSES_SLOT, channel_of, client_address_of
 from actions.follow_ups import answered_in_context
+from pos_assistant.attachments.provider import attach_held_photos
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import (
     AccessDenied,
@@ -122,6 +123,7 @@ class ActionSubmitCase(Action):
             case_number=case.case_number,
             phone=case.masked_phone,
         )
+        attach_held_photos(tracker.sender_id, case.case_number)
         return [
             *clear_form_slots(),
             SlotSet("case_id", case.case_number),
