@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +15,11 @@ from pos_assistant.attachments.images import process_image
 from pos_assistant.attachments.inbox import PhotoInbox, PhotosRefused, UploadLimiter
 from pos_assistant.attachments.storage import LocalFileStorage
 from pos_assistant.attachments.texts import receipt_text, refusal_text
+from pos_assistant.cases.cli import main as staff_main
 from pos_assistant.cases.models import AttachmentRecord
 from pos_assistant.cases.records import NewCase
 from pos_assistant.cases.store import CaseStore
+from pos_assistant.settings import get_settings
 
 MAX_BYTES = 10 * 1024 * 1024
 CONVERSATION = "web:0123456789abcdef0123456789abcdef"
@@ -216,3 +219,24 @@ def test_a_phone_photo_is_turned_upright() -> None:
     image.save(out, format="JPEG", exif=exif.tobytes())
     processed = process_image(out.getvalue(), MAX_BYTES)
     assert (processed.width, processed.height) == (20, 40)
+
+
+def test_the_staff_tool_lists_and_exports_a_cases_photos(
+    inbox: PhotoInbox, store: CaseStore, files_dir: Path, tmp_path: Path
+) -> None:
+    case_number = open_case(store)
+    inbox.receive(CONVERSATION, "widget", [photo_bytes(gps=True), photo_bytes((320, 200))])
+    settings = dataclasses.replace(get_settings(), attachments_dir=str(files_dir))
+
+    def staff(*argv: str) -> str:
+        out = io.StringIO()
+        assert staff_main(list(argv), store=store, settings=settings, out=out) == 0
+        return out.getvalue()
+
+    listing = staff("photos", "list", case_number).splitlines()
+    assert len(listing) == 2 and "640x480" in listing[0] and "320x200" in listing[1]
+    exported = staff("photos", "export", case_number, "--to", str(tmp_path / "out"))
+    assert exported.splitlines()[-1] == "2 photo(s) exported"
+    first = tmp_path / "out" / f"{case_number}-1.jpg"
+    assert gps_of(first.read_bytes()) == {}
+    assert staff("photos", "list", open_case(store, "wx:someone-else")) == "(no photos)\n"
