@@ -47,23 +47,38 @@ class _Refused(Exception):
 
 
 async def _read_upload(request: web.Request, settings: Settings) -> tuple[str, list[bytes]]:
+    """The session and the files; a refusal only after the body is read (up to a cap), so the
+    browser gets the answer instead of a reset connection."""
     session = ""
     files: list[bytes] = []
+    refusal: PhotosRefused | None = None
+    budget = (settings.photos_per_message + 1) * settings.photo_max_bytes + CHUNK
     reader = await request.multipart()
     async for part in reader:
         if not isinstance(part, aiohttp.BodyPartReader):
             continue
         if part.name == "session":
             session = (await part.read(decode=False))[:64].decode("ascii", "replace")
-        elif part.name == "photo":
-            if len(files) == settings.photos_per_message:
-                raise _Refused(PhotosRefused("too_many_photos"))
-            data = bytearray()
-            while chunk := await part.read_chunk(CHUNK):
+            continue
+        if part.name != "photo":
+            continue
+        data = bytearray()
+        while chunk := await part.read_chunk(CHUNK):
+            budget -= len(chunk)
+            if budget < 0:
+                raise _Refused(PhotosRefused("too_large", len(files) + 1), 413)
+            if refusal is None and len(data) <= settings.photo_max_bytes:
                 data.extend(chunk)
-                if len(data) > settings.photo_max_bytes:
-                    raise _Refused(PhotosRefused("too_large", len(files) + 1), 413)
+        if refusal is not None:
+            continue
+        if len(files) == settings.photos_per_message:
+            refusal = PhotosRefused("too_many_photos")
+        elif len(data) > settings.photo_max_bytes:
+            refusal = PhotosRefused("too_large", len(files) + 1)
+        else:
             files.append(bytes(data))
+    if refusal is not None:
+        raise _Refused(refusal, 413 if refusal.reason == "too_large" else 400)
     return session, files
 
 

@@ -68,7 +68,7 @@ def test_keyboard_only_open_type_choose_a_quick_reply_and_close(
     wait(browser, lambda: [button.text for button in active_options(browser)] == ["是", "否"])
 
     # Back from the input field lands on the newest quick reply; Enter chooses it.
-    press(browser, Keys.SHIFT, Keys.TAB, Keys.SHIFT)
+    ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
     assert focused_in_widget(browser) == "pa-option"
     chosen = browser.execute_script(
         "return document.querySelector('pos-assistant-widget').shadowRoot.activeElement.textContent"
