@@ -132,7 +132,7 @@ def get_settings() -> Settings:
         photos_per_message=_positive_int("photos_per_message"),
         photo_uploads_per_minute=_positive_int("photo_uploads_per_minute"),
         attachment_storage=env("ATTACHMENT_STORAGE", "local") or "local",
-        attachments_dir=env("ATTACHMENTS_DIR", str(VAR_DIR / "attachments")),
+        attachments_dir=env("ATTACHMENTS_DIR", "") or str(VAR_DIR / "attachments"),
     )
 
 

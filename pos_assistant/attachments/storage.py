@@ -3,7 +3,7 @@
 Files are kept outside the web root (web/static) under random keys and are only ever served
 through an access check (web/attachments.py) or the staff tool. For several servers or object
 storage, set ATTACHMENT_STORAGE to `module:Class` of a class with the same three methods (for
-example one that puts objects into an S3/OSS bucket); docs/production.md says how.
+example one that puts objects into an S3/OSS bucket); docs/attachments.md says how.
 """
 
 from __future__ import annotations
