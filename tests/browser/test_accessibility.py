@@ -106,12 +106,20 @@ def test_new_messages_are_announced_and_every_control_is_labelled(
     )
     assert find(browser, ".pa-panel").get_attribute("role") == "dialog"
     assert find(browser, ".pa-panel").accessible_name == find(browser, ".pa-title").text
-    for selector in ("button", "input"):
-        for control in browser.execute_script(
+
+    def unlabelled_controls() -> list[str]:
+        controls = browser.execute_script(
             "return [...document.querySelector('pos-assistant-widget').shadowRoot"
-            f".querySelectorAll('{selector}')]"
-        ):
-            assert control.accessible_name.strip(), control.get_attribute("outerHTML")
+            ".querySelectorAll('button, input')]"
+        )
+        shown = [control for control in controls if control.is_displayed()]
+        assert shown
+        return [c.get_attribute("outerHTML") for c in shown if not c.accessible_name.strip()]
+
+    assert unlabelled_controls() == []
+    find(browser, ".pa-close").click()
+    assert find(browser, ".pa-launcher").accessible_name == find(browser, ".pa-launcher").text
+    assert unlabelled_controls() == []
 
 
 @pytest.mark.parametrize("page", ["demo", "hostile"])
