@@ -15,11 +15,13 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from pos_assistant.attachments.images import ImageRejected, ProcessedImage, process_image
 from pos_assistant.attachments.storage import AttachmentStorage, storage_from_setting
@@ -27,6 +29,11 @@ from pos_assistant.cases.models import AttachmentRecord
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.cases.vocabulary import OPEN_STATUSES
 from pos_assistant.settings import Settings
+
+
+def database_transaction(store: CaseStore) -> AbstractContextManager[Session]:
+    """A transaction on the case store's database (photos live in the same database)."""
+    return store._transaction()
 
 
 class PhotosRefused(ValueError):
@@ -158,7 +165,7 @@ class PhotoInbox:
         case_number = self.open_case_of(conversation_id)
         now = self.clock().astimezone(timezone.utc).replace(tzinfo=None)
         rows = [self._put(image, conversation_id, source, case_number, now) for image in processed]
-        with self.store._transaction() as session:
+        with database_transaction(self.store) as session:
             session.add_all(rows)
         return Receipt(len(rows), case_number)
 
@@ -195,7 +202,7 @@ class PhotoInbox:
 
     def attach_held(self, conversation_id: str, case_number: str) -> int:
         """Attaches the photos held with the conversation to its new case; how many."""
-        with self.store._transaction() as session:
+        with database_transaction(self.store) as session:
             result = session.execute(
                 update(AttachmentRecord)
                 .where(AttachmentRecord.conversation_id == conversation_id[:128])
@@ -212,7 +219,7 @@ class PhotoInbox:
 
     def _select(self, condition) -> list[StoredPhoto]:  # type: ignore[no-untyped-def]
         query = select(AttachmentRecord).where(condition).order_by(AttachmentRecord.id)
-        with self.store._transaction() as session:
+        with database_transaction(self.store) as session:
             return [StoredPhoto.from_record(row) for row in session.execute(query).scalars()]
 
     def photo_for(
@@ -221,7 +228,7 @@ class PhotoInbox:
         """The photo, when `conversation_id` sent it or staff ask; None otherwise (also for
         ids that do not exist: a stranger cannot tell the two apart)."""
         query = select(AttachmentRecord).where(AttachmentRecord.public_id == public_id)
-        with self.store._transaction() as session:
+        with database_transaction(self.store) as session:
             row = session.execute(query).scalar_one_or_none()
             photo = StoredPhoto.from_record(row) if row is not None else None
         if photo is None:

@@ -82,6 +82,9 @@ def test_widget_photos_reach_the_case_without_exif_and_only_their_sender_reads_t
     conversation = conversation_id("socketio", session_of(browser))
     [held] = inbox.photos_of_conversation(conversation)
     assert held.case_number is None
+    # The receipt is in the conversation too, where an agent taking it over reads it.
+    events = rasa_stack.tracker(session_of(browser), "socketio")["events"]
+    assert any(e["event"] == "bot" and e["text"].startswith("已收到1张照片") for e in events)
 
     assert "哪类问题" in chat(browser, "我要登记工单")
     assert "手机号" in chat(browser, "没买却收到POS机")

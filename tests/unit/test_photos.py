@@ -12,7 +12,12 @@ from PIL import ExifTags, Image
 from sqlalchemy import func, select
 
 from pos_assistant.attachments.images import process_image
-from pos_assistant.attachments.inbox import PhotoInbox, PhotosRefused, UploadLimiter
+from pos_assistant.attachments.inbox import (
+    PhotoInbox,
+    PhotosRefused,
+    UploadLimiter,
+    database_transaction,
+)
 from pos_assistant.attachments.storage import LocalFileStorage
 from pos_assistant.attachments.texts import receipt_text, refusal_text
 from pos_assistant.cases.cli import main as staff_main
@@ -81,7 +86,7 @@ def stored_files(files_dir: Path) -> list[Path]:
 
 
 def row_count(store: CaseStore) -> int:
-    with store._transaction() as session:
+    with database_transaction(store) as session:
         return session.execute(select(func.count()).select_from(AttachmentRecord)).scalar_one()
 
 
