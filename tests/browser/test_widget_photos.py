@@ -162,3 +162,13 @@ def test_the_relay_refuses_oversized_and_too_many_photos_and_other_sites(
     allowed = upload(web_server, [small_jpeg()], host_page.url)
     assert allowed.status_code == 200 and allowed.json()["count"] == 1
     assert allowed.headers["access-control-allow-origin"] == host_page.url
+
+
+def test_a_photo_from_the_widget_on_another_site_is_received(
+    browser: WebDriver, host_page: HostPage, inbox: PhotoInbox, tmp_path: Path
+) -> None:
+    open_widget(browser, host_page.url)
+    reply = attach(browser, write_photo(tmp_path / "terminal.jpg", (640, 480)))
+    assert reply.startswith("已收到1张照片")
+    conversation = conversation_id("socketio", session_of(browser))
+    assert len(inbox.photos_of_conversation(conversation)) == 1
