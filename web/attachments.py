@@ -25,6 +25,7 @@ from aiohttp import web
 from pos_assistant.attachments.inbox import PhotoInbox, PhotosRefused
 from pos_assistant.attachments.texts import receipt_text, refusal_text
 from pos_assistant.cases.errors import StoreUnavailable
+from pos_assistant.channels.addresses import client_address, parse_trusted_proxies
 from pos_assistant.identity import conversation_id
 from pos_assistant.settings import Settings
 
@@ -90,9 +91,13 @@ async def upload(request: web.Request) -> web.Response:
         if not SESSION_ID.fullmatch(session):
             return web.json_response({"ok": False, "error": "no session"}, status=400)
         conversation = conversation_id("socketio", session)
-        receipt = await asyncio.to_thread(
-            inbox.receive, conversation, "widget", files, request.remote
+        # Behind a reverse proxy the peer is the proxy: per-address limits need the browser's.
+        address = client_address(
+            request.remote or "",
+            request.headers.get("X-Forwarded-For"),
+            parse_trusted_proxies(settings.trusted_proxies),
         )
+        receipt = await asyncio.to_thread(inbox.receive, conversation, "widget", files, address)
     except _Refused as refused:
         return _refusal(refused.refusal, settings, refused.status)
     except PhotosRefused as refusal:
