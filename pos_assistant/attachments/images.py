@@ -1,6 +1,7 @@
 """Checks that an upload is a photo by its content, and re-encodes it.
 
-Only what Pillow decodes as JPEG, PNG or WebP is accepted, whatever the file is called. The
+Only what Pillow decodes as JPEG, PNG, WebP or HEIC/HEIF (iPhone photos, through pillow-heif)
+is accepted, whatever the file is called. The
 pixel count is checked from the header before anything is decoded (a few KB can claim to be a
 gigapixel image), then the whole image is decoded (a truncated file fails here), turned upright
 by its EXIF orientation and written out again as a new JPEG: nothing of the original file is
@@ -13,14 +14,17 @@ import io
 import warnings
 from dataclasses import dataclass
 
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "MPO"})  # MPO: phone JPEGs with a preview
+pillow_heif.register_heif_opener()
+
+# MPO: phone JPEGs with an embedded preview; HEIF: what iPhones save (HEIC).
+ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "MPO", "HEIF"})
 MAX_PIXELS = 40_000_000  # a 48-megapixel phone photo is binned to 12 MP; 40 MP leaves room
 MAX_SIDE = 2560  # stored photos are scaled down to this (enough to read a waybill)
 THUMBNAIL_SIDE = 320
 JPEG_QUALITY = 85
-HEIF_BRANDS = (b"ftypheic", b"ftypheix", b"ftyphevc", b"ftypmif1", b"ftypmsf1", b"ftypheif")
 
 
 class ImageRejected(ValueError):
@@ -45,8 +49,6 @@ def process_image(data: bytes, max_bytes: int) -> ProcessedImage:
         raise ImageRejected("too_large")
     if not data:
         raise ImageRejected("not_image")
-    if data[4:12] in HEIF_BRANDS:
-        raise ImageRejected("heic")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -123,6 +123,17 @@ def test_gps_exif_is_gone_from_the_stored_file(
         assert max(thumbnail.size) == 320
 
 
+def test_an_iphone_heic_photo_is_taken_and_stored_as_jpeg_without_gps(
+    inbox: PhotoInbox, files_dir: Path
+) -> None:
+    original = photo_bytes(fmt="HEIF", gps=True)
+    assert original[4:12] == b"ftypheic" and gps_of(original)[ExifTags.GPS.GPSLatitude]
+    assert inbox.receive(CONVERSATION, "widget", [original]).count == 1
+    [photo] = inbox.photos_of_conversation(CONVERSATION)
+    stored = inbox.storage.get(photo.storage_key)
+    assert stored[:3] == b"\xff\xd8\xff" and gps_of(stored) == {}
+
+
 def test_photos_are_held_until_the_conversation_opens_a_case(
     inbox: PhotoInbox, store: CaseStore
 ) -> None:
@@ -166,10 +177,10 @@ def decompression_bomb() -> bytes:
         (lambda: b"%PDF-1.4\n" + b"0" * 1000, "not_image"),
         (truncated_jpeg, "damaged"),
         (decompression_bomb, "too_many_pixels"),
-        (lambda: b"\x00\x00\x00\x18ftypheic" + b"\x00" * 500, "heic"),
+        (lambda: photo_bytes((1200, 900), fmt="HEIF")[:2000], "damaged"),
         (lambda: photo_bytes() + b"\x00" * MAX_BYTES, "too_large"),
     ],
-    ids=["text", "pdf", "truncated", "bomb", "heic", "oversized"],
+    ids=["text", "pdf", "truncated", "bomb", "truncated-heic", "oversized"],
 )
 def test_a_bad_file_refuses_the_whole_message_and_nothing_is_stored(
     inbox: PhotoInbox, store: CaseStore, files_dir: Path, make_file, reason: str
