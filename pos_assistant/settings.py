@@ -80,10 +80,11 @@ class Settings:
     # the relay's own demo page needs no entry.
     widget_allowed_origins: tuple[str, ...] = ()
     # Evidence photos (pos_assistant/attachments/): size of one file, files per message, files
-    # per minute from one conversation or address; where they are stored.
+    # per minute and per day from one conversation or address; where they are stored.
     photo_max_bytes: int = 10 * 1024 * 1024
     photos_per_message: int = 5
     photo_uploads_per_minute: int = 20
+    photo_uploads_per_day: int = 200
     attachment_storage: str = "local"
     attachments_dir: str = str(VAR_DIR / "attachments")
 
@@ -131,6 +132,7 @@ def get_settings() -> Settings:
         photo_max_bytes=_positive_int("photo_max_bytes"),
         photos_per_message=_positive_int("photos_per_message"),
         photo_uploads_per_minute=_positive_int("photo_uploads_per_minute"),
+        photo_uploads_per_day=_positive_int("photo_uploads_per_day"),
         attachment_storage=env("ATTACHMENT_STORAGE", "local") or "local",
         attachments_dir=env("ATTACHMENTS_DIR", "") or str(VAR_DIR / "attachments"),
     )

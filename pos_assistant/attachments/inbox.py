@@ -120,6 +120,7 @@ class PhotoInbox:
         max_bytes: int,
         per_message: int,
         limiter: UploadLimiter,
+        daily_limiter: UploadLimiter | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         self.store = store
@@ -127,6 +128,7 @@ class PhotoInbox:
         self.max_bytes = max_bytes
         self.per_message = per_message
         self.limiter = limiter
+        self.daily_limiter = daily_limiter
         self.clock = clock
 
     @classmethod
@@ -137,6 +139,7 @@ class PhotoInbox:
             max_bytes=settings.photo_max_bytes,
             per_message=settings.photos_per_message,
             limiter=UploadLimiter(settings.photo_uploads_per_minute),
+            daily_limiter=UploadLimiter(settings.photo_uploads_per_day, window_seconds=86_400),
         )
 
     def receive(
@@ -156,6 +159,9 @@ class PhotoInbox:
             keys.append(f"address:{client_address}")
         if not self.limiter.take(keys, len(files)):
             raise PhotosRefused("too_fast")
+        # The disk a conversation or address can fill is bounded too, not only its pace.
+        if self.daily_limiter is not None and not self.daily_limiter.take(keys, len(files)):
+            raise PhotosRefused("too_many_today")
         processed: list[ProcessedImage] = []
         for position, data in enumerate(files, start=1):
             try:

@@ -212,6 +212,22 @@ def test_fifty_uploads_in_a_minute_are_refused_past_the_limit(
         inbox.receive("web:" + "e" * 32, "widget", [photo_bytes()], "203.0.113.9")
 
 
+def test_a_day_of_photos_is_bounded_too(store: CaseStore, files_dir: Path) -> None:
+    inbox = PhotoInbox(
+        store,
+        LocalFileStorage(files_dir),
+        max_bytes=MAX_BYTES,
+        per_message=5,
+        limiter=UploadLimiter(20),
+        daily_limiter=UploadLimiter(3, window_seconds=86_400),
+    )
+    assert inbox.receive(CONVERSATION, "widget", [photo_bytes((64, 48))] * 3).count == 3
+    with pytest.raises(PhotosRefused, match="too_many_today") as refused:
+        inbox.receive(CONVERSATION, "widget", [photo_bytes((64, 48))])
+    assert "明天再发" in refusal_text(refused.value, max_bytes=MAX_BYTES, max_count=5)
+    assert row_count(store) == 3
+
+
 def test_the_window_slides(inbox: PhotoInbox) -> None:
     limiter = UploadLimiter(3, window_seconds=60)
     assert limiter.take(["a"], 3, now=0)
