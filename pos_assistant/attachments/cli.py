@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import TextIO
 
 from pos_assistant.attachments.inbox import PhotoInbox
-from pos_assistant.cases.sanitize import strip_control_characters
-from pos_assistant.cases.store import CHINA_TIME, CaseStore
+from pos_assistant.cases.store import CaseStore
+from pos_assistant.china_time import beijing_time
 from pos_assistant.settings import Settings
+from pos_assistant.staff.sanitize import strip_control_characters
 
 
 def add_commands(groups: argparse._SubParsersAction) -> None:
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace, store: CaseStore, settings: Settings, out: Tex
     photos = inbox.photos_of_case(case_number)
     if args.command == "list":
         for number, photo in enumerate(photos, start=1):
-            taken = photo.created_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+            taken = beijing_time(photo.created_at)
             line = (
                 f"{number}. {photo.public_id}  {photo.source}  {photo.width}x{photo.height}  "
                 f"{photo.byte_size // 1024} KB  {taken}"

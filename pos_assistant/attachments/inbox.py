@@ -24,8 +24,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pos_assistant.attachments.images import ImageRejected, ProcessedImage, process_image
+from pos_assistant.attachments.models import AttachmentRecord
 from pos_assistant.attachments.storage import AttachmentStorage, storage_from_setting
-from pos_assistant.cases.models import AttachmentRecord
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.cases.vocabulary import OPEN_STATUSES
 from pos_assistant.settings import Settings
@@ -33,7 +33,7 @@ from pos_assistant.settings import Settings
 
 def database_transaction(store: CaseStore) -> AbstractContextManager[Session]:
     """A transaction on the case store's database (photos live in the same database)."""
-    return store._transaction()
+    return store._database.transaction()
 
 
 class PhotosRefused(ValueError):

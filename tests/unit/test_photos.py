@@ -18,13 +18,13 @@ from pos_assistant.attachments.inbox import (
     UploadLimiter,
     database_transaction,
 )
+from pos_assistant.attachments.models import AttachmentRecord
 from pos_assistant.attachments.storage import LocalFileStorage
 from pos_assistant.attachments.texts import receipt_text, refusal_text
-from pos_assistant.cases.cli import main as staff_main
-from pos_assistant.cases.models import AttachmentRecord
 from pos_assistant.cases.records import NewCase
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.settings import get_settings
+from pos_assistant.staff.cli import main as staff_main
 
 MAX_BYTES = 10 * 1024 * 1024
 CONVERSATION = "web:0123456789abcdef0123456789abcdef"

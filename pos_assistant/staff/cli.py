@@ -11,27 +11,29 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import TextIO
 
 from pos_assistant.attachments import cli as photo_commands
 from pos_assistant.cases.errors import CaseNotFound, CaseStoreError, HandoffNotFound
 from pos_assistant.cases.labels import CaseLabels, load_case_labels
-from pos_assistant.cases.rasa_client import (
+from pos_assistant.cases.records import Case, NewCase
+from pos_assistant.cases.store import CaseStore
+from pos_assistant.china_time import beijing_time
+from pos_assistant.handoff.models import ALL_HANDOFF_STATUSES, OPEN_HANDOFF_STATUSES, HandoffStatus
+from pos_assistant.handoff.records import HandoffRequest
+from pos_assistant.settings import Settings, get_settings
+from pos_assistant.staff.rasa_client import (
     RasaUnreachable,
     fetch_tracker,
     resume_conversation,
     send_agent_message,
 )
-from pos_assistant.cases.records import Case, HandoffRequest, NewCase
-from pos_assistant.cases.sanitize import strip_control_characters
-from pos_assistant.cases.store import CHINA_TIME, CaseStore
-from pos_assistant.cases.transcript import (
+from pos_assistant.staff.sanitize import strip_control_characters
+from pos_assistant.staff.transcript import (
     recommended_steps,
     situation_discussed,
     transcript_lines,
 )
-from pos_assistant.settings import Settings, get_settings
 
 ResumeFunction = Callable[[str, str, str], None]
 
@@ -39,10 +41,6 @@ ResumeFunction = Callable[[str, str, str], None]
 def _user(value: object) -> str:
     """A value a user (or an API caller) chose, made safe and kept on one line."""
     return strip_control_characters(value, keep_newlines=False)
-
-
-def _local(moment: datetime) -> str:
-    return moment.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,7 +121,7 @@ class StaffCommands:
         return (
             f"{case.case_number}  {self.labels.status(case.status):<5}  "
             f"{self.labels.category(case.category)}  {case.masked_phone}  "
-            f"{self.labels.staff_fields['updated']} {_local(case.updated_at)}"
+            f"{self.labels.staff_fields['updated']} {beijing_time(case.updated_at)}"
         )
 
     def cases_list(self, status: str | None, limit: int) -> int:
@@ -158,8 +156,8 @@ class StaffCommands:
         self.print(f"{field['description']}: {_user(case.description)}")
         self.print(f"{field['channel']}: {_user(case.channel)} / {_user(case.channel_user_id)}")
         self.print(
-            f"{field['created']}: {_local(case.created_at)}  "
-            f"{field['updated']}: {_local(case.updated_at)}"
+            f"{field['created']}: {beijing_time(case.created_at)}  "
+            f"{field['updated']}: {beijing_time(case.updated_at)}"
         )
         self.print(f"{field['timeline']}:")
         for event in case.events:
@@ -168,9 +166,8 @@ class StaffCommands:
                 what = f"{event.kind} → {self.labels.status(event.to_status)}"
             visibility = "" if event.is_public else f" [{field['internal']}]"
             note = f"：{_user(event.note)}" if event.note else ""
-            self.print(
-                f"  {_local(event.created_at)}  {what} ({_user(event.author)}){visibility}{note}"
-            )
+            when = beijing_time(event.created_at)
+            self.print(f"  {when}  {what} ({_user(event.author)}){visibility}{note}")
         return 0
 
     def cases_set_status(self, case_number: str, status: str, note: str | None, author: str) -> int:
@@ -201,26 +198,27 @@ class StaffCommands:
         return 0
 
     def handoff_list(self, show_all: bool) -> int:
-        statuses = ("waiting", "taken", "released") if show_all else ("waiting",)
-        requests = self.store.list_handoffs(statuses)
+        statuses = ALL_HANDOFF_STATUSES if show_all else (HandoffStatus.WAITING.value,)
+        requests = self.store.handoffs.list(statuses)
         for request in requests:
             case = f"  {request.case_number}" if request.case_number else ""
             category = self.labels.category(request.category) if request.category else "-"
             self.print(
                 f"{_user(request.conversation_id)}  {request.status}  {_user(request.channel)}  "
-                f"{category}{case}  {_local(request.created_at)}\n    {_user(request.summary)}"
+                f"{category}{case}  {beijing_time(request.created_at)}\n"
+                f"    {_user(request.summary)}"
             )
         if not requests:
             self.print("(queue is empty)")
         return 0
 
     def handoff_take(self, conversation_id: str, agent: str) -> int:
-        request = self.store.take_handoff(conversation_id, agent)
+        request = self.store.handoffs.take(conversation_id, agent)
         self.print(f"{_user(request.conversation_id)}: taken by {_user(request.taken_by)}")
         return 0
 
     def _open_request(self, conversation_id: str) -> HandoffRequest:
-        for request in self.store.list_handoffs(("waiting", "taken")):
+        for request in self.store.handoffs.list(OPEN_HANDOFF_STATUSES):
             if request.conversation_id == conversation_id:
                 return request
         raise HandoffNotFound(conversation_id)
@@ -236,7 +234,7 @@ class StaffCommands:
         taken_by = f" ({_user(request.taken_by)})" if request.taken_by else ""
         self.print(
             f"{_user(request.conversation_id)}  {request.status}{taken_by}  "
-            f"{_user(request.channel)}  {category}  {_local(request.created_at)}"
+            f"{_user(request.channel)}  {category}  {beijing_time(request.created_at)}"
         )
         self.print(f"summary: {_user(request.summary)}")
         self.print("\ntranscript (numbers masked):")
@@ -269,8 +267,8 @@ class StaffCommands:
         if not text.strip():
             self.print("error: the message is empty")
             return 1
-        if request.status == "waiting":
-            self.store.take_handoff(conversation_id, agent)
+        if request.status == HandoffStatus.WAITING.value:
+            self.store.handoffs.take(conversation_id, agent)
         send_agent_message(
             self.settings.rasa_url, self.settings.rasa_api_token, conversation_id, text, agent
         )
@@ -281,7 +279,7 @@ class StaffCommands:
         self._open_request(conversation_id)
         # Resume first: if Rasa is down the request stays open and the release can be retried.
         self.resume(self.settings.rasa_url, self.settings.rasa_api_token, conversation_id)
-        self.store.release_handoff(conversation_id)
+        self.store.handoffs.release(conversation_id)
         self.print(f"{conversation_id}: released, the assistant answers this conversation again")
         return 0
 
