@@ -1,6 +1,6 @@
 """Evidence photos attached to cases (or held with the conversation until it has one).
 
-Revision ID: 0003
+Revision ID: attachments_0001
 Revises: 0002
 Create Date: 2026-12-02
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
+revision = "attachments_0001"  # a name of its own: other branches add their 0003 too
 down_revision = "0002"
 branch_labels = None
 depends_on = None
