@@ -35,10 +35,12 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.messages import BaseMessage
 
+from pos_assistant.attachments.provider import get_photo_inbox
 from pos_assistant.channels.limits import is_too_long, too_long_reply
 from pos_assistant.channels.wechat_api import ConfigurableWeChatClient, CustomerServiceSender
 from pos_assistant.channels.wechat_memory import OptionMemory, SignedQueryMemory, Turn, TurnCache
 from pos_assistant.channels.wechat_outbox import LateReplies
+from pos_assistant.channels.wechat_photos import receive_photo
 from pos_assistant.channels.wechat_replies import (
     RenderedReply,
     chosen_option,
@@ -167,6 +169,8 @@ class WeChatInput(InputChannel):
             if settings is not None
             else LateReplies(self.customer_service, None)
         )
+        self.api_client = client
+        self.media_lock = asyncio.Lock()
         self.turns = TurnCache()
         self.options = OptionMemory()
         self.signed_queries = SignedQueryMemory(SIGNED_QUERY_WINDOW_SECONDS)
@@ -280,14 +284,21 @@ class WeChatInput(InputChannel):
             option = chosen_option(content, self.options.offered(openid))
             text = option.payload if option else content
             key = f"msg:{openid}:{message.id}" if message.id else f"text:{openid}:{message.time}"
+        elif message.type == "image":
+            text = f"image:{getattr(message, 'media_id', '') or ''}"
+            key = f"msg:{openid}:{message.id}" if message.id else f"image:{openid}:{message.time}"
         else:
             return passive_text_reply(openid, account, self.texts.describe_in_text)
         if not text:
             return None
 
-        turn, _ = self.turns.get_or_start(
-            key, lambda: self._run_assistant(text, openid, on_new_message)
+        # Retries of one MsgId share one turn: one run of the assistant, one photo download.
+        start = (
+            (lambda: self._receive_photo(openid, text.removeprefix("image:")))
+            if message.type == "image"
+            else (lambda: self._run_assistant(text, openid, on_new_message))
         )
+        turn, _ = self.turns.get_or_start(key, start)
         deadline = received_at + self.config.reply_deadline_seconds
         try:
             rendered: RenderedReply = await asyncio.wait_for(
@@ -320,6 +331,11 @@ class WeChatInput(InputChannel):
         rendered = render_replies(collector.messages, self.texts)
         self.options.remember(openid, rendered.options)
         return rendered
+
+    async def _receive_photo(self, openid: str, media_id: str) -> RenderedReply:
+        inbox = get_photo_inbox()
+        text = await receive_photo(self.api_client, inbox, openid, media_id, self.media_lock)
+        return RenderedReply(parts=[text])
 
     def _deliver_late(self, turn: Turn, openid: str, key: str) -> None:
         if turn.late_delivery_scheduled:

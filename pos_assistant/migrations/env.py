@@ -7,6 +7,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 # Each module that defines tables adds them to Base.metadata.
+import pos_assistant.attachments.models
 import pos_assistant.cases.models
 import pos_assistant.handoff.models
 import pos_assistant.outbox
