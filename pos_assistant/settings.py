@@ -76,6 +76,15 @@ class Settings:
     # Fernet key(s) for personal slot values in the tracker store (pos_assistant/tracker_store.py);
     # empty: a key generated once per install in var/tracker-encryption.key.
     tracker_encryption_key: str = ""
+    # Agent console (pos_assistant/console/): where it listens, how long a login lasts, how many
+    # failed logins per name or address in the window before logins are refused for a while.
+    console_host: str = "127.0.0.1"
+    console_port: int = 8001
+    console_session_minutes: int = 480
+    console_login_failures: int = 5
+    console_login_window_minutes: int = 15
+    # Key that signs console session cookies; empty: one generated per install in var/.
+    console_secret_key: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -119,6 +128,12 @@ def get_settings() -> Settings:
         handoffs_per_address=_positive_int("handoffs_per_address"),
         rate_limit_window_minutes=_positive_int("rate_limit_window_minutes"),
         tracker_encryption_key=env("TRACKER_ENCRYPTION_KEY", ""),
+        console_host=env("CONSOLE_HOST", "127.0.0.1") or "127.0.0.1",
+        console_port=_positive_int("console_port"),
+        console_session_minutes=_positive_int("console_session_minutes"),
+        console_login_failures=_positive_int("console_login_failures"),
+        console_login_window_minutes=_positive_int("console_login_window_minutes"),
+        console_secret_key=env("CONSOLE_SECRET_KEY", ""),
     )
 
 

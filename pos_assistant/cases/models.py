@@ -136,6 +136,8 @@ class HandoffRequestRecord(Base):
     # Equals conversation_id while the request is open (waiting/taken), NULL once released:
     # the unique constraint then allows one open request per conversation on every database.
     open_conversation_id = Column(String(128))
+    # What the agent noted when handing back to the assistant (staff only, never sent).
+    release_summary = Column(Text)
     created_at = Column(DateTime, nullable=False)
     updated_at = Column(DateTime, nullable=False)
 

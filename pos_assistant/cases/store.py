@@ -7,6 +7,7 @@ Every database failure surfaces as `StoreUnavailable`; business outcomes have th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -30,6 +31,7 @@ from pos_assistant.cases.errors import (
     CaseNotOpen,
     CaseStoreError,
     HandoffNotFound,
+    HandoffTakenByOther,
     InvalidCaseData,
     InvalidStatusTransition,
     LookupLocked,
@@ -226,6 +228,15 @@ class CaseStore:
 
     def _now(self) -> datetime:
         return _naive_utc(self._clock())
+
+    def transaction(self) -> contextlib.AbstractContextManager[Session]:
+        """A transaction on this database, for modules that keep their own tables in it (the
+        agent console's accounts and audit log); errors surface as StoreUnavailable."""
+        return self._transaction()
+
+    def now(self) -> datetime:
+        """This store's clock, naive UTC as stored."""
+        return self._now()
 
     # ------------------------------------------------------------------ cases
 
@@ -787,23 +798,31 @@ class CaseStore:
     def list_waiting(self) -> list[HandoffRequest]:
         return self.list_handoffs((HandoffStatus.WAITING.value,))
 
-    def take_handoff(self, conversation_id: str, agent: str) -> HandoffRequest:
+    def take_handoff(
+        self, conversation_id: str, agent: str, *, reassign: bool = False
+    ) -> HandoffRequest:
+        """Makes `agent` the owner. Raises HandoffTakenByOther when someone else owns it, unless
+        `reassign` (a lead's decision)."""
         with self._transaction() as session:
             record = self._open_handoff(session, conversation_id)
             if record is None:
                 raise HandoffNotFound(conversation_id)
+            owner = record.taken_by
+            if record.status == HandoffStatus.TAKEN.value and owner != agent[:64] and not reassign:
+                raise HandoffTakenByOther(conversation_id, owner or "")
             record.status = HandoffStatus.TAKEN.value
             record.taken_by = agent[:64]
             record.updated_at = self._now()
             session.flush()
             return HandoffRequest.from_record(record)
 
-    def release_handoff(self, conversation_id: str) -> HandoffRequest:
+    def release_handoff(self, conversation_id: str, summary: str | None = None) -> HandoffRequest:
         with self._transaction() as session:
             record = self._open_handoff(session, conversation_id)
             if record is None:
                 raise HandoffNotFound(conversation_id)
             record.status = HandoffStatus.RELEASED.value
+            record.release_summary = (summary or "")[:2000] or None
             record.open_conversation_id = None
             record.updated_at = self._now()
             session.flush()

@@ -1,0 +1,64 @@
+"""Agent console: accounts, login sessions, the audit log; a release summary on handoffs.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "console_accounts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("username", sa.String(64), nullable=False),
+        sa.Column("password_hash", sa.String(255), nullable=False),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("is_disabled", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_console_accounts"),
+        sa.UniqueConstraint("username", name="uq_console_accounts_username"),
+    )
+    op.create_table(
+        "console_sessions",
+        sa.Column("session_hash", sa.String(64), nullable=False),
+        sa.Column("username", sa.String(64), nullable=False),
+        sa.Column("csrf_token", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("session_hash", name="pk_console_sessions"),
+    )
+    op.create_index("ix_console_sessions_username", "console_sessions", ["username"])
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("actor", sa.String(64), nullable=False),
+        sa.Column("action", sa.String(32), nullable=False),
+        sa.Column("target", sa.String(160), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_audit_log"),
+    )
+    op.create_index("ix_audit_log_created_at", "audit_log", ["created_at"])
+    with op.batch_alter_table("handoff_requests") as batch:
+        batch.add_column(sa.Column("release_summary", sa.Text()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("handoff_requests") as batch:
+        batch.drop_column("release_summary")
+    op.drop_index("ix_audit_log_created_at", table_name="audit_log")
+    op.drop_table("audit_log")
+    op.drop_index("ix_console_sessions_username", table_name="console_sessions")
+    op.drop_table("console_sessions")
+    op.drop_table("console_accounts")

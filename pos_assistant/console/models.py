@@ -1,0 +1,42 @@
+"""Console tables, in the case database (migration 0003). Naive UTC datetimes, as the case store."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Integer, String, Text
+
+from pos_assistant.cases.models import Base
+
+
+class AgentAccount(Base):
+    __tablename__ = "console_accounts"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    password_hash = Column(String(255), nullable=False)  # Argon2id, parameters in the hash
+    role = Column(String(16), nullable=False)  # agent | lead
+    is_disabled = Column(Integer, nullable=False, default=0)
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
+
+
+class ConsoleSession(Base):
+    """A login. The cookie carries the session id; only its SHA-256 is stored."""
+
+    __tablename__ = "console_sessions"
+
+    session_hash = Column(String(64), primary_key=True)
+    username = Column(String(64), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime, nullable=False)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    actor = Column(String(64), nullable=False)
+    action = Column(String(32), nullable=False)  # e.g. conversation.view, handoff.reply
+    target = Column(String(160), nullable=False)  # conversation id, case number, account name
+    detail = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, index=True)
