@@ -56,7 +56,12 @@ def modification_times() -> list[float]:
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    return {"ACTION_PORT": free_port(), "RASA_PORT": free_port(), "WEB_PORT": free_port()}
+    return {
+        "ACTION_PORT": free_port(),
+        "RASA_PORT": free_port(),
+        "WEB_PORT": free_port(),
+        "CONSOLE_PORT": free_port(),
+    }
 
 
 @pytest.fixture
@@ -127,7 +132,7 @@ def process_group_alive(pgid: int) -> bool:
     return True
 
 
-def test_servers_use_the_chosen_ports_and_ctrl_c_stops_all_three(
+def test_servers_use_the_chosen_ports_and_ctrl_c_stops_them_all(
     ports: dict[str, int], tmp_path: Path
 ) -> None:
     log = tmp_path / "run.log"
@@ -136,7 +141,11 @@ def test_servers_use_the_chosen_ports_and_ctrl_c_stops_all_three(
         # The action server and the web page answer within seconds; the Rasa server is started
         # between them, so once both answer, all three are running.
         deadline = time.monotonic() + UP_TO_DATE_SECONDS
-        for port, path in ((ports["ACTION_PORT"], "/health"), (ports["WEB_PORT"], "/health")):
+        for port, path in (
+            (ports["ACTION_PORT"], "/health"),
+            (ports["WEB_PORT"], "/health"),
+            (ports["CONSOLE_PORT"], "/health"),
+        ):
             while True:
                 assert process.poll() is None, log.read_text(encoding="utf-8")
                 try:
@@ -146,7 +155,7 @@ def test_servers_use_the_chosen_ports_and_ctrl_c_stops_all_three(
                     pass
                 assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
                 time.sleep(0.5)
-        assert len(processes_in_group(process.pid)) >= 4  # run.sh and its three servers
+        assert len(processes_in_group(process.pid)) >= 5  # run.sh and its four servers
         # The Rasa server reaches the action server on ACTION_PORT, not on a fixed port: the
         # first question of an advice flow needs the form's validation action.
         rasa = f"http://127.0.0.1:{ports['RASA_PORT']}"
@@ -165,6 +174,12 @@ def test_servers_use_the_chosen_ports_and_ctrl_c_stops_all_three(
             timeout=60,
         ).json()
         assert "索要验证码" in " ".join(reply.get("text", "") for reply in replies), replies
+        # The banner names the agent console on its port.
+        console_line = f"Agent console:          http://localhost:{ports['CONSOLE_PORT']}/"
+        while console_line not in log.read_text(encoding="utf-8"):
+            assert process.poll() is None, log.read_text(encoding="utf-8")
+            assert time.monotonic() < deadline + MODEL_LOAD_SECONDS, log.read_text("utf-8")
+            time.sleep(0.5)
 
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         assert process.wait(timeout=60) == 0
