@@ -270,6 +270,7 @@ def main(
     settings: Settings | None = None,
     out: TextIO | None = None,
     resume: ResumeFunction = resume_conversation,
+    stdin: TextIO | None = None,
 ) -> int:
     args = build_parser().parse_args(argv)
     settings = settings or get_settings()
@@ -283,7 +284,7 @@ def main(
     )
     try:
         if args.group == "agents":
-            return run_agent_command(args, commands.store, out)
+            return run_agent_command(args, commands.store, out, stdin)
         if args.group == "cases":
             if args.command == "list":
                 return commands.cases_list(args.status, args.limit)

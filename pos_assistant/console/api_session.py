@@ -78,7 +78,7 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.get("/api/agents")
 async def agents(request: web.Request) -> web.Response:
-    if refused := require_lead(request):
+    if (refused := require_lead(request)) is not None:
         return refused
     found = await run(context_of(request).accounts.list_accounts)
     return web.json_response(
@@ -91,7 +91,7 @@ async def agents(request: web.Request) -> web.Response:
 
 
 async def _set_disabled(request: web.Request, disabled: bool) -> web.Response:
-    if refused := require_lead(request):
+    if (refused := require_lead(request)) is not None:
         return refused
     context = context_of(request)
     username = request.match_info["username"]
@@ -116,7 +116,7 @@ async def enable(request: web.Request) -> web.Response:
 
 @routes.get("/api/audit")
 async def audit(request: web.Request) -> web.Response:
-    if refused := require_lead(request):
+    if (refused := require_lead(request)) is not None:
         return refused
     query = request.query
     try:

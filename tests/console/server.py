@@ -1,0 +1,79 @@
+"""The agent console served in-process on a free loopback port (aiohttp in its own thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+from aiohttp import web
+
+from pos_assistant.cases.cli import main as staff_main
+from pos_assistant.cases.store import CaseStore
+from pos_assistant.console.app import create_app
+from pos_assistant.console.auth import CSRF_HEADER
+from pos_assistant.handoff_service import HandoffService
+from pos_assistant.settings import Settings
+from tests.e2e.stack import free_port
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class RunningConsole:
+    url: str
+    store: CaseStore
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+    def add_account(self, username: str, role: str = "agent", password: str = PASSWORD) -> None:
+        out = io.StringIO()
+        code = staff_main(
+            ["agents", "add", username, "--role", role],
+            store=self.store,
+            out=out,
+            stdin=io.StringIO(password + "\n"),
+        )
+        assert code == 0, out.getvalue()
+
+    def login(self, username: str, password: str = PASSWORD) -> httpx.Client:
+        """A client with the session cookie and the CSRF header set."""
+        client = self.client()
+        answer = client.post("/api/login", json={"username": username, "password": password})
+        assert answer.status_code == 200, answer.text
+        client.headers[CSRF_HEADER] = answer.json()["csrf_token"]
+        return client
+
+
+@contextmanager
+def running_console(
+    store: CaseStore, settings: Settings, handoffs: HandoffService | None = None
+) -> Iterator[RunningConsole]:
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    app = create_app(settings, store=store, handoffs=handoffs, secret_key=b"test-signing-key")
+    runner = web.AppRunner(app, shutdown_timeout=1)
+    started = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        started.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(30), "the console did not start"
+    try:
+        yield RunningConsole(f"http://127.0.0.1:{port}", store)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
