@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from aiohttp import web
@@ -18,7 +20,7 @@ from pos_assistant.console.app import create_app
 from pos_assistant.console.auth import CSRF_HEADER
 from pos_assistant.handoff_service import HandoffService
 from pos_assistant.settings import Settings
-from tests.e2e.stack import free_port
+from tests.e2e.stack import PROJECT_ROOT, VENV_BIN, free_port, wait_until_up
 
 PASSWORD = "correct horse battery"
 
@@ -77,3 +79,74 @@ def running_console(
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=30)
+
+
+@dataclass
+class ConsoleProcess:
+    """`python -m pos_assistant.console` as make run starts it, on a free port."""
+
+    url: str
+    env: dict[str, str]
+
+    def add_account(self, username: str, role: str = "agent", password: str = PASSWORD) -> None:
+        result = subprocess.run(
+            [
+                str(VENV_BIN / "python"),
+                "-m",
+                "pos_assistant.staff",
+                "agents",
+                "add",
+                username,
+                "--role",
+                role,
+            ],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def login(self, username: str, password: str = PASSWORD) -> httpx.Client:
+        client = httpx.Client(base_url=self.url, timeout=60)
+        answer = client.post("/api/login", json={"username": username, "password": password})
+        assert answer.status_code == 200, answer.text
+        client.headers[CSRF_HEADER] = answer.json()["csrf_token"]
+        return client
+
+
+@contextmanager
+def running_console_process(stack_env: dict[str, str], workdir: Path) -> Iterator[ConsoleProcess]:
+    """The console next to a running stack: same database, same Rasa and API token."""
+    port = free_port()
+    env = {**stack_env, "CONSOLE_SECRET_KEY": "e2e-console-key", "PYTHONPATH": str(PROJECT_ROOT)}
+    log = workdir / "console.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                str(VENV_BIN / "python"),
+                "-m",
+                "pos_assistant.console",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{url}/health", process, log, 120)
+        yield ConsoleProcess(url, env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
