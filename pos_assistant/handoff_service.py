@@ -13,7 +13,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pos_assistant.cases.errors import CaseStoreError, HandoffNotFound, HandoffTakenByOther
-from pos_assistant.cases.rasa_client import fetch_tracker, resume_conversation, send_agent_message
+from pos_assistant.cases.rasa_client import (
+    RasaUnreachable,
+    fetch_tracker,
+    resume_conversation,
+    send_agent_message,
+)
 from pos_assistant.cases.records import HandoffRequest
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.identity import channel_of_conversation
@@ -128,7 +133,28 @@ class HandoffService:
         self._send(
             self.settings.rasa_url, self.settings.rasa_api_token, conversation_id, text, agent
         )
+        self.store.mark_agent_active(conversation_id)
         return request
+
+    def requeue_abandoned(self, notice: str) -> list[tuple[HandoffRequest, str]]:
+        """Taken conversations whose agent has not replied for HANDOFF_AGENT_TIMEOUT minutes go
+        back to the queue, and the customer gets `notice` (as the assistant, not an agent).
+        Returns each with the agent who left it. A notice that cannot be sent is not retried:
+        the conversation is back in the queue either way."""
+        idle = timedelta(minutes=self.settings.handoff_agent_timeout)
+        requeued = self.store.requeue_abandoned(idle)
+        for request, _owner in requeued:
+            try:
+                self._send(
+                    self.settings.rasa_url,
+                    self.settings.rasa_api_token,
+                    request.conversation_id,
+                    notice,
+                    "",
+                )
+            except RasaUnreachable:
+                pass
+        return requeued
 
     def release(
         self,

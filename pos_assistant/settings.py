@@ -50,6 +50,9 @@ class Settings:
     wechat_reply_deadline_seconds: float = 4.0
     # While a conversation waits for a person, a message after this much silence gets a reminder.
     handoff_reminder_seconds: float = 120.0
+    # Minutes a taken conversation may go without a reply from its agent before it goes back to
+    # the queue (and the customer is told); the agent console checks every minute.
+    handoff_agent_timeout: int = 30
     # Channels: longer messages get a "please shorten" reply and never reach the NLU.
     max_message_chars: int = 1000
     # Largest request body the Rasa server reads (REST, socket.io; WeChat has its own 64 KB).
@@ -109,6 +112,7 @@ def get_settings() -> Settings:
         handoff_reminder_seconds=_positive_float(
             "HANDOFF_REMINDER_SECONDS", env("HANDOFF_REMINDER_SECONDS", "120")
         ),
+        handoff_agent_timeout=_positive_int("handoff_agent_timeout"),
         max_message_chars=_positive_int("max_message_chars"),
         max_request_bytes=_positive_int("max_request_bytes"),
         rest_api_token=env("REST_API_TOKEN", ""),

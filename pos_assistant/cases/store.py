@@ -812,9 +812,38 @@ class CaseStore:
                 raise HandoffTakenByOther(conversation_id, owner or "")
             record.status = HandoffStatus.TAKEN.value
             record.taken_by = agent[:64]
-            record.updated_at = self._now()
+            record.updated_at = record.agent_active_at = self._now()
             session.flush()
             return HandoffRequest.from_record(record)
+
+    def mark_agent_active(self, conversation_id: str) -> None:
+        """The owner just replied: the abandoned-take clock starts again."""
+        with self._transaction() as session:
+            record = self._open_handoff(session, conversation_id)
+            if record is not None:
+                record.agent_active_at = self._now()
+
+    def requeue_abandoned(self, idle: timedelta) -> list[tuple[HandoffRequest, str]]:
+        """Taken conversations whose owner has not acted for `idle` go back to waiting; returns
+        each with the owner who left it."""
+        cutoff = self._now() - idle
+        with self._transaction() as session:
+            records = session.execute(
+                select(HandoffRequestRecord)
+                .where(
+                    HandoffRequestRecord.status == HandoffStatus.TAKEN.value,
+                    HandoffRequestRecord.agent_active_at < cutoff,
+                )
+                .with_for_update()
+            ).scalars()
+            requeued = []
+            for record in records:
+                owner = record.taken_by or ""
+                record.status = HandoffStatus.WAITING.value
+                record.taken_by = None
+                record.updated_at = self._now()
+                requeued.append((HandoffRequest.from_record(record), owner))
+            return requeued
 
     def release_handoff(self, conversation_id: str, summary: str | None = None) -> HandoffRequest:
         with self._transaction() as session:

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 
 from pos_assistant.cases.models import RateCounter
 from pos_assistant.cases.store import CaseStore
-from pos_assistant.console.models import AgentAccount, ConsoleSession
+from pos_assistant.console.models import AgentAccount, AgentTopic, ConsoleSession
 
 ROLES = ("agent", "lead")
 ADDRESS_SCOPE = "console-login:address"
@@ -140,6 +140,27 @@ class AccountStore:
         with self._store.transaction() as session:
             rows = session.execute(select(AgentAccount).order_by(AgentAccount.username))
             return [_account(record) for record in rows.scalars()]
+
+    def set_topics(self, username: str, topics: list[str]) -> list[str]:
+        """Routes these topics (case category codes, checked by the caller) to the agent."""
+        with self._store.transaction() as session:
+            if not session.execute(
+                select(AgentAccount).where(AgentAccount.username == username)
+            ).scalar_one_or_none():
+                raise AccountError(f"no account named {username!r}")
+            session.execute(delete(AgentTopic).where(AgentTopic.username == username))
+            for topic in sorted(set(topics)):
+                session.add(AgentTopic(username=username, topic=topic))
+        return sorted(set(topics))
+
+    def topics(self) -> dict[str, list[str]]:
+        """Every agent's routed topics."""
+        found: dict[str, list[str]] = {}
+        with self._store.transaction() as session:
+            rows = session.execute(select(AgentTopic).order_by(AgentTopic.topic))
+            for row in rows.scalars():
+                found.setdefault(row.username, []).append(row.topic)
+        return found
 
     def get(self, username: str) -> Account | None:
         with self._store.transaction() as session:

@@ -11,6 +11,7 @@ import getpass
 import sys
 from typing import Any, TextIO
 
+from pos_assistant.cases.labels import load_case_labels
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.console.accounts import ROLES, AccountError, AccountStore
 from pos_assistant.console.audit import AuditLog
@@ -29,7 +30,12 @@ def add_agent_commands(groups: Any) -> None:
     disable.add_argument("username")
     enable = agents.add_parser("enable", help="enable a disabled account again")
     enable.add_argument("username")
-    agents.add_parser("list", help="accounts with role and state")
+    agents.add_parser("list", help="accounts with role, state and routed topics")
+    topics = agents.add_parser(
+        "topics", help="route topics to an agent (their queue shows them first)"
+    )
+    topics.add_argument("username")
+    topics.add_argument("topics", nargs="*", help="case category codes, e.g. unordered_device")
 
 
 def _read_password(stdin: TextIO) -> str:
@@ -55,10 +61,20 @@ def run_agent_command(
             account = accounts.set_disabled(args.username, args.command == "disable")
             audit.record(CLI_ACTOR, f"account.{args.command}", account.username)
             print(f"{account.username}: {args.command}d", file=out)
+        elif args.command == "topics":
+            known = load_case_labels().categories
+            unknown = [topic for topic in args.topics if topic not in known]
+            if unknown:
+                raise AccountError(f"unknown topics {unknown}; known: {', '.join(known)}")
+            routed = accounts.set_topics(args.username, args.topics)
+            audit.record(CLI_ACTOR, "account.topics", args.username, ",".join(routed))
+            print(f"{args.username}: topics {' '.join(routed) or '(none)'}", file=out)
         else:
+            routed_topics = accounts.topics()
             for account in accounts.list_accounts():
                 state = "disabled" if account.is_disabled else "active"
-                print(f"{account.username}  {account.role}  {state}", file=out)
+                routed = " ".join(routed_topics.get(account.username, []))
+                print(f"{account.username}  {account.role}  {state}  {routed}".rstrip(), file=out)
         return 0
     except AccountError as error:
         print(f"error: {error}", file=out)

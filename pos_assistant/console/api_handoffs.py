@@ -18,7 +18,9 @@ MAX_SUMMARY_CHARS = 2000
 
 
 def queue_snapshot(context: ConsoleContext, agent: str) -> list[dict[str, Any]]:
-    """Open handoffs: the agent's own first, then waiting (oldest first), then others' taken."""
+    """Open handoffs: the agent's own first, then waiting ones on the agent's topics, then the
+    other waiting ones (oldest first within each), then those other agents have."""
+    topics = set(context.accounts.topics().get(agent, []))
     entries = []
     for request in context.handoffs.requests()[:MAX_QUEUE]:
         try:
@@ -30,7 +32,9 @@ def queue_snapshot(context: ConsoleContext, agent: str) -> list[dict[str, Any]]:
     def rank(entry: dict[str, Any]) -> int:
         if entry["taken_by"] == agent:
             return 0
-        return 1 if entry["status"] == "waiting" else 2
+        if entry["status"] == "waiting":
+            return 1 if entry["topic"] in topics else 2
+        return 3
 
     return sorted(entries, key=lambda entry: (rank(entry), entry["since"]))
 

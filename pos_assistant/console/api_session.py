@@ -81,13 +81,45 @@ async def agents(request: web.Request) -> web.Response:
     if (refused := require_lead(request)) is not None:
         return refused
     found = await run(context_of(request).accounts.list_accounts)
+    topics = await run(context_of(request).accounts.topics)
     return web.json_response(
         {
             "agents": [
-                {"username": a.username, "role": a.role, "disabled": a.is_disabled} for a in found
+                {
+                    "username": a.username,
+                    "role": a.role,
+                    "disabled": a.is_disabled,
+                    "topics": topics.get(a.username, []),
+                }
+                for a in found
             ]
         }
     )
+
+
+@routes.put("/api/agents/{username}/topics")
+async def route_topics(request: web.Request) -> web.Response:
+    """Body {"topics": [category codes]}: this agent sees these topics first in the queue."""
+    if (refused := require_lead(request)) is not None:
+        return refused
+    context = context_of(request)
+    topics = (await json_body(request)).get("topics")
+    known = context.labels.categories
+    if not isinstance(topics, list) or not all(topic in known for topic in topics):
+        return error(400, "unknown_topic", topics=sorted(known))
+    username = request.match_info["username"]
+    try:
+        routed = await run(context.accounts.set_topics, username, topics)
+    except AccountError:
+        raise ApiError(error(404, "not_found")) from None
+    await run(
+        context.audit.record,
+        account_of(request).username,
+        "account.topics",
+        username,
+        ",".join(routed),
+    )
+    return web.json_response({"username": username, "topics": routed})
 
 
 async def _set_disabled(request: web.Request, disabled: bool) -> web.Response:

@@ -20,6 +20,7 @@ from pos_assistant.console.accounts import AccountStore
 from pos_assistant.console.audit import AuditLog
 from pos_assistant.console.auth import CookieSigner, auth_middleware, read_or_create_secret
 from pos_assistant.console.context import CONTEXT, ConsoleContext, api_errors
+from pos_assistant.console.requeue import requeue_abandoned_takes
 from pos_assistant.console.texts import console_texts
 from pos_assistant.handoff_service import HandoffService
 from pos_assistant.settings import PROJECT_ROOT, Settings, get_settings
@@ -96,6 +97,7 @@ def create_app(
         signer=signer,
     )
     app[events.STREAMS] = set()
+    app.cleanup_ctx.append(requeue_abandoned_takes)
     for module in (api_session, api_handoffs, api_cases, events):
         app.router.add_routes(module.routes)
     app.router.add_get("/", page)

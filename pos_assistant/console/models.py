@@ -19,6 +19,15 @@ class AgentAccount(Base):
     updated_at = Column(DateTime, nullable=False)
 
 
+class AgentTopic(Base):
+    """A topic (case category code) a lead routed to this agent: shown first in their queue."""
+
+    __tablename__ = "console_agent_topics"
+
+    username = Column(String(64), primary_key=True)
+    topic = Column(String(32), primary_key=True)
+
+
 class ConsoleSession(Base):
     """A login. The cookie carries the session id; only its SHA-256 is stored."""
 

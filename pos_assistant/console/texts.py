@@ -20,6 +20,8 @@ def console_texts(path: Path = TEXTS_PATH) -> dict[str, Any]:
     for section in ("suggestions", "flags", "page"):
         if not isinstance(texts.get(section), dict):
             raise ValueError(f"{path}: section {section!r} is missing")
+    if not isinstance(texts.get("requeued_notice"), str):
+        raise ValueError(f"{path}: requeued_notice is missing")
     return texts
 
 

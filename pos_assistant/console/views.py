@@ -25,6 +25,7 @@ LAST_MESSAGE_CHARS = 120
 # FrustrationDetector's key in the parse result (pos_assistant/nlu/frustration.py; importing
 # that module would load Rasa and TensorFlow into the console).
 FRUSTRATION_FLAG = "frustration_detected"
+SESSION_START = "/session_start"
 
 
 def _text(value: Any) -> str:
@@ -68,6 +69,8 @@ def transcript(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for event in events:
         kind = event.get("event")
+        if kind == "user" and event.get("text") == SESSION_START:
+            continue  # the widget's own request for a welcome, not something the customer wrote
         if kind == "user":
             entries.append(
                 {
@@ -93,7 +96,11 @@ def transcript(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def queue_entry(
     request: HandoffRequest, events: list[dict[str, Any]] | None, labels: CaseLabels
 ) -> dict[str, Any]:
-    users = [event for event in events or [] if event.get("event") == "user"]
+    users = [
+        event
+        for event in events or []
+        if event.get("event") == "user" and event.get("text") != SESSION_START
+    ]
     flags: list[str] = []
     for event in users:
         flags += [f for f in message_flags(event.get("parse_data") or {}) if f not in flags]

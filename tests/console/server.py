@@ -9,7 +9,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiohttp import web
@@ -23,6 +25,47 @@ from pos_assistant.settings import Settings
 from tests.e2e.stack import PROJECT_ROOT, VENV_BIN, free_port, wait_until_up
 
 PASSWORD = "correct horse battery"
+
+TRACKER = {
+    "slots": {"situation": "unordered_device"},
+    "events": [
+        {
+            "event": "user",
+            "timestamp": 1_800_000_000,
+            "text": "收到一台没买的pos机，电话13812345678",
+            "parse_data": {
+                "intent": {"name": "report_unordered_device", "confidence": 0.93},
+                "entities": [{"entity": "brand", "value": "拉卡拉"}],
+            },
+        },
+        {"event": "bot", "timestamp": 1_800_000_005, "text": "已为您转接人工客服，请稍候。"},
+    ],
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class RasaStandIn:
+    """Records what the handoff service would send to Rasa."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+        self.resumed: list[str] = []
+
+    def fetch(self, _url: str, _token: str, conversation_id: str) -> dict[str, Any]:
+        return TRACKER
+
+    def send(self, _url: str, _token: str, conversation_id: str, text: str, agent: str) -> None:
+        self.sent.append((conversation_id, text, agent))
+
+    def resume(self, _url: str, _token: str, conversation_id: str) -> None:
+        self.resumed.append(conversation_id)
 
 
 @dataclass

@@ -5,87 +5,16 @@ accounts, login limits, one owner at a time and the audit log. Rasa is a recorde
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
-
-import pytest
+from datetime import timedelta
 
 from pos_assistant.cases.records import NewCase
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.console.app import create_app
 from pos_assistant.console.auth import COOKIE_NAME, CSRF_HEADER
-from pos_assistant.handoff_service import HandoffService
 from pos_assistant.settings import Settings
-from tests.console.server import PASSWORD, RunningConsole, running_console
+from tests.console.server import PASSWORD, Clock, RasaStandIn, RunningConsole
 
 CONVERSATION = "web:s-auth"
-TRACKER = {
-    "slots": {"situation": "unordered_device"},
-    "events": [
-        {
-            "event": "user",
-            "timestamp": 1_800_000_000,
-            "text": "收到一台没买的pos机，电话13812345678",
-            "parse_data": {
-                "intent": {"name": "report_unordered_device", "confidence": 0.93},
-                "entities": [{"entity": "brand", "value": "拉卡拉"}],
-            },
-        },
-        {"event": "bot", "timestamp": 1_800_000_005, "text": "已为您转接人工客服，请稍候。"},
-    ],
-}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class RasaStandIn:
-    """Records what the handoff service would send to Rasa."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, str]] = []
-        self.resumed: list[str] = []
-
-    def fetch(self, _url: str, _token: str, conversation_id: str) -> dict[str, Any]:
-        return TRACKER
-
-    def send(self, _url: str, _token: str, conversation_id: str, text: str, agent: str) -> None:
-        self.sent.append((conversation_id, text, agent))
-
-    def resume(self, _url: str, _token: str, conversation_id: str) -> None:
-        self.resumed.append(conversation_id)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def rasa() -> RasaStandIn:
-    return RasaStandIn()
-
-
-@pytest.fixture
-def console(tmp_path: Path, clock: Clock, rasa: RasaStandIn) -> Iterator[RunningConsole]:
-    store = CaseStore(f"sqlite:///{tmp_path / 'cases.db'}", clock=clock)
-    settings = Settings(
-        database_url="unused", rasa_url="http://127.0.0.1:9", rasa_api_token="t", environment="test"
-    )
-    handoffs = HandoffService(store, settings, resume=rasa.resume, send=rasa.send, fetch=rasa.fetch)
-    with running_console(store, settings, handoffs) as running:
-        running.add_account("lead1", "lead")
-        running.add_account("agent1")
-        running.add_account("agent2")
-        yield running
-    store.dispose()
 
 
 def open_case(store: CaseStore) -> str:

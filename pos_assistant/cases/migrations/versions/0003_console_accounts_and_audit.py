@@ -1,4 +1,5 @@
-"""Agent console: accounts, login sessions, the audit log; a release summary on handoffs.
+"""Agent console: accounts, their topics, login sessions, the audit log; on handoffs a release
+summary and when the agent last acted.
 
 Revision ID: 0003
 Revises: 0002
@@ -30,6 +31,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("username", name="uq_console_accounts_username"),
     )
     op.create_table(
+        "console_agent_topics",
+        sa.Column("username", sa.String(64), nullable=False),
+        sa.Column("topic", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("username", "topic", name="pk_console_agent_topics"),
+    )
+    op.create_table(
         "console_sessions",
         sa.Column("session_hash", sa.String(64), nullable=False),
         sa.Column("username", sa.String(64), nullable=False),
@@ -52,13 +59,16 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_created_at", "audit_log", ["created_at"])
     with op.batch_alter_table("handoff_requests") as batch:
         batch.add_column(sa.Column("release_summary", sa.Text()))
+        batch.add_column(sa.Column("agent_active_at", sa.DateTime()))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("handoff_requests") as batch:
+        batch.drop_column("agent_active_at")
         batch.drop_column("release_summary")
     op.drop_index("ix_audit_log_created_at", table_name="audit_log")
     op.drop_table("audit_log")
     op.drop_index("ix_console_sessions_username", table_name="console_sessions")
     op.drop_table("console_sessions")
+    op.drop_table("console_agent_topics")
     op.drop_table("console_accounts")
