@@ -15,11 +15,12 @@ from aiohttp import web
 
 from pos_assistant.cases.labels import load_case_labels
 from pos_assistant.cases.store import CaseStore
-from pos_assistant.console import api_cases, api_handoffs, api_session, events
+from pos_assistant.console import api_cases, api_corrections, api_handoffs, api_session, events
 from pos_assistant.console.accounts import AccountStore
 from pos_assistant.console.audit import AuditLog
 from pos_assistant.console.auth import CookieSigner, auth_middleware, read_or_create_secret
 from pos_assistant.console.context import CONTEXT, ConsoleContext, api_errors
+from pos_assistant.console.corrections import Corrections
 from pos_assistant.console.requeue import requeue_abandoned_takes
 from pos_assistant.console.texts import console_texts
 from pos_assistant.handoff_service import HandoffService
@@ -95,10 +96,11 @@ def create_app(
         handoffs=handoffs or HandoffService(store, settings),
         labels=load_case_labels(),
         signer=signer,
+        corrections=Corrections(store),
     )
     app[events.STREAMS] = set()
     app.cleanup_ctx.append(requeue_abandoned_takes)
-    for module in (api_session, api_handoffs, api_cases, events):
+    for module in (api_session, api_handoffs, api_cases, api_corrections, events):
         app.router.add_routes(module.routes)
     app.router.add_get("/", page)
     app.router.add_get("/console/texts", texts)

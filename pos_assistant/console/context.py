@@ -25,6 +25,7 @@ from pos_assistant.cases.store import CaseStore
 from pos_assistant.console.accounts import AccountStore
 from pos_assistant.console.audit import AuditLog
 from pos_assistant.console.auth import CookieSigner, error
+from pos_assistant.console.corrections import Corrections
 from pos_assistant.handoff_service import HandoffService, InvalidReply, WeChatWindowClosed
 from pos_assistant.settings import Settings
 
@@ -41,6 +42,7 @@ class ConsoleContext:
     handoffs: HandoffService
     labels: CaseLabels
     signer: CookieSigner
+    corrections: Corrections
 
 
 CONTEXT: web.AppKey[ConsoleContext] = web.AppKey("console_context", ConsoleContext)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, String, Text
+from sqlalchemy import Column, DateTime, Float, Integer, String, Text
 
 from pos_assistant.cases.models import Base
 
@@ -49,3 +49,22 @@ class AuditEntry(Base):
     target = Column(String(160), nullable=False)  # conversation id, case number, account name
     detail = Column(Text, nullable=False)
     created_at = Column(DateTime, nullable=False, index=True)
+
+
+class Correction(Base):
+    """An agent's "the assistant misread this message": the right intent, for the next training
+    once a lead accepted it (exported as a data/nlu file, never applied automatically)."""
+
+    __tablename__ = "console_corrections"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False)
+    message_timestamp = Column(Float, nullable=False)  # the user event's tracker timestamp
+    text = Column(Text, nullable=False)  # masked, as in the tracker store
+    predicted_intent = Column(String(64), nullable=False)
+    correct_intent = Column(String(64), nullable=False)
+    agent = Column(String(64), nullable=False)
+    status = Column(String(16), nullable=False, index=True)  # pending | accepted | rejected
+    reviewed_by = Column(String(64))
+    created_at = Column(DateTime, nullable=False)
+    reviewed_at = Column(DateTime)

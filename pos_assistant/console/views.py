@@ -76,6 +76,7 @@ def transcript(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 {
                     "speaker": "user",
                     "at": _iso(event.get("timestamp")),
+                    "ts": float(event.get("timestamp") or 0),
                     "text": _text(event.get("text")),
                     "reading": reading_of(event.get("parse_data") or {}),
                 }

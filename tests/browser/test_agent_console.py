@@ -132,6 +132,10 @@ def test_an_agent_takes_a_widget_conversation_over_in_the_console(
     browser.switch_to.window(agent_tab)
     wait(browser, lambda: css(browser, "#transcript .msg.user")[-1].text.count("昨天收到的") == 1)
     assert css(browser, "#transcript .msg.agent")[-1].text.endswith(edited)
+    # The agent marks that reading as wrong and picks the right one (for the lead to review).
+    css(browser, "#transcript .msg.user .correct-button")[-1].click()
+    browser.find_element(By.CSS_SELECTOR, ".correction .correct-submit").click()
+    wait(browser, lambda: PAGE_TEXTS["corrected_ok"] in text_of(browser, "#transcript"))
     browser.find_element(By.ID, "release-summary").send_keys("已问收货时间，交还助手")
     browser.find_element(By.ID, "release").click()
     wait(browser, lambda: text_of(browser, "#notice") == PAGE_TEXTS["released_ok"])

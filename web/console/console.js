@@ -11,6 +11,7 @@
   let view = null; // its last view
   let stream = null;
   let countdown = null;
+  let intents = []; // [{name, label}] for corrections
 
   const el = (tag, cls, text) => {
     const node = document.createElement(tag);
@@ -65,6 +66,7 @@
     $("login-view").hidden = true;
     $("app-view").hidden = false;
     listen();
+    api("GET", "/api/intents").then((result) => { if (result.ok) intents = result.data.intents; });
   }
 
   $("login-form").addEventListener("submit", async (event) => {
@@ -160,6 +162,10 @@
       if (entry.reading) {
         const reading = el("span", "reading", readingText(entry.reading));
         for (const flag of entry.reading.flags) reading.append(" ", el("span", "badge flag", FLAGS[flag] || flag));
+        const correct = el("button", "secondary correct-button", T.correct);
+        correct.type = "button";
+        correct.addEventListener("click", () => showCorrection(reading, entry));
+        reading.append(" ", correct);
         item.append(reading);
       }
       transcript.append(item);
@@ -182,6 +188,28 @@
     }
     renderCase(data);
     renderWindow(data.wechat_window_ends);
+  }
+
+  function showCorrection(reading, entry) {
+    if (reading.querySelector(".correction")) return;
+    const form = el("span", "correction");
+    const select = el("select", "correct-intent");
+    for (const intent of intents) {
+      if (intent.name === entry.reading.intent) continue;
+      const option = el("option", "", intent.label ? intent.label + " " + intent.name : intent.name);
+      option.value = intent.name;
+      select.append(option);
+    }
+    const submit = el("button", "correct-submit", T.correct_submit);
+    submit.type = "button";
+    submit.addEventListener("click", async () => {
+      const result = await api("POST", "/api/conversations/" + encodeURIComponent(current) + "/corrections",
+        { timestamp: entry.ts, intent: select.value });
+      if (result.ok) { form.replaceChildren(el("span", "", T.corrected_ok)); }
+      else notice(failure(result), true);
+    });
+    form.append(select, submit);
+    reading.append(form);
   }
 
   function renderCase(data) {

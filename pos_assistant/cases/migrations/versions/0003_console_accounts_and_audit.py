@@ -1,5 +1,5 @@
-"""Agent console: accounts, their topics, login sessions, the audit log; on handoffs a release
-summary and when the agent last acted.
+"""Agent console: accounts, their topics, login sessions, the audit log, agents' corrections of
+misunderstood messages; on handoffs a release summary and when the agent last acted.
 
 Revision ID: 0003
 Revises: 0002
@@ -57,6 +57,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_audit_log"),
     )
     op.create_index("ix_audit_log_created_at", "audit_log", ["created_at"])
+    op.create_table(
+        "console_corrections",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("conversation_id", sa.String(128), nullable=False),
+        sa.Column("message_timestamp", sa.Float(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("predicted_intent", sa.String(64), nullable=False),
+        sa.Column("correct_intent", sa.String(64), nullable=False),
+        sa.Column("agent", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("reviewed_by", sa.String(64)),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("reviewed_at", sa.DateTime()),
+        sa.PrimaryKeyConstraint("id", name="pk_console_corrections"),
+    )
+    op.create_index("ix_console_corrections_status", "console_corrections", ["status"])
     with op.batch_alter_table("handoff_requests") as batch:
         batch.add_column(sa.Column("release_summary", sa.Text()))
         batch.add_column(sa.Column("agent_active_at", sa.DateTime()))
@@ -66,6 +82,8 @@ def downgrade() -> None:
     with op.batch_alter_table("handoff_requests") as batch:
         batch.drop_column("agent_active_at")
         batch.drop_column("release_summary")
+    op.drop_index("ix_console_corrections_status", table_name="console_corrections")
+    op.drop_table("console_corrections")
     op.drop_index("ix_audit_log_created_at", table_name="audit_log")
     op.drop_table("audit_log")
     op.drop_index("ix_console_sessions_username", table_name="console_sessions")
