@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
+
 from aiohttp import web
 
+from pos_assistant.cases.records import NewCase
 from pos_assistant.console.auth import account_of, error
 from pos_assistant.console.context import context_of, json_body, run
 from pos_assistant.console.views import case_card
 
 routes = web.RouteTableDef()
+MAX_DESCRIPTION_CHARS = 2000
 MAX_NOTE_CHARS = 2000
 MAX_LIST = 200
 
@@ -77,3 +81,31 @@ async def change_case(request: web.Request) -> web.Response:
         await run(context.audit.record, agent, "case.note", found.case_number, visibility)
     assert found is not None
     return web.json_response(case_card(found, context.labels))
+
+
+@routes.post("/api/conversations/{conversation_id}/case")
+async def open_case(request: web.Request) -> web.Response:
+    """Opens a case for the customer of this conversation. Body {"category", "contact_phone",
+    "description"}: what the customer told the agent. The case belongs to the conversation, so the
+    customer can look it up like one they opened with the assistant."""
+    context = context_of(request)
+    agent = account_of(request).username
+    conversation_id = request.match_info["conversation_id"]
+    body = await json_body(request)
+    fields = {key: body.get(key) for key in ("category", "contact_phone", "description")}
+    if not all(isinstance(value, str) and value.strip() for value in fields.values()):
+        return error(400, "category_phone_description_required")
+    if len(fields["description"]) > MAX_DESCRIPTION_CHARS:
+        return error(400, "description_too_long")
+    handoff = await run(context.handoffs.open_request, conversation_id)
+    case = await run(
+        context.store.create_case,
+        NewCase(
+            channel=handoff.channel,
+            channel_user_id=conversation_id,
+            idempotency_key=f"console-{secrets.token_hex(12)}",
+            **fields,
+        ),
+    )
+    await run(context.audit.record, agent, "case.open", case.case_number, conversation_id)
+    return web.json_response(case_card(case, context.labels), status=201)

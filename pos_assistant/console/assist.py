@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from pos_assistant.cases.rasa_client import RasaUnreachable
-from pos_assistant.cases.transcript import SITUATION_OF_INTENT, recommended_steps
+from pos_assistant.cases.transcript import recommended_steps, situation_discussed
 from pos_assistant.console.views import reading_of
 from pos_assistant.privacy import mask_text
 from pos_assistant.settings import Settings
@@ -43,7 +43,7 @@ def ask_assistant(settings: Settings, text: str) -> dict[str, Any]:
         headers=headers,
     )
     reading = reading_of(parse)
-    situation = SITUATION_OF_INTENT.get(reading["intent"])
+    situation = situation_discussed({}, [{"event": "user", "parse_data": parse}])
     title, steps = recommended_steps(situation, {})
     return {
         "reading": reading,

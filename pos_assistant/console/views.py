@@ -185,6 +185,9 @@ def conversation_view(
             case = case_card(store.get_case(request.case_number), labels)
         except CaseNotFound:
             case = None
+    else:  # a case this customer opened (with the assistant, or an agent for them)
+        opened = store.cases_opened_by(request.conversation_id)
+        case = case_card(opened[0], labels) if opened else None
     entries = transcript(events)
     flagged = any(
         {"safety", "card_number", "verification_code", "password"} & set(entry["reading"]["flags"])
@@ -201,4 +204,5 @@ def conversation_view(
         # A number the user only typed is not verified as theirs: shown apart, as the CLI does.
         "case_number_mentioned": None if case else (_text(slots.get("case_id")) or None),
         "wechat_window_ends": window_end.isoformat() if window_end else None,
+        "categories": [{"code": code, "label": label} for code, label in labels.categories.items()],
     }

@@ -53,7 +53,26 @@ def css(browser: WebDriver, selector: str) -> list:
 
 
 def text_of(browser: WebDriver, selector: str) -> str:
-    return browser.find_element(By.CSS_SELECTOR, selector).text
+    return texts(browser, selector)[0] if texts(browser, selector) else ""
+
+
+def texts(browser: WebDriver, selector: str) -> list[str]:
+    """Texts read in one step in the page: the live view re-renders, so elements found in one
+    call may be gone in the next."""
+    return browser.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map((node) => node.innerText)",
+        selector,
+    )
+
+
+def click(browser: WebDriver, selector: str, last: bool = False) -> None:
+    """Clicks the first (or last) match, found and clicked in one step (see `texts`)."""
+    browser.execute_script(
+        "const nodes = document.querySelectorAll(arguments[0]);"
+        "nodes[arguments[1] ? nodes.length - 1 : 0].click();",
+        selector,
+        last,
+    )
 
 
 def login(browser: WebDriver, url: str, username: str) -> None:
@@ -95,9 +114,9 @@ def test_an_agent_takes_a_widget_conversation_over_in_the_console(
     print(f"queue showed the handoff {time.monotonic() - asked_at:.1f} s after the request")
     shot(browser, "1-queue")
 
-    css(browser, item_selector)[0].click()
+    click(browser, item_selector)
     wait(browser, lambda: UNORDERED_DEVICE in text_of(browser, "#transcript"))
-    readings = [node.text for node in css(browser, "#transcript .msg.user .reading")]
+    readings = texts(browser, "#transcript .msg.user .reading")
     assert any("report_unordered_device" in reading for reading in readings), readings
     assert any("request_human" in reading for reading in readings), readings
     assert len(css(browser, "#steps li")) >= 3
@@ -113,8 +132,8 @@ def test_an_agent_takes_a_widget_conversation_over_in_the_console(
     refused = other.post(f"/api/conversations/{conversation}/take")
     assert refused.status_code == 409 and refused.json()["owner"] == "agent1"
 
-    suggestion = css(browser, ".suggestion p")[0].text
-    css(browser, ".suggestion-use")[0].click()
+    suggestion = texts(browser, ".suggestion p")[0]
+    click(browser, ".suggestion-use")
     field = browser.find_element(By.ID, "reply-text")
     assert field.get_attribute("value") == suggestion
     field.send_keys(" 请问机器是哪天收到的？")
@@ -130,11 +149,12 @@ def test_an_agent_takes_a_widget_conversation_over_in_the_console(
 
     # The customer's message appears in the console by itself, with the assistant's reading.
     browser.switch_to.window(agent_tab)
-    wait(browser, lambda: css(browser, "#transcript .msg.user")[-1].text.count("昨天收到的") == 1)
-    assert css(browser, "#transcript .msg.agent")[-1].text.endswith(edited)
+    wait(browser, lambda: "昨天收到的" in texts(browser, "#transcript .msg.user")[-1])
+    assert edited in texts(browser, "#transcript .msg.agent")[-1]
     # The agent marks that reading as wrong and picks the right one (for the lead to review).
-    css(browser, "#transcript .msg.user .correct-button")[-1].click()
-    browser.find_element(By.CSS_SELECTOR, ".correction .correct-submit").click()
+    click(browser, "#transcript .msg.user .correct-button", last=True)
+    wait(browser, lambda: css(browser, ".correction .correct-submit"))
+    click(browser, ".correction .correct-submit")
     wait(browser, lambda: PAGE_TEXTS["corrected_ok"] in text_of(browser, "#transcript"))
     browser.find_element(By.ID, "release-summary").send_keys("已问收货时间，交还助手")
     browser.find_element(By.ID, "release").click()

@@ -216,12 +216,24 @@
     const card = $("case-card");
     card.replaceChildren();
     const form = $("case-form");
+    const openForm = $("open-case-form");
     if (!data.case) {
       card.append(el("p", "muted", T.no_case));
       if (data.case_number_mentioned) card.append(el("p", "", T.case_mentioned + "：" + data.case_number_mentioned));
       form.hidden = true;
+      const select = $("open-case-category");
+      if (!select.options.length) {
+        select.replaceChildren(...(data.categories || []).map((c) => {
+          const option = el("option", "", c.label);
+          option.value = c.code;
+          return option;
+        }));
+        if (data.situation && data.situation.code) select.value = data.situation.code;
+      }
+      openForm.hidden = false;
       return;
     }
+    openForm.hidden = true;
     const c = data.case;
     const list = el("dl");
     for (const [label, value] of [[T.case_number, c.case_number], [T.case_status, c.status_label],
@@ -251,6 +263,20 @@
     const result = await api("PATCH", "/api/cases/" + encodeURIComponent(view.case.case_number), body);
     if (result.ok) { $("case-note").value = ""; view.case = result.data; renderCase(view); notice(T.saved); }
     else notice(failure(result), true);
+  });
+
+  $("open-case-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!current) return;
+    const result = await api("POST", "/api/conversations/" + encodeURIComponent(current) + "/case", {
+      category: $("open-case-category").value,
+      contact_phone: $("open-case-phone").value.trim(),
+      description: $("open-case-description").value.trim(),
+    });
+    if (!result.ok) { notice(failure(result), true); return; }
+    $("open-case-phone").value = ""; $("open-case-description").value = "";
+    view.case = result.data; renderCase(view);
+    notice(T.case_opened + result.data.case_number);
   });
 
   function renderWindow(endsIso) {
