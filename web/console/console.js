@@ -96,6 +96,12 @@
       if (!data.closed && data.handoff && data.handoff.conversation_id === current) renderConversation(data);
     });
     stream.addEventListener("session_ended", () => showLogin(T.session_ended));
+    // The browser reconnects by itself after a network drop; a refused stream (401) stays closed.
+    stream.addEventListener("error", () => {
+      if (stream && stream.readyState === EventSource.CLOSED) {
+        setTimeout(async () => { if ((await api("GET", "/api/me")).ok) listen(); }, 2000);
+      }
+    });
   }
 
   function renderQueue(entries) {
