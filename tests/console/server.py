@@ -57,9 +57,10 @@ class RasaStandIn:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, str]] = []
         self.resumed: list[str] = []
+        self.tracker: dict[str, Any] = TRACKER
 
     def fetch(self, _url: str, _token: str, conversation_id: str) -> dict[str, Any]:
-        return TRACKER
+        return self.tracker
 
     def send(self, _url: str, _token: str, conversation_id: str, text: str, agent: str) -> None:
         self.sent.append((conversation_id, text, agent))
