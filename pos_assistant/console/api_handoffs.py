@@ -24,7 +24,8 @@ def queue_snapshot(context: ConsoleContext, agent: str) -> list[dict[str, Any]]:
     entries = []
     for request in context.handoffs.requests()[:MAX_QUEUE]:
         try:
-            events = context.handoffs.tracker(request.conversation_id).get("events") or []
+            tracker = context.trackers.get(request.conversation_id, context.handoffs.tracker)
+            events = tracker.get("events") or []
         except RasaUnreachable:
             events = None
         entries.append(queue_entry(request, events, context.labels))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -26,6 +26,7 @@ from pos_assistant.console.accounts import AccountStore
 from pos_assistant.console.audit import AuditLog
 from pos_assistant.console.auth import CookieSigner, error
 from pos_assistant.console.corrections import Corrections
+from pos_assistant.console.tracker_cache import TrackerCache
 from pos_assistant.handoff_service import HandoffService, InvalidReply, WeChatWindowClosed
 from pos_assistant.settings import Settings
 
@@ -43,6 +44,7 @@ class ConsoleContext:
     labels: CaseLabels
     signer: CookieSigner
     corrections: Corrections
+    trackers: TrackerCache = field(default_factory=TrackerCache)
 
 
 CONTEXT: web.AppKey[ConsoleContext] = web.AppKey("console_context", ConsoleContext)
