@@ -38,6 +38,7 @@ def console(
     with running_console_process(rasa_stack.env, tmp_path_factory.mktemp("console")) as running:
         running.add_account("agent1")
         running.add_account("agent2")
+        running.add_account("lead1", "lead")
         yield running
 
 
@@ -169,3 +170,19 @@ def test_an_agent_takes_a_widget_conversation_over_in_the_console(
     answers = wait_for_new_bot_reply(browser, seen)
     assert answers and all("交还助手" not in answer for answer in answers)
     shot(browser, "6-assistant-again")
+
+    # The lead reviews the agent's correction and reads the audit log.
+    browser.switch_to.window(agent_tab)
+    browser.find_element(By.ID, "logout").click()
+    wait(browser, lambda: browser.find_element(By.ID, "login-view").is_displayed(), 30)
+    browser.find_element(By.ID, "username").clear()
+    browser.find_element(By.ID, "username").send_keys("lead1")
+    browser.find_element(By.ID, "password").send_keys("correct horse battery")
+    browser.find_element(By.ID, "login-button").click()
+    wait(browser, lambda: browser.find_element(By.ID, "lead-box").is_displayed(), 30)
+    assert not texts(browser, "#transcript .msg")  # nothing of agent1's screen is left
+    wait(browser, lambda: "昨天收到的" in " ".join(texts(browser, ".pending-correction")))
+    wait(browser, lambda: "handoff.reply" in " ".join(texts(browser, "#audit-log li")))
+    shot(browser, "7-lead-panel")
+    click(browser, ".pending-correction button")
+    wait(browser, lambda: texts(browser, "#pending-corrections li") == [PAGE_TEXTS["no_pending"]])

@@ -52,7 +52,15 @@
 
   function showLogin(message) {
     if (stream) { stream.close(); stream = null; }
-    me = null; csrf = "";
+    if (countdown) { clearInterval(countdown); countdown = null; }
+    me = null; csrf = ""; current = null; view = null;
+    // Nothing of the previous agent's work stays on screen for the next one.
+    $("conversation").hidden = true;
+    $("no-conversation").hidden = false;
+    for (const id of ["transcript", "steps", "suggestions", "case-card", "assist-answer", "queue"]) $(id).replaceChildren();
+    $("situation-title").textContent = "";
+    $("reply-text").value = ""; $("release-summary").value = "";
+    $("case-form").hidden = true; $("open-case-form").hidden = true; $("lead-box").hidden = true;
     document.querySelector(".who").hidden = true;
     $("app-view").hidden = true;
     $("login-view").hidden = false;
@@ -66,6 +74,8 @@
     $("login-view").hidden = true;
     $("app-view").hidden = false;
     listen();
+    $("lead-box").hidden = account.role !== "lead";
+    if (account.role === "lead") refreshLead();
     api("GET", "/api/intents").then((result) => { if (result.ok) intents = result.data.intents; });
   }
 
@@ -339,6 +349,35 @@
       for (const step of result.data.situation.steps) list.append(el("li", "", step));
     }
   });
+
+  // ------------------------------------------------------------------ the lead's panel
+
+  async function refreshLead() {
+    const pending = await api("GET", "/api/corrections?status=pending");
+    const list = $("pending-corrections");
+    list.replaceChildren();
+    const items = pending.ok ? pending.data.corrections : [];
+    if (!items.length) list.append(el("li", "muted", T.no_pending));
+    for (const item of items) {
+      const row = el("li", "pending-correction");
+      row.append(el("p", "", item.text), el("p", "muted", item.predicted_intent + " → " + item.correct_intent + " · " + item.agent));
+      for (const [label, accept] of [[T.accept, true], [T.reject, false]]) {
+        const button = el("button", accept ? "" : "secondary", label);
+        button.type = "button";
+        button.addEventListener("click", async () => {
+          const result = await api("POST", "/api/corrections/" + item.id + "/review", { accept });
+          if (result.ok) refreshLead(); else notice(failure(result), true);
+        });
+        row.append(button, " ");
+      }
+      list.append(row);
+    }
+    const audit = await api("GET", "/api/audit?limit=50");
+    const log = $("audit-log");
+    log.replaceChildren(...(audit.ok ? audit.data.entries : []).map((entry) =>
+      el("li", "", clock(entry.at) + " " + entry.actor + " " + entry.action + " " + entry.target + (entry.detail ? " (" + entry.detail + ")" : ""))));
+  }
+  $("lead-refresh").addEventListener("click", refreshLead);
 
   // ------------------------------------------------------------------ start
 
