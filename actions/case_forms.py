@@ -23,7 +23,7 @@ from pos_assistant.cases import provider
 from pos_assistant.cases.errors import LookupLocked, StoreUnavailable, VerificationFailed
 from pos_assistant.cases.identifiers import (
     find_phone,
-    mask_phones_in_text,
+    mask_numbers_in_text,
     normalize_case_number,
     normalize_last4,
     normalize_phone,
@@ -176,7 +176,7 @@ class ValidateOpenCaseForm(CaseFormValidation):
                 skippable=False,
             )
         # Stored and shown to staff: card, ID and phone numbers typed in the story stay masked.
-        return self.accepted("case_description", mask_phones_in_text(text)[:2000], tracker)
+        return self.accepted("case_description", mask_numbers_in_text(text)[:2000], tracker)
 
     def validate_case_extra_info(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any

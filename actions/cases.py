@@ -23,10 +23,10 @@ from pos_assistant.cases.errors import (
     RateLimited,
     StoreUnavailable,
 )
-from pos_assistant.cases.identifiers import mask_phone, mask_phones_in_text, normalize_case_number
+from pos_assistant.cases.identifiers import mask_numbers_in_text, mask_phone, normalize_case_number
 from pos_assistant.cases.labels import CaseLabels, load_case_labels
 from pos_assistant.cases.records import Case, NewCase
-from pos_assistant.cases.store import CHINA_TIME
+from pos_assistant.china_time import beijing_time
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ LOOKUP_SLOTS = ("case_lookup_last4", "case_lookup_outcome", "case_lookup_wait_mi
 
 
 def local_time(case_time: Any) -> str:
-    return case_time.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+    return beijing_time(case_time)
 
 
 def extras_text(tracker: Tracker, labels: CaseLabels) -> str:
@@ -260,7 +260,7 @@ class ActionAddCaseInfo(Action):
         if number is None:
             dispatcher.utter_message(response="utter_case_info_need_number")
             return []
-        note = mask_phones_in_text("；".join(details))
+        note = mask_numbers_in_text("；".join(details))
         try:
             provider.get_case_store().add_user_note(number, note, tracker.sender_id)
         except AccessDenied:

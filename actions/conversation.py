@@ -55,19 +55,6 @@ def previous_turn_failed(tracker: Tracker) -> bool:
     return any(name in FAILURE_ACTIONS for name in actions_since_previous_user_turn(tracker))
 
 
-def last_bot_response(tracker: Tracker) -> str | None:
-    """The response name (utter_…) of the last bot message before the latest user message."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif event.get("event") == "bot" and seen_user:
-            return (event.get("metadata") or {}).get("utter_action")
-    return None
-
-
 def clarification_candidates(tracker: Tracker) -> list[str]:
     """Up to three topic intents the message most likely meant, best first."""
     labels = topic_labels()

@@ -16,10 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.case_forms import channel_of, client_address_of
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import AccessDenied, CaseStoreError, RateLimited
-from pos_assistant.cases.identifiers import mask_phones_in_text, normalize_case_number
-from pos_assistant.cases.sanitize import strip_control_characters
+from pos_assistant.cases.identifiers import mask_numbers_in_text, normalize_case_number
 from pos_assistant.cases.store import CaseStore
-from pos_assistant.cases.transcript import situation_discussed
+from pos_assistant.staff.sanitize import strip_control_characters
+from pos_assistant.staff.transcript import situation_discussed
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,9 @@ def conversation_summary(tracker: Tracker) -> str:
         if event.get("event") == "user" and event.get("text")
     ]
     recent = [text for text in texts if not text.startswith("/")][-SUMMARY_MESSAGES:]
-    summary = strip_control_characters(mask_phones_in_text(" / ".join(recent)), keep_newlines=False)
+    summary = strip_control_characters(
+        mask_numbers_in_text(" / ".join(recent)), keep_newlines=False
+    )
     if len(summary) > SUMMARY_MAX_CHARS:
         summary = summary[: SUMMARY_MAX_CHARS - 1] + "…"
     return summary
@@ -86,7 +88,7 @@ class ActionHandoffToHuman(Action):
     ) -> list[EventType]:
         store = provider.get_case_store()
         try:
-            request = store.enqueue_handoff(
+            request = store.handoffs.enqueue(
                 tracker.sender_id,
                 channel=channel_of(tracker),
                 summary=conversation_summary(tracker),

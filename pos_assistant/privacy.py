@@ -10,7 +10,8 @@ with spaces, dashes or dots (1381-234-5678, 138 12 34 56 78, 138.1234.5678), and
 is first mapped character by character to a "view" of the same length (every digit form → ASCII
 digit, every separator → a space), so a span found in the view is the same span in the original.
 
-`disclosed_secrets` names what a message gives away, so the assistant can tell the user not to.
+What a user gives away to the assistant itself is found by disclosed_secrets.py; log records are
+masked by log_masking.py with the functions here.
 
 Every pattern here is linear in the length of the text: no unbounded quantifier is nested in or
 next to another one over the same characters (tests/unit/test_regex_linear.py checks them all).
@@ -18,78 +19,13 @@ next to another one over the same characters (tests/unit/test_regex_linear.py ch
 
 from __future__ import annotations
 
-import logging
 import re
-import sys
-import threading
-import traceback
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
-# ---------------------------------------------------------------------------------------------
-# Secrets the NLU cuts out of the (already normalized, half-width) text: see secret_spans().
-# ---------------------------------------------------------------------------------------------
-
-# Lookarounds instead of \b: \b never fires between a Chinese character and a digit. Groups:
-# the first 3, middle 4 and last 4 digits of a mainland mobile number (also used to find one).
-PHONE_IN_TEXT = re.compile(
-    r"(?<![0-9])(?:\+?86[\s\-]?)?(1[3-9][0-9])[\s\-]?([0-9]{4})[\s\-]?([0-9]{4})(?![0-9])"
-)
-# One optional space or dash between digits: people type long numbers in groups of 4 or 6-8-4.
-_ID_NUMBER = re.compile(
-    r"(?<![0-9A-Za-z])([1-9][0-9]{2})(?:[\s\-]?[0-9]){11}[\s\-]?([0-9]{3}[0-9Xx])(?![0-9A-Za-z])"
-)
-_CARD_NUMBER = re.compile(r"(?<![0-9])[0-9](?:[\s\-]?[0-9]){15,18}(?![0-9])")
-# Between a label and its value; bounded, so a label followed by a long run of spaces costs no
-# more than a short one.
-_SEPARATOR = r"(?:是|为|:|：|is|\s){0,8}"
-# English "code" alone is an SMS code only when it is not a terminal's "error code 1234".
-_CODE_LABEL = r"验证码|校验码|动态码|短信码|(?<![a-z])(?<!error )(?:verification |sms |otp )?code"
-_VERIFICATION_CODE = re.compile(
-    rf"({_CODE_LABEL}){_SEPARATOR}(?P<value>[0-9]{{4,8}})(?![0-9])", re.IGNORECASE
-)
-_PASSWORD = re.compile(
-    rf"(密码|(?<![a-z])password){_SEPARATOR}(?P<value>[0-9A-Za-z]{{4,20}})(?![0-9A-Za-z])",
-    re.IGNORECASE,
-)
-_LABELLED_NUMBER = re.compile(
-    r"(?:sn|机身号|序列号|编号|单号|运单号?|快递号)(?:是|为|:|：|\s){0,8}[0-9A-Za-z\s\-]+",
-    re.IGNORECASE,
-)
-SECRET_KINDS = ("id_number", "card_number", "verification_code", "password")
-
-
-def secret_spans(text: str) -> list[tuple[str, int, int]]:
-    """Where `text` gives a secret away: (kind, start, end) of the value itself, in text order.
-
-    The label stays outside the span ("验证码是" of "验证码是483920"). An 18-digit ID number is
-    not also a card number, nor is a long serial or waybill number typed after its label
-    ("SN 8800123456789012").
-    """
-    found = [("id_number", *match.span()) for match in _ID_NUMBER.finditer(text)]
-    taken = [(start, end) for _, start, end in found]
-    taken += [match.span() for match in _LABELLED_NUMBER.finditer(text)]
-    for match in _CARD_NUMBER.finditer(text):
-        start, end = match.span()
-        if not any(start < taken_end and end > taken_start for taken_start, taken_end in taken):
-            found.append(("card_number", start, end))
-    for kind, pattern in (("verification_code", _VERIFICATION_CODE), ("password", _PASSWORD)):
-        found += [(kind, *match.span("value")) for match in pattern.finditer(text)]
-    return sorted(found, key=lambda span: span[1])
-
-
-def disclosed_secrets(text: str) -> list[str]:
-    """The kinds of secret `text` gives away (card or ID number, code, password), each once."""
-    kinds = {kind for kind, _, _ in secret_spans(text)}
-    return [kind for kind in SECRET_KINDS if kind in kinds]
-
-
-# ---------------------------------------------------------------------------------------------
-# Masking: every way of typing a number.
-# ---------------------------------------------------------------------------------------------
+from pos_assistant.disclosed_secrets import CODE_LABEL
 
 # Chinese numerals written digit by digit, as people read out a phone number.
 _CHINESE_DIGITS = {
@@ -142,7 +78,7 @@ _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 # groups ("4 8 3-9 2 0") is one value; passwords on the label view (separators kept).
 _LABEL_GAP = r"[\s:：=＝,，]{0,5}(?:(?:是|为|is|:)[\s:：=＝,，]{0,5})?"
 _MASKED_CODE = re.compile(
-    rf"(?P<label>{_CODE_LABEL}|(?<![a-z])(?:pin|cvv2?|cvn2?)码?|安全码)"
+    rf"(?P<label>{CODE_LABEL}|(?<![a-z])(?:pin|cvv2?|cvn2?)码?|安全码)"
     rf"{_LABEL_GAP}(?P<value>[0-9](?: {{0,5}}[0-9]){{2,}})",
     re.IGNORECASE,
 )
@@ -331,141 +267,3 @@ def mask_data(value: Any) -> Any:
         masked = mask_text(str(value))
         return value if masked == str(value) else masked
     return value
-
-
-# ---------------------------------------------------------------------------------------------
-# Logs: messages, extra fields, tracebacks and stack traces, on every handler.
-# ---------------------------------------------------------------------------------------------
-
-_STANDARD_RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
-    "message",
-    "asctime",
-}
-
-
-def _mask_record(record: logging.LogRecord) -> None:
-    """Masks a record in place; masking is idempotent, so a record may pass here twice."""
-    try:
-        message = record.getMessage()
-    except Exception:  # a malformed record is logged as is rather than dropped
-        message = None
-    if message is not None:
-        masked = mask_text(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-    if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
-        record.exc_text = logging.Formatter().formatException(record.exc_info)
-    if record.exc_text:
-        record.exc_text = mask_text(record.exc_text)
-    if record.stack_info:
-        record.stack_info = mask_text(record.stack_info)
-    for name, value in list(record.__dict__.items()):
-        # Fields passed with `extra=` (Sanic's access log puts the request line there).
-        if name not in _STANDARD_RECORD_FIELDS and isinstance(value, str):
-            setattr(record, name, mask_text(value))
-
-
-class MaskingLogFilter(logging.Filter):
-    """Rewrites log records so that no phone, ID or card number reaches a log file."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        _mask_record(record)
-        return True
-
-
-_install_lock = threading.Lock()
-_original_make_record: Any = None
-
-
-def _masking_make_record(self: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
-    # Logger.makeRecord builds every record and then sets the `extra=` fields: mask after both.
-    record = _original_make_record(self, *args, **kwargs)
-    _mask_record(record)
-    return record
-
-
-def _masking_excepthook(
-    kind: type[BaseException], value: BaseException, trace: TracebackType | None
-) -> None:
-    sys.stderr.write(mask_text("".join(traceback.format_exception(kind, value, trace))))
-
-
-def _masking_thread_excepthook(args: threading.ExceptHookArgs) -> None:
-    if args.exc_type is SystemExit:
-        return
-    text = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
-    sys.stderr.write(f"Exception in thread {getattr(args.thread, 'name', '?')}:\n")
-    sys.stderr.write(mask_text(text))
-
-
-def _mask_for_log(value: Any) -> Any:
-    """Like mask_data; objects that the renderer will print (Rasa's events) masked as text."""
-    if isinstance(value, dict):
-        return {key: _mask_for_log(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_mask_for_log(item) for item in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return mask_data(value)
-    if isinstance(value, BaseException):
-        return value
-    for text in (repr(value), str(value)):  # renderers print objects with one or the other
-        masked = mask_text(text)
-        if masked != text:
-            return masked
-    return value
-
-
-def _mask_structlog_event(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
-    """A structlog processor: Rasa's structured events (parse_data_text=…) masked field by field.
-
-    `exc_info` stays as it is for the processors that render it; this processor runs again just
-    before the renderer, on the rendered traceback.
-    """
-    return {
-        key: value if key == "exc_info" else _mask_for_log(value) for key, value in event.items()
-    }
-
-
-def _install_structlog_masking() -> None:
-    try:
-        import structlog
-    except ImportError:
-        return
-    # The configured list itself (get_config does not copy it): loggers that already cached
-    # their processors share it, so they mask too.
-    processors = structlog.get_config()["processors"]
-    if isinstance(processors, list) and _mask_structlog_event not in processors:
-        # First (fields as Rasa logs them) and just before the renderer (tracebacks turned
-        # into fields by the processors in between, such as dict_tracebacks).
-        processors.insert(0, _mask_structlog_event)
-        if len(processors) > 1:
-            processors.insert(len(processors) - 1, _mask_structlog_event)
-
-
-def install_log_masking() -> None:
-    """Masks everything this process logs, from any logger, through any handler (idempotent).
-
-    Four layers: Logger.makeRecord (every record's message, `extra=` fields, traceback and stack,
-    from any logger, also those created later, such as Sanic's), a filter on every handler that
-    exists now (records made elsewhere and handed over), a first processor for structlog (Rasa's
-    structured debug events, which JSON-escape Chinese text), and the hooks that print uncaught
-    exceptions.
-    Call it once the server has set up its logging; calling it again adds what is new.
-    """
-    global _original_make_record
-    with _install_lock:
-        if _original_make_record is None:
-            _original_make_record = logging.Logger.makeRecord
-            logging.Logger.makeRecord = _masking_make_record  # type: ignore[method-assign]
-            sys.excepthook = _masking_excepthook
-            threading.excepthook = _masking_thread_excepthook
-        _install_structlog_masking()
-        loggers = [logging.getLogger()] + [
-            logger
-            for logger in list(logging.Logger.manager.loggerDict.values())
-            if isinstance(logger, logging.Logger)
-        ]
-        for logger in loggers:
-            for handler in logger.handlers:
-                if not any(isinstance(f, MaskingLogFilter) for f in handler.filters):
-                    handler.addFilter(MaskingLogFilter())

@@ -64,7 +64,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # Where the action server listens: loopback unless a private address is set for production.
     action_host: str = "127.0.0.1"
-    # Case access and abuse limits (pos_assistant/cases/store.py, docs/security.md).
+    # Case access and abuse limits (pos_assistant/rate_limits.py, docs/security.md).
     case_verification_minutes: int = 30
     lookup_failures_per_case: int = 3
     lookup_lock_minutes: int = 15

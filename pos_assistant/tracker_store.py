@@ -28,7 +28,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from pos_assistant.privacy import install_log_masking, mask_data
+from pos_assistant.log_masking import install_log_masking
+from pos_assistant.privacy import mask_data
 from pos_assistant.settings import VAR_DIR, get_settings
 
 logger = logging.getLogger(__name__)

@@ -56,7 +56,14 @@ WORKLOAD = PROJECT_ROOT / "bench" / "workload.yml"
 STOCK_CONFIG = PROJECT_ROOT / "bench" / "stock_config.yml"
 STOCK_CACHE = PROJECT_ROOT / "var" / "bench"
 OUR_MODEL = PROJECT_ROOT / "models" / "pos-assistant.tar.gz"
-TRAINING_INPUTS = ["domain.yml", "data", "pos_assistant/nlu", "pos_assistant/privacy.py"]
+TRAINING_INPUTS = [
+    "domain.yml",
+    "data",
+    "pos_assistant/nlu",
+    "pos_assistant/privacy.py",
+    "pos_assistant/disclosed_secrets.py",
+    "pos_assistant/number_labels.py",
+]
 
 # Counts per mode. The long conversation is always 110 turns (turns 100–110 are the figure).
 COUNTS = {

@@ -29,7 +29,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 DIALOGUE_DIR = PROJECT_ROOT / "tests" / "dialogue"
 RESULTS_FILE = PROJECT_ROOT / "results" / "dialogue_eval.json"
-# The nine kinds of issue 20, in its order.
+# The nine kinds of dialogue problem the set covers, in the order the report lists them.
 KINDS = (
     "forgetting",
     "asked_again",

@@ -7,8 +7,9 @@ model=models/pos-assistant.tar.gz
 stamp_file=models/.train-stamp
 # What the model is built from. Files read at run time (data/knowledge, data/channels, …) are not.
 training_inputs=(config.yml domain.yml data/nlu data/rules data/stories data/dictionary
-  data/brands.yml data/normalization.yml data/frustration.yml pos_assistant/nlu
-  pos_assistant/privacy.py)
+  data/brands.yml data/normalization.yml data/frustration.yml data/scam_phrases.yml
+  data/safety_topics.yml data/number_labels.yml pos_assistant/nlu pos_assistant/privacy.py
+  pos_assistant/disclosed_secrets.py pos_assistant/number_labels.py)
 inputs_hash=$( (find "${training_inputs[@]}" -type f \( -name '*.yml' -o -name '*.txt' -o -name '*.py' \) \
   | LC_ALL=C sort | xargs sha256sum; cat .venv/.setup-stamp) | sha256sum | cut -d' ' -f1)
 if [ -f "$model" ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$inputs_hash" ]; then

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import PROJECT_ROOT
+
 SHARED_DIR_ENV = "POS_SHARED_DIR"
 STRICT_ENV = "POS_TESTS_STRICT"
 

@@ -57,7 +57,7 @@ def mask_phone(phone: str | None) -> str:
     return f"{phone[:3]}****{phone[-4:]}"
 
 
-def mask_phones_in_text(text: str) -> str:
+def mask_numbers_in_text(text: str) -> str:
     """Masks every mobile (and ID or card) number inside free text (summaries for agents)."""
     return mask_text(_half_width(text))
 

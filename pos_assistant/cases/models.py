@@ -1,34 +1,14 @@
-"""Database tables of the case store and the handoff queue (SQLAlchemy 1.4, portable SQL only).
-
-Times are stored as naive UTC datetimes so SQLite and PostgreSQL behave the same; the store
-converts them to aware UTC datetimes when it hands records out.
-"""
+"""Database tables of cases, their timeline, lookup lockout and verifications (SQLAlchemy 1.4,
+portable SQL only; the engine and migrations are in pos_assistant/db.py)."""
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Text,
-    UniqueConstraint,
-)
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy.orm import Session, relationship
 
-# Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+from pos_assistant.cases.errors import CaseNotFound
+from pos_assistant.cases.identifiers import normalize_case_number
+from pos_assistant.db import Base
 
 
 class CaseRecord(Base):
@@ -108,40 +88,23 @@ class CaseVerification(Base):
     expires_at = Column(DateTime, nullable=False)
 
 
-class RateCounter(Base):
-    """A fixed-window counter per (scope, identity): failed lookups, new cases, handoffs.
-
-    The identity (conversation id or client address) is kept as a SHA-256 of scope + value.
-    """
-
-    __tablename__ = "rate_counters"
-
-    scope = Column(String(32), primary_key=True)
-    key_hash = Column(String(64), primary_key=True)
-    window_started = Column(DateTime, nullable=False)
-    count = Column(Integer, nullable=False)
+def load_case(session: Session, case_number: str, *, for_update: bool = False) -> CaseRecord:
+    """The case with this number (any spelling normalize_case_number accepts), or CaseNotFound."""
+    normalized = normalize_case_number(case_number)
+    query = select(CaseRecord).where(CaseRecord.case_number == (normalized or ""))
+    if for_update:
+        query = query.with_for_update()
+    record = session.execute(query).scalar_one_or_none()
+    if record is None:
+        raise CaseNotFound(normalized or str(case_number))
+    return record
 
 
-class HandoffRequestRecord(Base):
-    __tablename__ = "handoff_requests"
-
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(128), nullable=False, index=True)
-    channel = Column(String(32), nullable=False)
-    category = Column(String(32))
-    summary = Column(Text, nullable=False)
-    case_number = Column(String(16))
-    status = Column(String(16), nullable=False)  # waiting | taken | released
-    taken_by = Column(String(64))
-    # Equals conversation_id while the request is open (waiting/taken), NULL once released:
-    # the unique constraint then allows one open request per conversation on every database.
-    open_conversation_id = Column(String(128))
-    # What the agent noted when handing back to the assistant (staff only, never sent).
-    release_summary = Column(Text)
-    # When the owner took it or last replied: an owner silent for HANDOFF_AGENT_TIMEOUT minutes
-    # has abandoned it, and it goes back to the queue.
-    agent_active_at = Column(DateTime)
-    created_at = Column(DateTime, nullable=False)
-    updated_at = Column(DateTime, nullable=False)
-
-    __table_args__ = (UniqueConstraint("open_conversation_id"),)
+def find_case(
+    session: Session, case_number: str | None, *, for_update: bool = False
+) -> CaseRecord | None:
+    """Like load_case, but None for a number that does not exist."""
+    try:
+        return load_case(session, case_number or "", for_update=for_update)
+    except CaseNotFound:
+        return None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pos_assistant.cases.store import AbuseLimits, CaseStore
+from pos_assistant.cases.store import CaseStore
+from pos_assistant.rate_limits import AbuseLimits
 from pos_assistant.settings import Settings, get_settings
 
 

@@ -1,17 +1,13 @@
-"""Plain, immutable views of stored rows that the store hands out (no session attached)."""
+"""Plain, immutable views of stored cases that the store hands out (no session attached)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from pos_assistant.cases.identifiers import mask_phone
-from pos_assistant.cases.models import CaseEventRecord, CaseRecord, HandoffRequestRecord
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """Stored naive UTC → aware UTC."""
-    return value.replace(tzinfo=timezone.utc) if value is not None else None
+from pos_assistant.cases.models import CaseEventRecord, CaseRecord
+from pos_assistant.db import as_utc
 
 
 @dataclass(frozen=True)
@@ -101,31 +97,4 @@ class Case:
             tracking_number=record.tracking_number,
             amount=record.amount,
             events=tuple(CaseEvent.from_record(event) for event in record.events),
-        )
-
-
-@dataclass(frozen=True)
-class HandoffRequest:
-    conversation_id: str
-    channel: str
-    category: str | None
-    summary: str
-    case_number: str | None
-    status: str
-    taken_by: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_record(cls, record: HandoffRequestRecord) -> HandoffRequest:
-        return cls(
-            conversation_id=record.conversation_id,
-            channel=record.channel,
-            category=record.category,
-            summary=record.summary,
-            case_number=record.case_number,
-            status=record.status,
-            taken_by=record.taken_by,
-            created_at=as_utc(record.created_at),
-            updated_at=as_utc(record.updated_at),
         )

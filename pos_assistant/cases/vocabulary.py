@@ -41,9 +41,3 @@ ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
 }
 
 OPEN_STATUSES = frozenset({CaseStatus.RECEIVED, CaseStatus.IN_PROGRESS, CaseStatus.AWAITING_INFO})
-
-
-class HandoffStatus(str, Enum):
-    WAITING = "waiting"
-    TAKEN = "taken"
-    RELEASED = "released"

@@ -36,6 +36,7 @@ from wechatpy.messages import BaseMessage
 
 from pos_assistant.channels.limits import is_too_long, too_long_reply
 from pos_assistant.channels.wechat_api import ConfigurableWeChatClient, CustomerServiceSender
+from pos_assistant.channels.wechat_memory import OptionMemory, SignedQueryMemory, Turn, TurnCache
 from pos_assistant.channels.wechat_replies import (
     RenderedReply,
     chosen_option,
@@ -52,7 +53,6 @@ from pos_assistant.channels.wechat_security import (
     parse_wechat_message,
     parse_xml_fields,
 )
-from pos_assistant.channels.wechat_state import OptionMemory, SignedQueryMemory, Turn, TurnCache
 from pos_assistant.channels.wechat_texts import WeChatTexts, default_texts
 from pos_assistant.identity import conversation_id, raw_sender
 from pos_assistant.settings import Settings, get_settings

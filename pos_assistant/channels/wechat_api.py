@@ -97,10 +97,6 @@ class CustomerServiceSender:
         self._client = client
         self._lock = asyncio.Lock()  # one token fetch at a time; WeChat invalidates the old one
 
-    @property
-    def enabled(self) -> bool:
-        return self._client is not None
-
     async def send_texts(self, openid: str, parts: list[str]) -> bool:
         """Sends the parts in order; False (and a log line) when any of them could not be sent."""
         if self._client is None:

@@ -2,7 +2,7 @@
 
 WeChat signs only `token, timestamp, nonce` (not the body), so a captured URL could be replayed with
 another body: the freshness window bounds that, and within it the channel remembers which message
-each signed query carried (wechat_state.SignedQueryMemory), so the same query with another message
+each signed query carried (wechat_memory.SignedQueryMemory), so the same query with another message
 is refused while WeChat's retries of the same message stay retries. Safe mode (msg_signature over
 the encrypted body) closes it as well. Malformed signatures are refused like wrong ones (403).
 """

@@ -16,9 +16,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
-from pos_assistant.cases.models import RateCounter
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.console.models import AgentAccount, AgentTopic, ConsoleSession
+from pos_assistant.rate_limits import RateCounter
 
 ROLES = ("agent", "lead")
 ADDRESS_SCOPE = "console-login:address"
@@ -105,12 +105,12 @@ class AccountStore:
             raise AccountError(
                 f"the password must be {MIN_PASSWORD_CHARS}-{MAX_PASSWORD_CHARS} characters"
             )
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             if session.execute(
                 select(AgentAccount).where(AgentAccount.username == username)
             ).scalar_one_or_none():
                 raise AccountError(f"an account named {username!r} exists already")
-            now = self._store.now()
+            now = self._store.database.now()
             record = AgentAccount(
                 username=username,
                 password_hash=_HASHER.hash(password),
@@ -124,26 +124,26 @@ class AccountStore:
 
     def set_disabled(self, username: str, disabled: bool) -> Account:
         """Disables (or enables again) an account; disabling ends its sessions at once."""
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             record = session.execute(
                 select(AgentAccount).where(AgentAccount.username == username).with_for_update()
             ).scalar_one_or_none()
             if record is None:
                 raise AccountError(f"no account named {username!r}")
             record.is_disabled = int(disabled)
-            record.updated_at = self._store.now()
+            record.updated_at = self._store.database.now()
             if disabled:
                 session.execute(delete(ConsoleSession).where(ConsoleSession.username == username))
             return _account(record)
 
     def list_accounts(self) -> list[Account]:
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             rows = session.execute(select(AgentAccount).order_by(AgentAccount.username))
             return [_account(record) for record in rows.scalars()]
 
     def set_topics(self, username: str, topics: list[str]) -> list[str]:
         """Routes these topics (case category codes, checked by the caller) to the agent."""
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             if not session.execute(
                 select(AgentAccount).where(AgentAccount.username == username)
             ).scalar_one_or_none():
@@ -156,14 +156,14 @@ class AccountStore:
     def topics(self) -> dict[str, list[str]]:
         """Every agent's routed topics."""
         found: dict[str, list[str]] = {}
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             rows = session.execute(select(AgentTopic).order_by(AgentTopic.topic))
             for row in rows.scalars():
                 found.setdefault(row.username, []).append(row.topic)
         return found
 
     def get(self, username: str) -> Account | None:
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             record = session.execute(
                 select(AgentAccount).where(AgentAccount.username == username)
             ).scalar_one_or_none()
@@ -178,7 +178,7 @@ class AccountStore:
             (ADDRESS_SCOPE, client_address),
         ]
         self._ensure_not_limited(keys)
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             record = session.execute(
                 select(AgentAccount).where(AgentAccount.username == username)
             ).scalar_one_or_none()
@@ -192,9 +192,9 @@ class AccountStore:
         if _HASHER.check_needs_rehash(record.password_hash):
             self._rehash(record.username, password)
         session_id, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        now = self._store.now()
+        now = self._store.database.now()
         expires_at = now + self._session_length
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
             session.add(
                 ConsoleSession(
@@ -210,7 +210,7 @@ class AccountStore:
     def session(self, session_id: str) -> tuple[Account, str] | None:
         """The account and CSRF token of a live session; None when expired, unknown or the
         account was disabled."""
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             row = session.execute(
                 select(ConsoleSession, AgentAccount)
                 .join(AgentAccount, AgentAccount.username == ConsoleSession.username)
@@ -219,12 +219,12 @@ class AccountStore:
             if row is None:
                 return None
             login, record = row
-            if login.expires_at <= self._store.now() or record.is_disabled:
+            if login.expires_at <= self._store.database.now() or record.is_disabled:
                 return None
             return _account(record), login.csrf_token
 
     def logout(self, session_id: str) -> None:
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             session.execute(
                 delete(ConsoleSession).where(ConsoleSession.session_hash == _digest(session_id))
             )
@@ -243,7 +243,7 @@ class AccountStore:
             return False
 
     def _rehash(self, username: str, password: str) -> None:
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             record = session.execute(
                 select(AgentAccount).where(AgentAccount.username == username)
             ).scalar_one()
@@ -260,8 +260,8 @@ class AccountStore:
         return self._login_failures
 
     def _ensure_not_limited(self, keys: list[tuple[str, str]]) -> None:
-        now = self._store.now()
-        with self._store.transaction() as session:
+        now = self._store.database.now()
+        with self._store.database.transaction() as session:
             for scope, value in keys:
                 counter = session.get(RateCounter, (scope, self._counter_key(scope, value)))
                 if counter is None:
@@ -271,8 +271,8 @@ class AccountStore:
                     raise LoginRateLimited(window_end)
 
     def _count_failure(self, keys: list[tuple[str, str]]) -> None:
-        now = self._store.now()
-        with self._store.transaction() as session:
+        now = self._store.database.now()
+        with self._store.database.transaction() as session:
             for scope, value in keys:
                 key = (scope, self._counter_key(scope, value))
                 counter = session.get(RateCounter, key, with_for_update=True)

@@ -6,11 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
-from pos_assistant.cases.rasa_client import RasaUnreachable
 from pos_assistant.console.assist import MAX_QUESTION_CHARS, ask_assistant
 from pos_assistant.console.auth import account_of, error
 from pos_assistant.console.context import ConsoleContext, context_of, json_body, run
 from pos_assistant.console.views import conversation_view, queue_entry
+from pos_assistant.staff.rasa_client import RasaUnreachable
 
 routes = web.RouteTableDef()
 MAX_QUEUE = 200

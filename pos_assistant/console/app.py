@@ -23,7 +23,7 @@ from pos_assistant.console.context import CONTEXT, ConsoleContext, api_errors
 from pos_assistant.console.corrections import Corrections
 from pos_assistant.console.requeue import requeue_abandoned_takes
 from pos_assistant.console.texts import console_texts
-from pos_assistant.handoff_service import HandoffService
+from pos_assistant.handoff.service import HandoffService
 from pos_assistant.settings import PROJECT_ROOT, Settings, get_settings
 
 PAGE_DIR = PROJECT_ROOT / "web" / "console"

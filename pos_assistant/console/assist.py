@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 
-from pos_assistant.cases.rasa_client import RasaUnreachable
-from pos_assistant.cases.transcript import recommended_steps, situation_discussed
 from pos_assistant.console.views import reading_of
 from pos_assistant.privacy import mask_text
 from pos_assistant.settings import Settings
+from pos_assistant.staff.rasa_client import RasaUnreachable
+from pos_assistant.staff.transcript import recommended_steps, situation_discussed
 
 MAX_QUESTION_CHARS = 500
 _TIMEOUT_SECONDS = 30

@@ -10,9 +10,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from pos_assistant.cases.records import as_utc
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.console.models import AuditEntry
+from pos_assistant.db import as_utc
 
 MAX_DETAIL_CHARS = 500
 
@@ -40,14 +40,14 @@ class AuditLog:
         self._store = store
 
     def record(self, actor: str, action: str, target: str, detail: str = "") -> None:
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             session.add(
                 AuditEntry(
                     actor=actor[:64],
                     action=action[:32],
                     target=target[:160],
                     detail=detail[:MAX_DETAIL_CHARS],
-                    created_at=self._store.now(),
+                    created_at=self._store.database.now(),
                 )
             )
 
@@ -60,7 +60,7 @@ class AuditLog:
             query = query.where(AuditEntry.actor == actor)
         if target:
             query = query.where(AuditEntry.target == target)
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             return [
                 AuditRecord(row.actor, row.action, row.target, row.detail, as_utc(row.created_at))
                 for row in session.execute(query).scalars()

@@ -20,15 +20,15 @@ from pos_assistant.cases.errors import (
     StoreUnavailable,
 )
 from pos_assistant.cases.labels import CaseLabels
-from pos_assistant.cases.rasa_client import RasaUnreachable
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.console.accounts import AccountStore
 from pos_assistant.console.audit import AuditLog
 from pos_assistant.console.auth import CookieSigner, error
 from pos_assistant.console.corrections import Corrections
 from pos_assistant.console.tracker_cache import TrackerCache
-from pos_assistant.handoff_service import HandoffService, InvalidReply, WeChatWindowClosed
+from pos_assistant.handoff.service import HandoffService, InvalidReply, WeChatWindowClosed
 from pos_assistant.settings import Settings
+from pos_assistant.staff.rasa_client import RasaUnreachable
 
 T = TypeVar("T")
 MAX_JSON_BYTES = 16 * 1024

@@ -16,9 +16,9 @@ import yaml
 from sqlalchemy import select
 
 from pos_assistant.cases.errors import CaseStoreError
-from pos_assistant.cases.records import as_utc
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.console.models import Correction
+from pos_assistant.db import as_utc
 from pos_assistant.privacy import mask_text
 from pos_assistant.settings import PROJECT_ROOT
 
@@ -108,7 +108,7 @@ class Corrections:
         predicted = str(((message.get("parse_data") or {}).get("intent") or {}).get("name") or "")
         if predicted == intent:
             raise CorrectionRefused("the assistant already read it this way")
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             row = Correction(
                 conversation_id=conversation_id[:128],
                 message_timestamp=float(message["timestamp"]),
@@ -117,7 +117,7 @@ class Corrections:
                 correct_intent=intent,
                 agent=agent[:64],
                 status="pending",
-                created_at=self._store.now(),
+                created_at=self._store.database.now(),
             )
             session.add(row)
             session.flush()
@@ -127,17 +127,17 @@ class Corrections:
         query = select(Correction).order_by(Correction.id.desc()).limit(limit)
         if status:
             query = query.where(Correction.status == status)
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             return [_record(row) for row in session.execute(query).scalars()]
 
     def review(self, correction_id: int, accept: bool, lead: str) -> CorrectionRecord:
-        with self._store.transaction() as session:
+        with self._store.database.transaction() as session:
             row = session.get(Correction, correction_id, with_for_update=True)
             if row is None:
                 raise CorrectionRefused(f"no correction {correction_id}")
             row.status = "accepted" if accept else "rejected"
             row.reviewed_by = lead[:64]
-            row.reviewed_at = self._store.now()
+            row.reviewed_at = self._store.database.now()
             return _record(row)
 
     def export(self) -> str:

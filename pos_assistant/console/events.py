@@ -15,10 +15,10 @@ from typing import Any
 from aiohttp import web
 
 from pos_assistant.cases.errors import HandoffNotFound
-from pos_assistant.cases.rasa_client import RasaUnreachable
 from pos_assistant.console.api_handoffs import queue_snapshot, view_of
 from pos_assistant.console.auth import account_of, error
 from pos_assistant.console.context import ConsoleContext, context_of
+from pos_assistant.staff.rasa_client import RasaUnreachable
 
 routes = web.RouteTableDef()
 CHECK_SECONDS = 1.0

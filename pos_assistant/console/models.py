@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, Float, Integer, String, Text
 
-from pos_assistant.cases.models import Base
+from pos_assistant.db import Base
 
 
 class AgentAccount(Base):

@@ -12,13 +12,14 @@ from typing import Any
 
 from pos_assistant.cases.errors import CaseNotFound
 from pos_assistant.cases.labels import CaseLabels
-from pos_assistant.cases.records import Case, HandoffRequest
-from pos_assistant.cases.sanitize import strip_control_characters
+from pos_assistant.cases.records import Case
 from pos_assistant.cases.store import CaseStore
-from pos_assistant.cases.transcript import recommended_steps, situation_discussed
 from pos_assistant.console.texts import console_texts, intent_labels
-from pos_assistant.handoff_service import Conversation, wechat_window_end
+from pos_assistant.handoff.records import HandoffRequest
+from pos_assistant.handoff.service import Conversation, wechat_window_end
 from pos_assistant.privacy import mask_text
+from pos_assistant.staff.sanitize import strip_control_characters
+from pos_assistant.staff.transcript import recommended_steps, situation_discussed
 
 MAX_SUGGESTIONS = 4
 LAST_MESSAGE_CHARS = 120

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pos_assistant.nlu.chinese_numbers import NUMERAL_CHARS, amount_to_digits
 from pos_assistant.nlu.normalization import NOT_TRACKING_PREFIXES
 from pos_assistant.nlu.spans import TakenSpans
+from pos_assistant.number_labels import label_alternatives
 
 CASE_ID = "case_id"
 PHONE_NUMBER = "phone_number"
@@ -81,7 +82,8 @@ ID_PATTERNS: tuple[_IdPattern, ...] = (
             # `\s*(?:是\s*)?`, not `\s*是?\s*`: two optional runs of spaces side by side make a
             # label followed by n spaces cost n² steps. The lookahead is bounded for the same
             # reason ("SNSNSN…" would scan to the end of the text from every label).
-            r"(?:S/?N|机身号|机身编号|序列号|(?<![工订单递户])编号|终端号)(?:码)?\s*(?:(?:是|为|:)\s*)?"
+            rf"(?:S/?N|{label_alternatives('device_serial')}|(?<![工订单递户])编号)"
+            r"(?:码)?\s*(?:(?:是|为|:)\s*)?"
             r"(?P<id>(?=[A-Za-z0-9]{0,19}\d)[A-Za-z0-9]{8,20})(?![A-Za-z0-9])",
             re.I,
         ),

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pos_assistant.privacy import SECRET_KINDS, secret_spans
+from pos_assistant.disclosed_secrets import SECRET_KINDS, secret_spans
 
 Span = tuple[int, int]
 

@@ -26,27 +26,29 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from pos_assistant.nlu import message_keys
+from pos_assistant.disclosed_secrets import disclosed_secrets
+from pos_assistant.nlu import message_keys, project_files
 from pos_assistant.nlu.scam_phrases import matching_phrase_topics
 from pos_assistant.nlu.text_normalizer import is_quick_reply_payload
-from pos_assistant.privacy import disclosed_secrets
+from pos_assistant.number_labels import label_alternatives
 
 SCAM_INTENT = "report_suspicious_call"
 
-_APP = r"(?<![a-z])app(?![a-z])"
-# Each topic: what a scammer asks for. Matched on the normalized text (验zheng码 → 验证码).
-SCAM_TOPICS: dict[str, re.Pattern[str]] = {
-    "verification_code": re.compile(r"验证码|校验码|动态码|短信码|动态密码"),
-    "password": re.compile(r"密码"),
-    "card_number": re.compile(r"卡号|cvv|cvn|安全码|卡背面.{0,3}(?:三|3)位", re.I),
-    "transfer": re.compile(r"转账|汇款|打款|转钱|打钱|转给(?:他|她|对方|一个)"),
-    "remote_app": re.compile(
-        rf"(?:下载|安装|装)(?:一?个|了|他们的|对方的|官方)?.{{0,6}}?(?:{_APP}|软件|程序|客户端)"
-        r"|共享屏幕|屏幕共享|开(?:启)?共享|远程(?:控制|协助|操作|桌面|软件)?|会议软件|视频会议",
-        re.I,
-    ),
-    "link": re.compile(r"链接|网址|网页链|短链"),
-}
+SAFETY_TOPICS_FILE = "data/safety_topics.yml"
+
+
+def load_scam_topics(path: str = SAFETY_TOPICS_FILE) -> dict[str, re.Pattern[str]]:
+    """Topic → its pattern, from the data file; `{verification_code}` is the shared code labels."""
+    table = project_files.read_yaml(path)["topics"]
+    code_labels = label_alternatives("verification_code")
+    return {
+        str(topic): re.compile(str(pattern).replace("{verification_code}", code_labels), re.I)
+        for topic, pattern in table.items()
+    }
+
+
+# Each topic: what a scammer asks for (data/safety_topics.yml).
+SCAM_TOPICS = load_scam_topics()
 
 
 # Someone else in the story: the secret was asked for, not just typed to us. "其他" is not "他".

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pos_assistant.cases.store import CaseStore
-from pos_assistant.handoff_service import HandoffService
+from pos_assistant.handoff.service import HandoffService
 from pos_assistant.settings import Settings
 from tests.console.server import Clock, RasaStandIn, RunningConsole, running_console
 

@@ -16,12 +16,12 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from pos_assistant.cases.cli import main as staff_main
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.console.app import create_app
 from pos_assistant.console.auth import CSRF_HEADER
-from pos_assistant.handoff_service import HandoffService
+from pos_assistant.handoff.service import HandoffService
 from pos_assistant.settings import Settings
+from pos_assistant.staff.cli import main as staff_main
 from tests.e2e.stack import PROJECT_ROOT, VENV_BIN, free_port, wait_until_up
 
 PASSWORD = "correct horse battery"

@@ -11,7 +11,7 @@ from pos_assistant.console.audit import AuditLog
 from pos_assistant.console.context import CONTEXT
 from pos_assistant.console.requeue import requeue_once
 from pos_assistant.console.texts import console_texts
-from pos_assistant.handoff_service import HandoffService
+from pos_assistant.handoff.service import HandoffService
 from pos_assistant.settings import Settings
 from tests.console.server import Clock, RasaStandIn
 
@@ -25,7 +25,7 @@ def test_an_abandoned_take_goes_back_to_the_queue_and_the_customer_is_told(
     )
     handoffs = HandoffService(store, settings, resume=rasa.resume, send=rasa.send, fetch=rasa.fetch)
     context = create_app(settings, store=store, handoffs=handoffs, secret_key=b"k")[CONTEXT]
-    store.enqueue_handoff("web:x", channel="socketio", summary="x")
+    store.handoffs.enqueue("web:x", channel="socketio", summary="x")
     handoffs.take("web:x", "agent1")
 
     clock.now += timedelta(minutes=29)

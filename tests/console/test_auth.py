@@ -152,7 +152,7 @@ def test_logins_are_rate_limited_per_name_and_per_address(console: RunningConsol
 def test_one_owner_at_a_time_and_a_lead_can_reassign(
     console: RunningConsole, rasa: RasaStandIn
 ) -> None:
-    console.store.enqueue_handoff(CONVERSATION, channel="socketio", summary="x")
+    console.store.handoffs.enqueue(CONVERSATION, channel="socketio", summary="x")
     path = f"/api/conversations/{CONVERSATION}"
     first = console.login("agent1")
     second = console.login("agent2")
@@ -171,7 +171,7 @@ def test_the_audit_log_has_every_view_and_change_and_only_leads_read_it(
     console: RunningConsole, rasa: RasaStandIn
 ) -> None:
     case_number = open_case(console.store)
-    console.store.enqueue_handoff(
+    console.store.handoffs.enqueue(
         CONVERSATION, channel="socketio", summary="x", case_number=case_number
     )
     path = f"/api/conversations/{CONVERSATION}"

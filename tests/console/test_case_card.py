@@ -9,7 +9,7 @@ CONVERSATION = "web:s-case-card"
 
 
 def test_an_agent_opens_a_case_for_the_customer_and_works_on_it(console: RunningConsole) -> None:
-    console.store.enqueue_handoff(CONVERSATION, channel="socketio", summary="x")
+    console.store.handoffs.enqueue(CONVERSATION, channel="socketio", summary="x")
     agent = console.login("agent1")
     path = f"/api/conversations/{CONVERSATION}"
     assert agent.get(path).json()["case"] is None

@@ -12,7 +12,7 @@ MESSAGE_TS = 1_800_000_000  # the user message of the stand-in tracker (tests/co
 
 
 def test_a_correction_is_reviewed_and_exported_as_nlu_data(console: RunningConsole) -> None:
-    console.store.enqueue_handoff(CONVERSATION, channel="socketio", summary="x")
+    console.store.handoffs.enqueue(CONVERSATION, channel="socketio", summary="x")
     agent = console.login("agent1")
     lead = console.login("lead1")
     path = f"/api/conversations/{CONVERSATION}/corrections"

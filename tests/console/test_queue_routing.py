@@ -14,9 +14,9 @@ def test_an_agents_topics_come_first_and_their_own_conversations_before_them(
     console: RunningConsole,
 ) -> None:
     store = console.store
-    store.enqueue_handoff("web:a", channel="socketio", summary="x", category="gift_not_mailed")
-    store.enqueue_handoff("web:b", channel="socketio", summary="x", category="suspicious_call")
-    store.enqueue_handoff("web:c", channel="socketio", summary="x", category="unordered_device")
+    store.handoffs.enqueue("web:a", channel="socketio", summary="x", category="gift_not_mailed")
+    store.handoffs.enqueue("web:b", channel="socketio", summary="x", category="suspicious_call")
+    store.handoffs.enqueue("web:c", channel="socketio", summary="x", category="unordered_device")
     assert queue_order(console, "agent1") == ["web:a", "web:b", "web:c"]  # oldest first
 
     lead = console.login("lead1")
@@ -29,8 +29,8 @@ def test_an_agents_topics_come_first_and_their_own_conversations_before_them(
     assert queue_order(console, "agent1") == ["web:c", "web:a", "web:b"]
     assert queue_order(console, "agent2") == ["web:a", "web:b", "web:c"]  # not routed to them
 
-    store.take_handoff("web:b", "agent1")
-    store.take_handoff("web:a", "agent2")
+    store.handoffs.take("web:b", "agent1")
+    store.handoffs.take("web:a", "agent2")
     assert queue_order(console, "agent1") == ["web:b", "web:c", "web:a"]
     listed = {
         entry["username"]: entry["topics"] for entry in lead.get("/api/agents").json()["agents"]

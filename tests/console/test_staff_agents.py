@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from pos_assistant.cases.cli import main
-from pos_assistant.cases.models import HandoffRequestRecord
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.console.accounts import AccountStore, LoginRefused
 from pos_assistant.console.models import AgentAccount
+from pos_assistant.handoff.models import HandoffRequestRecord
 from pos_assistant.settings import Settings
+from pos_assistant.staff.cli import main
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def staff(store: CaseStore, *argv: str, stdin: str = "") -> tuple[int, str]:
 def test_an_account_gets_its_password_from_stdin_stored_as_argon2id(store: CaseStore) -> None:
     code, out = staff(store, "agents", "add", "小王", "--role", "lead", stdin="a long secret 1\n")
     assert code == 0, out
-    with store.transaction() as session:
+    with store.database.transaction() as session:
         stored = session.execute(select(AgentAccount)).scalar_one().password_hash
     assert stored.startswith("$argon2id$") and "a long secret 1" not in stored
     login = AccountStore(store).login("小王", "a long secret 1", "127.0.0.1")
@@ -69,14 +69,14 @@ def test_a_disabled_account_cannot_log_in(store: CaseStore) -> None:
 
 
 def test_the_command_line_respects_the_owner_and_keeps_the_summary(store: CaseStore) -> None:
-    store.enqueue_handoff("web:s1", channel="socketio", summary="x")
+    store.handoffs.enqueue("web:s1", channel="socketio", summary="x")
     assert staff(store, "handoff", "take", "web:s1", "--agent", "小王")[0] == 0
     code, out = staff(store, "handoff", "take", "web:s1", "--agent", "小李")
     assert code == 1 and "taken by 小王" in out
     assert staff(store, "handoff", "reply", "web:s1", "你好", "--agent", "小李")[0] == 1
     assert staff(store, "handoff", "take", "web:s1", "--agent", "小李", "--reassign")[0] == 0
     assert staff(store, "handoff", "release", "web:s1", "--summary", "已处理")[0] == 0
-    with store.transaction() as session:
+    with store.database.transaction() as session:
         record = session.execute(select(HandoffRequestRecord)).scalar_one()
     assert (record.status, record.taken_by, record.release_summary) == (
         "released",

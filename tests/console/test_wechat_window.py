@@ -28,7 +28,7 @@ def tracker_with_last_message_at(timestamp: float) -> dict:
 def test_the_window_is_shown_and_a_reply_after_it_is_refused(
     console: RunningConsole, rasa: RasaStandIn
 ) -> None:
-    console.store.enqueue_handoff(CONVERSATION, channel="wechat", summary="x")
+    console.store.handoffs.enqueue(CONVERSATION, channel="wechat", summary="x")
     agent = console.login("agent1")
     path = f"/api/conversations/{CONVERSATION}"
 
@@ -44,5 +44,5 @@ def test_the_window_is_shown_and_a_reply_after_it_is_refused(
     assert rasa.sent == [(CONVERSATION, "您好", "agent1")]
 
     # Other channels have no such window.
-    console.store.enqueue_handoff("web:s-window", channel="socketio", summary="x")
+    console.store.handoffs.enqueue("web:s-window", channel="socketio", summary="x")
     assert agent.get("/api/conversations/web:s-window").json()["wechat_window_ends"] is None

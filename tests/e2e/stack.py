@@ -15,8 +15,8 @@ from urllib.parse import quote
 import httpx
 
 from pos_assistant import identity
+from tests.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MODEL_PATH = PROJECT_ROOT / "models" / "pos-assistant.tar.gz"
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
 API_TOKEN = "e2e-test-token"

@@ -184,7 +184,7 @@ def test_terminal_escape_codes_never_reach_the_staff_tool(rasa_stack: RasaStack)
     try:
         [conversation] = [
             request.conversation_id
-            for request in store.list_waiting()
+            for request in store.handoffs.list()
             if request.conversation_id.endswith(sender)
         ]
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,8 +31,8 @@ from actions.forms_advice import (
 )
 from pos_assistant.knowledge import MAX_MESSAGE_CHARS, get_knowledge_base
 from pos_assistant.knowledge.loader import SITUATIONS
+from tests.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 NEXT_ACTION_PAYLOADS = ["/open_case", "/check_case_status", "/request_human"]
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,8 +34,8 @@ from pos_assistant.knowledge import (
 )
 from pos_assistant.knowledge.models import Situation
 from pos_assistant.knowledge.renderer import RenderedMessage
+from tests.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KB = load_knowledge_base()
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 RESPONSES = DOMAIN["responses"]

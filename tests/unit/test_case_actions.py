@@ -26,9 +26,10 @@ from actions.handoff import ActionHandoffToHuman
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import StoreUnavailable
 from pos_assistant.cases.records import NewCase
-from pos_assistant.cases.store import AbuseLimits, CaseStore
+from pos_assistant.cases.store import CaseStore
+from pos_assistant.rate_limits import AbuseLimits
+from tests.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 FORM_STARTED = {"event": "active_loop", "name": "open_case_form", "timestamp": 1764150000.0}
 
@@ -467,7 +468,7 @@ async def test_handoff_queues_a_masked_summary_and_pauses(store: CaseStore) -> N
     events = ActionHandoffToHuman().run(dispatcher, tracker, DOMAIN)
     assert events == [ConversationPaused()]
     assert responses(dispatcher) == ["utter_handoff_started"]
-    [request] = store.list_waiting()
+    [request] = store.handoffs.list()
     assert request.summary == "有人打电话说是售后 / 我的电话 138****5678 / 转人工"
     assert (request.category, request.case_number, request.channel) == (
         "suspicious_call",
@@ -476,14 +477,14 @@ async def test_handoff_queues_a_masked_summary_and_pauses(store: CaseStore) -> N
     )
     # Asking again while waiting does not queue twice.
     ActionHandoffToHuman().run(CollectingDispatcher(), tracker, DOMAIN)
-    assert len(store.list_waiting()) == 1
+    assert len(store.handoffs.list()) == 1
 
 
 async def test_handoff_without_a_database_apologises_and_does_not_pause(
     broken_store: CaseStore,
 ) -> None:
     with pytest.raises(StoreUnavailable):
-        broken_store.list_waiting()
+        broken_store.handoffs.list()
     dispatcher = CollectingDispatcher()
     events = ActionHandoffToHuman().run(
         dispatcher, make_tracker({"situation": "suspicious_call"}), DOMAIN
@@ -627,7 +628,7 @@ async def test_handoffs_are_limited_per_client_address(strict_store: CaseStore) 
     refused = ask("rest:b")  # another sender, same client address
     assert responses(refused) == ["utter_handoff_rate_limited"]
     assert_known_responses(refused)
-    assert [r.conversation_id for r in strict_store.list_waiting()] == ["rest:a"]
+    assert [r.conversation_id for r in strict_store.handoffs.list()] == ["rest:a"]
 
 
 async def test_lookup_failures_count_per_client_address(strict_store: CaseStore) -> None:
@@ -669,5 +670,5 @@ async def test_a_handoff_does_not_attach_a_case_the_conversation_is_not_verified
         events=conversation("查询进度", "转人工"),
     )
     ActionHandoffToHuman().run(CollectingDispatcher(), tracker, DOMAIN)
-    [request] = store.list_waiting()
+    [request] = store.handoffs.list()
     assert request.case_number is None

@@ -29,10 +29,11 @@ from pos_assistant.cases.errors import (
     VerificationFailed,
 )
 from pos_assistant.cases.identifiers import has_valid_check_digit, normalize_case_number
-from pos_assistant.cases.models import Base
 from pos_assistant.cases.records import NewCase
-from pos_assistant.cases.store import AbuseLimits, CaseStore
+from pos_assistant.cases.store import CaseStore
+from pos_assistant.db import Base
 from pos_assistant.nlu.id_patterns import find_ids
+from pos_assistant.rate_limits import AbuseLimits
 from tests.pg import new_database, postgres_server_url  # noqa: F401  (fixture)
 
 
@@ -406,39 +407,39 @@ def test_concurrent_wrong_answers_cannot_exceed_the_limit(store: CaseStore) -> N
 
 
 def test_handoff_enqueue_is_idempotent_per_open_request(store: CaseStore) -> None:
-    first = store.enqueue_handoff(
+    first = store.handoffs.enqueue(
         "conv-9", channel="rest", summary="用户说：收到没买的POS机", category="unordered_device"
     )
-    again = store.enqueue_handoff("conv-9", channel="rest", summary="第二次")
+    again = store.handoffs.enqueue("conv-9", channel="rest", summary="第二次")
     assert again.summary == first.summary
-    assert [r.conversation_id for r in store.list_waiting()] == ["conv-9"]
+    assert [r.conversation_id for r in store.handoffs.list()] == ["conv-9"]
 
 
 def test_handoff_take_and_release(store: CaseStore) -> None:
-    store.enqueue_handoff("conv-1", channel="rest", summary="a", case_number="cs2611260001")
-    store.enqueue_handoff("conv-2", channel="wechat", summary="b")
-    taken = store.take_handoff("conv-1", "agent-7")
+    store.handoffs.enqueue("conv-1", channel="rest", summary="a", case_number="cs2611260001")
+    store.handoffs.enqueue("conv-2", channel="wechat", summary="b")
+    taken = store.handoffs.take("conv-1", "agent-7")
     assert (taken.status, taken.taken_by, taken.case_number) == ("taken", "agent-7", "CS2611260001")
-    assert [r.conversation_id for r in store.list_waiting()] == ["conv-2"]
-    released = store.release_handoff("conv-1")
+    assert [r.conversation_id for r in store.handoffs.list()] == ["conv-2"]
+    released = store.handoffs.release("conv-1")
     assert released.status == "released"
     with pytest.raises(HandoffNotFound):
-        store.release_handoff("conv-1")
+        store.handoffs.release("conv-1")
     with pytest.raises(HandoffNotFound):
-        store.take_handoff("never-queued", "agent-7")
+        store.handoffs.take("never-queued", "agent-7")
     # After a release the same conversation may ask for a human again.
-    assert store.enqueue_handoff("conv-1", channel="rest", summary="c").status == "waiting"
+    assert store.handoffs.enqueue("conv-1", channel="rest", summary="c").status == "waiting"
 
 
 def test_concurrent_enqueues_of_one_conversation_make_one_request(store: CaseStore) -> None:
-    store.list_waiting()
+    store.handoffs.list()
     with ThreadPoolExecutor(max_workers=5) as pool:
         list(
             pool.map(
-                lambda i: store.enqueue_handoff("conv-x", channel="rest", summary=str(i)), range(5)
+                lambda i: store.handoffs.enqueue("conv-x", channel="rest", summary=str(i)), range(5)
             )
         )
-    assert len(store.list_handoffs(("waiting", "taken", "released"))) == 1
+    assert len(store.handoffs.list(("waiting", "taken", "released"))) == 1
 
 
 # ---------------------------------------------------------------- verification recorded here
@@ -579,16 +580,18 @@ def test_handoffs_are_limited_per_conversation_and_per_address(
     )
     try:
         for _ in range(2):
-            store.enqueue_handoff("rest:c1", channel="rest", summary="x")
-            store.enqueue_handoff("rest:c1", channel="rest", summary="again, still open")
-            store.release_handoff("rest:c1")
+            store.handoffs.enqueue("rest:c1", channel="rest", summary="x")
+            store.handoffs.enqueue("rest:c1", channel="rest", summary="again, still open")
+            store.handoffs.release("rest:c1")
         with pytest.raises(RateLimited):
-            store.enqueue_handoff("rest:c1", channel="rest", summary="x")
+            store.handoffs.enqueue("rest:c1", channel="rest", summary="x")
         for index in range(3):
-            store.enqueue_handoff(f"rest:d{index}", channel="rest", summary="x", client_address="a")
+            store.handoffs.enqueue(
+                f"rest:d{index}", channel="rest", summary="x", client_address="a"
+            )
         with pytest.raises(RateLimited):
-            store.enqueue_handoff("rest:d9", channel="rest", summary="x", client_address="a")
-        assert len(store.list_waiting()) == 3
+            store.handoffs.enqueue("rest:d9", channel="rest", summary="x", client_address="a")
+        assert len(store.handoffs.list()) == 3
     finally:
         store.dispose()
 

@@ -9,7 +9,6 @@ import logging
 import pytest
 import yaml
 
-from pos_assistant.cases.rasa_client import _tracker_url
 from pos_assistant.channels.addresses import client_address, with_client_address
 from pos_assistant.channels.limits import TEXTS_PATH, is_too_long, too_long_reply
 from pos_assistant.channels.wechat import DEVELOPMENT_TOKEN, CustomerServiceOutput, WeChatConfig
@@ -18,9 +17,10 @@ from pos_assistant.channels.wechat_api import (
     CustomerServiceSender,
     redact_secrets,
 )
+from pos_assistant.channels.wechat_memory import SignedQueryMemory
 from pos_assistant.channels.wechat_security import RejectedRequest, check_signature
-from pos_assistant.channels.wechat_state import SignedQueryMemory
 from pos_assistant.identity import raw_sender
+from pos_assistant.staff.rasa_client import _tracker_url
 from tests.e2e.stack import free_port
 from tests.fakes.wechat_api import running_fake_wechat_api
 

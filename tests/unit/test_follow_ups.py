@@ -21,9 +21,9 @@ from pos_assistant.knowledge import KnowledgeError, get_knowledge_base, load_kno
 from pos_assistant.knowledge.loader import KNOWLEDGE_DIR
 from pos_assistant.nlu.normalization import TextNormalization
 from pos_assistant.nlu.safety_guard import scam_topics
+from tests.paths import PROJECT_ROOT
 from tests.unit.test_advice_actions import DOMAIN
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ACTIVATION_GUIDE = get_knowledge_base().faq["ask_activation"].title
 
 

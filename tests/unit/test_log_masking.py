@@ -11,7 +11,7 @@ import pytest
 import structlog
 from rasa.shared.core.events import SlotSet
 
-from pos_assistant.privacy import install_log_masking
+from pos_assistant.log_masking import install_log_masking
 
 FULL_WIDTH_PHONE = "１３８１２３４５６７８"
 SECRETS = ("13812345678", FULL_WIDTH_PHONE, "12345678", "１２３４５６７８", "一二三四 五六七八")

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import itertools
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from pos_assistant.knowledge import load_knowledge_base, render_faq, render_situation
+from tests.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET = r"(密码|口令|验证码|校验码|动态码|短信码|银行卡号|卡号|身份证号|CVV|安全码|卡背|有效期)"
 _CLAUSE = r"[^。！？!?\n]"
 # A request to the user: "请/麻烦(您)提供/告诉/发/输入… <secret>" or "<secret> 发给我/告诉我".

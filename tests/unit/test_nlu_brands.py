@@ -9,7 +9,7 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.nlu.constants import ENTITIES
 
 from pos_assistant.nlu.brands import DICTIONARY_PATH, load_brands
-from pos_assistant.settings import PROJECT_ROOT
+from tests.paths import PROJECT_ROOT
 from tests.unit.nlu_helpers import CustomPipeline, trained_brand_extractor
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from rasa.shared.nlu.training_data.loading import load_data
 
 from pos_assistant.nlu.normalization import TextNormalization
+from tests.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NEAR_COPY_RATIO = 0.9
 _NOT_WORD = re.compile(r"[\W_]+")
 

@@ -6,14 +6,12 @@ Scans every response text (and button title) in domain.yml and every knowledge t
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from pos_assistant.knowledge import load_knowledge_base
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import PROJECT_ROOT
 
 URL_PATTERNS = [r"https?://", r"www\.", r"\.cn\b", r"\.com\b", r"\.net\b"]
 AD_DOMAINS = ["soupos", "lovepos", "mepos", "yycgcxx"]

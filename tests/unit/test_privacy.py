@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from pos_assistant.privacy import MaskingLogFilter, disclosed_secrets, mask_text
+from pos_assistant.disclosed_secrets import disclosed_secrets
+from pos_assistant.log_masking import MaskingLogFilter
+from pos_assistant.privacy import mask_text
 from pos_assistant.tracker_store import mask_event_data
 
 

@@ -42,6 +42,7 @@ def _modules() -> list[ModuleType]:
     ]
     names += [
         "pos_assistant.privacy",
+        "pos_assistant.disclosed_secrets",
         "pos_assistant.cases.identifiers",
         "pos_assistant.knowledge.prefill",
     ]
@@ -146,7 +147,9 @@ def _duration(pattern: re.Pattern[str], text: str) -> float:
 def test_the_pattern_collection_finds_the_known_patterns() -> None:
     names = set(compiled_patterns())
     assert any(name.startswith("pos_assistant.nlu.id_patterns.ID_PATTERNS") for name in names)
-    assert any(name.startswith("pos_assistant.privacy._LABELLED_NUMBER") for name in names)
+    assert any(
+        name.startswith("pos_assistant.disclosed_secrets._LABELLED_NUMBER") for name in names
+    )
     assert any(name.startswith("pos_assistant.nlu.safety_guard.SCAM_TOPICS") for name in names)
     assert len(names) > 30
 

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from pos_assistant.cases.sanitize import strip_control_characters
+from pos_assistant.staff.sanitize import strip_control_characters
 
 
 @pytest.mark.parametrize(

@@ -14,14 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from pos_assistant.cases.cli import main
-from pos_assistant.cases.rasa_client import RESUME_EVENTS
 from pos_assistant.cases.records import NewCase
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.settings import Settings
+from pos_assistant.staff.cli import main
+from pos_assistant.staff.rasa_client import RESUME_EVENTS
 from tests.e2e.stack import free_port
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -148,7 +146,7 @@ def fake_rasa() -> Iterator[FakeRasa]:
 def test_handoff_list_take_and_release_resumes_the_conversation(
     store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
-    store.enqueue_handoff(
+    store.handoffs.enqueue(
         "web-42", channel="rest", summary="用户：收到没买的机器", category="other"
     )
     code, out = run(store, "handoff", "list")
@@ -159,17 +157,17 @@ def test_handoff_list_take_and_release_resumes_the_conversation(
     assert fake_rasa.received == [
         ("/conversations/web-42/tracker/events?token=secret", RESUME_EVENTS)
     ]
-    assert store.list_handoffs(("waiting", "taken")) == []
+    assert store.handoffs.list(("waiting", "taken")) == []
     assert "(queue is empty)" in run(store, "handoff", "list")[1]
 
 
 def test_release_reports_an_unreachable_rasa_and_keeps_the_request(store: CaseStore) -> None:
-    store.enqueue_handoff("web-43", channel="rest", summary="x")
+    store.handoffs.enqueue("web-43", channel="rest", summary="x")
     code, out = run(
         store, "handoff", "release", "web-43", rasa_url=f"http://127.0.0.1:{free_port()}"
     )
     assert code == 1 and "unreachable" in out
-    assert [r.conversation_id for r in store.list_waiting()] == ["web-43"]
+    assert [r.conversation_id for r in store.handoffs.list()] == ["web-43"]
 
 
 def test_release_of_an_unknown_conversation_fails_without_calling_rasa(
@@ -207,7 +205,7 @@ def test_handoff_show_gives_the_agent_transcript_understanding_and_steps(
     store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
     case_number = open_case(store)
-    store.enqueue_handoff(
+    store.handoffs.enqueue(
         "web-44",
         channel="rest",
         summary="收到没买的机器",
@@ -230,7 +228,7 @@ def test_handoff_show_gives_the_agent_transcript_understanding_and_steps(
 def test_handoff_show_names_a_case_number_that_does_not_exist(
     store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
-    store.enqueue_handoff("web-47", channel="rest", summary="x", case_number="CS2611010099")
+    store.handoffs.enqueue("web-47", channel="rest", summary="x", case_number="CS2611010099")
     fake_rasa.tracker = {"slots": {}, "events": []}
     code, out = run(store, "handoff", "show", "web-47", rasa_url=fake_rasa.url)
     assert code == 0, out
@@ -240,7 +238,7 @@ def test_handoff_show_names_a_case_number_that_does_not_exist(
 def test_handoff_reply_takes_the_conversation_and_sends_through_the_users_channel(
     store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
-    store.enqueue_handoff("web-45", channel="socketio", summary="x")
+    store.handoffs.enqueue("web-45", channel="socketio", summary="x")
     code, out = run(
         store,
         "handoff",
@@ -259,14 +257,14 @@ def test_handoff_reply_takes_the_conversation_and_sends_through_the_users_channe
             [{"event": "bot", "text": "您好，我来帮您处理", "metadata": {"agent": "小王"}}],
         )
     ]
-    [request] = store.list_handoffs(("taken",))
+    [request] = store.handoffs.list(("taken",))
     assert (request.conversation_id, request.taken_by) == ("web-45", "小王")
 
 
 def test_handoff_reply_refuses_empty_text_and_unknown_conversations(
     store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
-    store.enqueue_handoff("web-46", channel="rest", summary="x")
+    store.handoffs.enqueue("web-46", channel="rest", summary="x")
     assert run(store, "handoff", "reply", "web-46", "  ", rasa_url=fake_rasa.url)[0] == 1
     assert run(store, "handoff", "reply", "nobody", "你好", rasa_url=fake_rasa.url)[0] == 1
     assert fake_rasa.received == []
@@ -340,7 +338,7 @@ def test_user_text_reaches_the_staff_tool_without_control_characters(store: Case
     assert "赠品没寄" in shown and "拉卡拉" in shown and "快递单号 SF1" in shown
     # A newline in user text cannot fake a timeline line of the tool's own output.
     assert not any(line.startswith("  2026-12-01 10:00  status") for line in shown.splitlines())
-    store.enqueue_handoff(hostile("rest:u1"), channel="rest", summary=hostile("转人工\r伪造"))
+    store.handoffs.enqueue(hostile("rest:u1"), channel="rest", summary=hostile("转人工\r伪造"))
     code, listed = run(store, "handoff", "list")
     assert code == 0
     assert_clean(listed)
@@ -350,7 +348,7 @@ def test_user_text_reaches_the_staff_tool_without_control_characters(store: Case
 def test_the_agent_transcript_strips_control_characters(
     store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
-    store.enqueue_handoff("web-50", channel="socketio", summary="x")
+    store.handoffs.enqueue("web-50", channel="socketio", summary="x")
     fake_rasa.tracker = {
         "slots": {},
         "events": [
@@ -377,7 +375,7 @@ def test_a_case_number_the_user_only_typed_is_not_shown_as_their_case(
     store: CaseStore, fake_rasa: FakeRasa
 ) -> None:
     number = open_case(store)
-    store.enqueue_handoff("web-51", channel="socketio", summary="x")  # no verified case
+    store.handoffs.enqueue("web-51", channel="socketio", summary="x")  # no verified case
     fake_rasa.tracker = {"slots": {"case_id": number}, "events": []}
     code, out = run(store, "handoff", "show", "web-51", rasa_url=fake_rasa.url)
     assert code == 0, out

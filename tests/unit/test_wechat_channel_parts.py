@@ -9,6 +9,7 @@ import time
 import pytest
 
 from pos_assistant.channels.wechat import WeChatConfig
+from pos_assistant.channels.wechat_memory import ExpiringMap, OptionMemory, TurnCache
 from pos_assistant.channels.wechat_replies import (
     MAX_REPLY_BYTES,
     Option,
@@ -23,7 +24,6 @@ from pos_assistant.channels.wechat_security import (
     check_signature,
     parse_wechat_message,
 )
-from pos_assistant.channels.wechat_state import ExpiringMap, OptionMemory, TurnCache
 from pos_assistant.channels.wechat_texts import load_texts
 
 TOKEN = "unit-token"

@@ -13,16 +13,16 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pos_assistant.cases.errors import CaseStoreError, HandoffNotFound, HandoffTakenByOther
-from pos_assistant.cases.rasa_client import (
+from pos_assistant.cases.store import CaseStore
+from pos_assistant.handoff.records import HandoffRequest
+from pos_assistant.identity import channel_of_conversation
+from pos_assistant.settings import Settings
+from pos_assistant.staff.rasa_client import (
     RasaUnreachable,
     fetch_tracker,
     resume_conversation,
     send_agent_message,
 )
-from pos_assistant.cases.records import HandoffRequest
-from pos_assistant.cases.store import CaseStore
-from pos_assistant.identity import channel_of_conversation
-from pos_assistant.settings import Settings
 
 # WeChat accepts customer-service messages within 48 hours of the user's last message.
 WECHAT_WINDOW = timedelta(hours=48)
@@ -94,10 +94,10 @@ class HandoffService:
         self._clock = clock
 
     def requests(self, statuses: tuple[str, ...] = OPEN_STATUSES) -> list[HandoffRequest]:
-        return self.store.list_handoffs(statuses)
+        return self.store.handoffs.list(statuses)
 
     def open_request(self, conversation_id: str) -> HandoffRequest:
-        for request in self.store.list_handoffs(OPEN_STATUSES):
+        for request in self.store.handoffs.list(OPEN_STATUSES):
             if request.conversation_id == conversation_id:
                 return request
         raise HandoffNotFound(conversation_id)
@@ -113,7 +113,7 @@ class HandoffService:
     def take(self, conversation_id: str, agent: str, *, reassign: bool = False) -> HandoffRequest:
         """`agent` owns the conversation; HandoffTakenByOther if someone else does (a lead passes
         `reassign`)."""
-        return self.store.take_handoff(conversation_id, agent, reassign=reassign)
+        return self.store.handoffs.take(conversation_id, agent, reassign=reassign)
 
     def reply(self, conversation_id: str, agent: str, text: str) -> HandoffRequest:
         """Sends `text` through the user's own channel, taking a waiting conversation first."""
@@ -133,7 +133,7 @@ class HandoffService:
         self._send(
             self.settings.rasa_url, self.settings.rasa_api_token, conversation_id, text, agent
         )
-        self.store.mark_agent_active(conversation_id)
+        self.store.handoffs.mark_agent_active(conversation_id)
         return request
 
     def requeue_abandoned(self, notice: str) -> list[tuple[HandoffRequest, str]]:
@@ -142,7 +142,7 @@ class HandoffService:
         Returns each with the agent who left it. A notice that cannot be sent is not retried:
         the conversation is back in the queue either way."""
         idle = timedelta(minutes=self.settings.handoff_agent_timeout)
-        requeued = self.store.requeue_abandoned(idle)
+        requeued = self.store.handoffs.requeue_abandoned(idle)
         for request, _owner in requeued:
             try:
                 self._send(
@@ -171,4 +171,4 @@ class HandoffService:
             raise HandoffTakenByOther(conversation_id, owner or "")
         # Resume first: if Rasa is down the request stays open and the release can be retried.
         self._resume(self.settings.rasa_url, self.settings.rasa_api_token, conversation_id)
-        return self.store.release_handoff(conversation_id, summary)
+        return self.store.handoffs.release(conversation_id, summary)

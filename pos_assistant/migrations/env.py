@@ -1,4 +1,4 @@
-"""Alembic environment. The case store passes an open connection in `config.attributes`;
+"""Alembic environment. pos_assistant/db.py passes an open connection in `config.attributes`;
 the command-line `alembic` (for writing new revisions) falls back to `sqlalchemy.url`."""
 
 from __future__ import annotations
@@ -6,7 +6,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from pos_assistant.cases.models import Base
+# Each module that defines tables adds them to Base.metadata.
+import pos_assistant.cases.models
+import pos_assistant.handoff.models
+import pos_assistant.rate_limits  # noqa: F401
+from pos_assistant.db import Base
 
 config = context.config
 target_metadata = Base.metadata

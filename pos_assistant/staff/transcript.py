@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
-from pos_assistant.cases.sanitize import strip_control_characters
-from pos_assistant.cases.store import CHINA_TIME
+from pos_assistant.china_time import beijing_time_of_timestamp
 from pos_assistant.knowledge.loader import get_knowledge_base
+from pos_assistant.staff.sanitize import strip_control_characters
 
 # The situation (data/knowledge/<name>.yml) each situation intent is about.
 SITUATION_OF_INTENT = {
@@ -50,8 +49,7 @@ class TranscriptLine:
 def _clock(timestamp: Any) -> str:
     if not timestamp:
         return "--:--"
-    moment = datetime.fromtimestamp(float(timestamp), tz=timezone.utc).astimezone(CHINA_TIME)
-    return moment.strftime("%m-%d %H:%M")
+    return beijing_time_of_timestamp(float(timestamp))
 
 
 def understanding_of(parse_data: dict[str, Any]) -> str:

@@ -11,23 +11,24 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import TextIO
 
 from pos_assistant.cases.errors import CaseNotFound, CaseStoreError
 from pos_assistant.cases.labels import CaseLabels, load_case_labels
-from pos_assistant.cases.rasa_client import RasaUnreachable, resume_conversation
 from pos_assistant.cases.records import Case, NewCase
-from pos_assistant.cases.sanitize import strip_control_characters
-from pos_assistant.cases.store import CHINA_TIME, CaseStore
-from pos_assistant.cases.transcript import (
+from pos_assistant.cases.store import CaseStore
+from pos_assistant.china_time import beijing_time
+from pos_assistant.console.accounts_cli import add_agent_commands, run_agent_command
+from pos_assistant.handoff.models import ALL_HANDOFF_STATUSES, HandoffStatus
+from pos_assistant.handoff.service import HandoffService
+from pos_assistant.settings import Settings, get_settings
+from pos_assistant.staff.rasa_client import RasaUnreachable, resume_conversation
+from pos_assistant.staff.sanitize import strip_control_characters
+from pos_assistant.staff.transcript import (
     recommended_steps,
     situation_discussed,
     transcript_lines,
 )
-from pos_assistant.console.accounts_cli import add_agent_commands, run_agent_command
-from pos_assistant.handoff_service import HandoffService
-from pos_assistant.settings import Settings, get_settings
 
 ResumeFunction = Callable[[str, str, str], None]
 
@@ -35,10 +36,6 @@ ResumeFunction = Callable[[str, str, str], None]
 def _user(value: object) -> str:
     """A value a user (or an API caller) chose, made safe and kept on one line."""
     return strip_control_characters(value, keep_newlines=False)
-
-
-def _local(moment: datetime) -> str:
-    return moment.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,7 +118,7 @@ class StaffCommands:
         return (
             f"{case.case_number}  {self.labels.status(case.status):<5}  "
             f"{self.labels.category(case.category)}  {case.masked_phone}  "
-            f"{self.labels.staff_fields['updated']} {_local(case.updated_at)}"
+            f"{self.labels.staff_fields['updated']} {beijing_time(case.updated_at)}"
         )
 
     def cases_list(self, status: str | None, limit: int) -> int:
@@ -156,8 +153,8 @@ class StaffCommands:
         self.print(f"{field['description']}: {_user(case.description)}")
         self.print(f"{field['channel']}: {_user(case.channel)} / {_user(case.channel_user_id)}")
         self.print(
-            f"{field['created']}: {_local(case.created_at)}  "
-            f"{field['updated']}: {_local(case.updated_at)}"
+            f"{field['created']}: {beijing_time(case.created_at)}  "
+            f"{field['updated']}: {beijing_time(case.updated_at)}"
         )
         self.print(f"{field['timeline']}:")
         for event in case.events:
@@ -166,9 +163,8 @@ class StaffCommands:
                 what = f"{event.kind} → {self.labels.status(event.to_status)}"
             visibility = "" if event.is_public else f" [{field['internal']}]"
             note = f"：{_user(event.note)}" if event.note else ""
-            self.print(
-                f"  {_local(event.created_at)}  {what} ({_user(event.author)}){visibility}{note}"
-            )
+            when = beijing_time(event.created_at)
+            self.print(f"  {when}  {what} ({_user(event.author)}){visibility}{note}")
         return 0
 
     def cases_set_status(self, case_number: str, status: str, note: str | None, author: str) -> int:
@@ -199,14 +195,15 @@ class StaffCommands:
         return 0
 
     def handoff_list(self, show_all: bool) -> int:
-        statuses = ("waiting", "taken", "released") if show_all else ("waiting",)
-        requests = self.store.list_handoffs(statuses)
+        statuses = ALL_HANDOFF_STATUSES if show_all else (HandoffStatus.WAITING.value,)
+        requests = self.store.handoffs.list(statuses)
         for request in requests:
             case = f"  {request.case_number}" if request.case_number else ""
             category = self.labels.category(request.category) if request.category else "-"
             self.print(
                 f"{_user(request.conversation_id)}  {request.status}  {_user(request.channel)}  "
-                f"{category}{case}  {_local(request.created_at)}\n    {_user(request.summary)}"
+                f"{category}{case}  {beijing_time(request.created_at)}\n"
+                f"    {_user(request.summary)}"
             )
         if not requests:
             self.print("(queue is empty)")
@@ -224,7 +221,7 @@ class StaffCommands:
         taken_by = f" ({_user(request.taken_by)})" if request.taken_by else ""
         self.print(
             f"{_user(request.conversation_id)}  {request.status}{taken_by}  "
-            f"{_user(request.channel)}  {category}  {_local(request.created_at)}"
+            f"{_user(request.channel)}  {category}  {beijing_time(request.created_at)}"
         )
         self.print(f"summary: {_user(request.summary)}")
         self.print("\ntranscript (numbers masked):")

@@ -1,0 +1,1 @@
+"""The human-handoff queue: conversations waiting for, or taken by, a human agent."""

@@ -1,8 +1,0 @@
-"""`python -m pos_assistant.staff …`: the staff command-line tool (pos_assistant/cases/cli.py)."""
-
-from __future__ import annotations
-
-from pos_assistant.cases.cli import main
-
-if __name__ == "__main__":
-    raise SystemExit(main())
