@@ -19,6 +19,17 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
+from actions.tracker_reading import (
+    CASE_NUMBER_SLOT,
+    EXTRA_SLOTS,
+    MISSES_SLOT,
+    REQUESTED_SLOT,
+    SITUATION_SLOT,
+    client_address_of,
+    latest_entities,
+    latest_intent,
+    latest_text,
+)
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import LookupLocked, StoreUnavailable, VerificationFailed
 from pos_assistant.cases.identifiers import (
@@ -30,50 +41,23 @@ from pos_assistant.cases.identifiers import (
 )
 from pos_assistant.cases.labels import load_case_labels
 from pos_assistant.identity import trusted_identity
+from pos_assistant.knowledge.prefill import WholeReply, whole_reply
+from pos_assistant.situations import situations
 
 logger = logging.getLogger(__name__)
 
-MISSES_SLOT = "case_form_misses"
 MAX_MISSES_BEFORE_HELP = 2
-EXTRA_ENTITY_TYPES = ("tracking_number", "device_sn", "brand", "amount")
-DIGRESSION_INTENTS = frozenset(
-    {"cancel", "request_human", "report_suspicious_call", "check_case_status", "open_case"}
-)
+DIGRESSION_INTENTS = frozenset({"cancel", "request_human", "check_case_status", "open_case"})
 
 
-def latest_text(tracker: Tracker) -> str:
-    return (tracker.latest_message or {}).get("text") or ""
-
-
-def latest_intent(tracker: Tracker) -> str | None:
-    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
-
-
-def as_reply_word(text: str) -> str:
-    return text.strip().strip("。.!！").lower()
+def is_digression(intent: str | None) -> bool:
+    """Cancel, a person, another case flow, or a scam signal: the dialogue rules take over."""
+    return intent in DIGRESSION_INTENTS or intent == situations().scam.intent
 
 
 def is_skip(text: str) -> bool:
-    return as_reply_word(text) in load_case_labels().skip_replies
-
-
-def channel_of(tracker: Tracker) -> str:
-    """The channel the latest message came in on: kept on cases as information only, never
-    used to decide who may see a case (a REST caller could claim any channel)."""
-    return tracker.get_latest_input_channel() or "unknown"
-
-
-def client_address_of(tracker: Tracker) -> str | None:
-    """The client address the channel recorded for the latest user message, if any.
-
-    Set by the channels from the request (never from the client's body); optional, used only
-    for per-client limits.
-    """
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            address = (event.get("metadata") or {}).get("client_address")
-            return str(address)[:256] if isinstance(address, str) and address else None
-    return None
+    """An optional question left out: 跳过, or a no ("没有" = nothing to add)."""
+    return whole_reply(text) in {WholeReply.SKIP, WholeReply.NO}
 
 
 class CaseFormValidation(FormValidationAction, ABC):
@@ -121,12 +105,12 @@ class ValidateOpenCaseForm(CaseFormValidation):
     ) -> dict[str, Any]:
         if tracker.get_slot("case_category"):
             return {}
-        situation = tracker.get_slot("situation")
-        if situation and tracker.get_slot("requested_slot") != "case_category":
+        situation = tracker.get_slot(SITUATION_SLOT)
+        if situation and tracker.get_slot(REQUESTED_SLOT) != "case_category":
             return {"case_category": situation}  # the advice the user just got tells us
-        if tracker.get_slot("requested_slot") != "case_category":
+        if tracker.get_slot(REQUESTED_SLOT) != "case_category":
             return {}
-        if latest_intent(tracker) in DIGRESSION_INTENTS:
+        if is_digression(latest_intent(tracker)):
             return {}
         text = latest_text(tracker)
         if is_skip(text) or latest_intent(tracker) == "deny":
@@ -184,9 +168,10 @@ class ValidateOpenCaseForm(CaseFormValidation):
         # "没有" / the 跳过 quick reply (payload /deny) both mean nothing to add.
         if is_skip(str(value or "")) or latest_intent(tracker) == "deny":
             return self.accepted("case_extra_info", "skipped", tracker)
-        entities = (tracker.latest_message or {}).get("entities") or []
         found = {
-            e["entity"]: e.get("value") for e in entities if e.get("entity") in EXTRA_ENTITY_TYPES
+            e["entity"]: e.get("value")
+            for e in latest_entities(tracker)
+            if e.get("entity") in EXTRA_SLOTS
         }
         if not found:
             return self.miss(
@@ -203,11 +188,10 @@ class ValidateOpenCaseForm(CaseFormValidation):
     ) -> dict[str, Any]:
         if isinstance(value, bool):
             return self.accepted("case_confirmed", value, tracker)
-        answer = as_reply_word(str(value or ""))
-        labels = load_case_labels()
-        if answer in labels.confirm_yes_replies:
+        answer = whole_reply(str(value or ""))
+        if answer is WholeReply.YES:
             return self.accepted("case_confirmed", True, tracker)
-        if answer in labels.confirm_no_replies:
+        if answer is WholeReply.NO:
             return self.accepted("case_confirmed", False, tracker)
         return self.miss(
             "case_confirmed",
@@ -237,10 +221,10 @@ class ValidateCaseLookupForm(CaseFormValidation):
     ) -> list[str]:
         if tracker.get_slot("case_lookup_outcome"):
             return []
-        starting = tracker.get_slot("requested_slot") is None
-        if starting and not tracker.get_slot("case_id") and self._asker_has_cases(tracker):
+        starting = tracker.get_slot(REQUESTED_SLOT) is None
+        if starting and not tracker.get_slot(CASE_NUMBER_SLOT) and self._asker_has_cases(tracker):
             return []  # the report lists the asker's own cases: no number, no check needed
-        return ["case_id", "case_lookup_last4"]
+        return [CASE_NUMBER_SLOT, "case_lookup_last4"]
 
     @staticmethod
     def _asker_has_cases(tracker: Tracker) -> bool:
@@ -251,20 +235,20 @@ class ValidateCaseLookupForm(CaseFormValidation):
             logger.warning("case store unavailable while listing own cases")
             return trusted_identity(tracker.sender_id) is not None  # the report apologises
 
-    def validate_case_id(
+    def validate_case_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any
     ) -> dict[str, Any]:
         number = normalize_case_number(value)
         if number is None:
             return self.miss(
-                "case_id",
+                "case_number",
                 dispatcher,
                 tracker,
-                example_response="utter_case_id_invalid",
+                example_response="utter_case_number_invalid",
                 skippable=False,
             )
         store = provider.get_case_store()
-        result = self.accepted("case_id", number, tracker)
+        result = self.accepted("case_number", number, tracker)
         try:
             # The opener's own trusted identity skips the question; the store records it.
             if store.recognise_opener(number, tracker.sender_id):
@@ -291,7 +275,7 @@ class ValidateCaseLookupForm(CaseFormValidation):
                 example_response="utter_case_lookup_last4_invalid",
                 skippable=False,
             )
-        number = tracker.get_slot("case_id")
+        number = tracker.get_slot(CASE_NUMBER_SLOT)
         try:
             # Records "this conversation is verified for the case" in the store on success:
             # the report reads it there, never from the slots set here.

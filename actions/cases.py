@@ -13,8 +13,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.case_forms import MISSES_SLOT, channel_of, client_address_of
-from actions.follow_ups import answered_in_context
+from actions.knowledge_replies import answered_in_context
+from actions.tracker_reading import (
+    CASE_NUMBER_SLOT,
+    EXTRA_SLOTS,
+    MISSES_SLOT,
+    VERIFIED_NUMBER_SLOT,
+    channel_of,
+    client_address_of,
+    last_event,
+    latest_entities,
+)
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import (
     AccessDenied,
@@ -30,7 +39,6 @@ from pos_assistant.china_time import beijing_time
 
 logger = logging.getLogger(__name__)
 
-EXTRA_SLOTS = ("device_sn", "tracking_number", "brand", "amount")
 OPEN_CASE_FORM = "open_case_form"
 FORM_SLOTS = ("case_category", "case_description", "case_extra_info", "case_confirmed")
 LOOKUP_SLOTS = ("case_lookup_last4", "case_lookup_outcome", "case_lookup_wait_minutes")
@@ -51,10 +59,8 @@ def extras_text(tracker: Tracker, labels: CaseLabels) -> str:
 
 def form_run_marker(tracker: Tracker) -> str:
     """When this run of the case form started: the idempotency key's per-run part."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "active_loop" and event.get("name") == OPEN_CASE_FORM:
-            return str(event.get("timestamp"))
-    return "no-form-run"
+    started = last_event(tracker, "active_loop", lambda event: event.get("name") == OPEN_CASE_FORM)
+    return str(started.get("timestamp")) if started else "no-form-run"
 
 
 def clear_form_slots() -> list[EventType]:
@@ -124,17 +130,15 @@ class ActionSubmitCase(Action):
         )
         return [
             *clear_form_slots(),
-            SlotSet("case_id", case.case_number),
-            SlotSet("case_verified_number", case.case_number),
+            SlotSet(CASE_NUMBER_SLOT, case.case_number),
+            SlotSet(VERIFIED_NUMBER_SLOT, case.case_number),
         ]
 
 
 def last_active_form(tracker: Tracker) -> str | None:
     """The form that was running most recently (it may already be deactivated)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "active_loop" and event.get("name"):
-            return event["name"]
-    return None
+    form = last_event(tracker, "active_loop", lambda event: bool(event.get("name")))
+    return form["name"] if form else None
 
 
 class ActionCancelCaseForm(Action):
@@ -168,20 +172,20 @@ class ActionReportCaseStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         outcome = tracker.get_slot("case_lookup_outcome")
-        number = tracker.get_slot("case_verified_number")
+        number = tracker.get_slot(VERIFIED_NUMBER_SLOT)
         reset = [SlotSet(slot, None) for slot in (*LOOKUP_SLOTS, MISSES_SLOT)]
         store = provider.get_case_store()
         try:
             if outcome == "verified" and number:
                 self._report(dispatcher, store.verified_case(number, tracker.sender_id))
                 return reset
-            if outcome is None and not tracker.get_slot("case_id"):
+            if outcome is None and not tracker.get_slot(CASE_NUMBER_SLOT):
                 self._report_own_cases(dispatcher, tracker)
-                return [*reset, SlotSet("case_id", None)]
+                return [*reset, SlotSet(CASE_NUMBER_SLOT, None)]
         except AccessDenied:
             logger.warning("case report refused: conversation not verified for the case")
             dispatcher.utter_message(response="utter_case_lookup_verify_again")
-            return [*reset, SlotSet("case_id", None), SlotSet("case_verified_number", None)]
+            return [*reset, SlotSet(CASE_NUMBER_SLOT, None), SlotSet(VERIFIED_NUMBER_SLOT, None)]
         except StoreUnavailable as error:
             logger.warning("case lookup failed: %s", error.__class__.__name__)
             outcome = "unavailable"
@@ -189,7 +193,7 @@ class ActionReportCaseStatus(Action):
             dispatcher.utter_message(response="utter_case_lookup_locked")
         else:
             dispatcher.utter_message(response="utter_case_lookup_unavailable")
-        return [*reset, SlotSet("case_id", None)]
+        return [*reset, SlotSet(CASE_NUMBER_SLOT, None)]
 
     @staticmethod
     def _report(dispatcher: CollectingDispatcher, case: Case) -> None:
@@ -242,10 +246,10 @@ class ActionAddCaseInfo(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         labels = load_case_labels()
-        entities = (tracker.latest_message or {}).get("entities") or []
-        mentioned = [e.get("value") for e in entities if e.get("entity") == "case_id"]
+        entities = latest_entities(tracker)
+        mentioned = [e.get("value") for e in entities if e.get("entity") == "case_number"]
         number = normalize_case_number(mentioned[-1] if mentioned else None) or (
-            normalize_case_number(tracker.get_slot("case_verified_number"))
+            normalize_case_number(tracker.get_slot(VERIFIED_NUMBER_SLOT))
         )
         details = [
             f"{labels.extra_fields[e['entity']]} {e.get('value')}"
@@ -265,7 +269,7 @@ class ActionAddCaseInfo(Action):
             provider.get_case_store().add_user_note(number, note, tracker.sender_id)
         except AccessDenied:
             dispatcher.utter_message(response="utter_case_info_verify_first")
-            return [SlotSet("case_id", number)]
+            return [SlotSet(CASE_NUMBER_SLOT, number)]
         except CaseNotOpen:
             dispatcher.utter_message(response="utter_case_info_case_closed", case_number=number)
             return []

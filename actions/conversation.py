@@ -17,7 +17,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.follow_ups import answered_in_context
+from actions.knowledge_replies import answered_in_context
+from actions.tracker_reading import latest_intent, latest_text, previous_turn
+from pos_assistant.situations import situations
 
 TOPICS_FILE = Path(__file__).resolve().parent.parent / "data" / "topics.yml"
 FAILURE_ACTIONS = {"action_clarify", "action_out_of_scope"}
@@ -32,23 +34,19 @@ MIN_CLARIFY_CONFIDENCE = 0.05
 
 @lru_cache(maxsize=1)
 def topic_labels() -> dict[str, str]:
-    """Intent → short Chinese label, from data/topics.yml."""
+    """Intent → short Chinese label: the situations' (data/situations.yml), then data/topics.yml."""
     with TOPICS_FILE.open(encoding="utf-8") as handle:
-        return dict(yaml.safe_load(handle)["topics"])
+        others = dict(yaml.safe_load(handle)["topics"])
+    return {**{entry.intent: entry.topic_label for entry in situations().entries}, **others}
 
 
 def actions_since_previous_user_turn(tracker: Tracker) -> list[str]:
     """Names of the actions run between the previous user message and the latest one."""
-    names: list[str] = []
-    user_messages_seen = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            user_messages_seen += 1
-            if user_messages_seen == 2:
-                break
-        elif event.get("event") == "action" and user_messages_seen == 1:
-            names.append(event.get("name") or "")
-    return names
+    return [
+        event.get("name") or ""
+        for event in previous_turn(tracker)
+        if event.get("event") == "action"
+    ][::-1]
 
 
 def previous_turn_failed(tracker: Tracker) -> bool:
@@ -75,7 +73,7 @@ def no_words(text: str | None) -> bool:
 def answer_without_words(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Gently asks what happened; anger (or a second miss in a row) also offers a person."""
     dispatcher.utter_message(response=WHAT_HAPPENED_RESPONSE)
-    text = tracker.latest_message.get("text") or ""
+    text = latest_text(tracker)
     if any(emoji in text for emoji in _ANGRY_EMOJI) or previous_turn_failed(tracker):
         return offer_human(dispatcher)
     return [SlotSet("human_offered", False)]
@@ -88,7 +86,7 @@ def offer_human(dispatcher: CollectingDispatcher) -> list[EventType]:
 
 def started_explicitly(tracker: Tracker) -> bool:
     """True when the session was started by the special /session_start message."""
-    return (tracker.latest_message.get("intent") or {}).get("name") == "session_start"
+    return latest_intent(tracker) == "session_start"
 
 
 class ActionSessionStart(Action):
@@ -126,7 +124,7 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if no_words(tracker.latest_message.get("text")):
+        if no_words(latest_text(tracker)):
             return answer_without_words(dispatcher, tracker)
         if answered_in_context(dispatcher, tracker):
             return [SlotSet("human_offered", False)]
@@ -154,7 +152,7 @@ class ActionOutOfScope(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if no_words(tracker.latest_message.get("text")):
+        if no_words(latest_text(tracker)):
             return answer_without_words(dispatcher, tracker)
         if answered_in_context(dispatcher, tracker):
             return [SlotSet("human_offered", False)]
@@ -186,7 +184,6 @@ class ActionAcknowledgeYesNo(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        response = "utter_ack_affirm" if intent == "affirm" else "utter_ack_deny"
+        response = "utter_ack_affirm" if latest_intent(tracker) == "affirm" else "utter_ack_deny"
         dispatcher.utter_message(response=response)
         return []

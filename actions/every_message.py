@@ -21,20 +21,36 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import REMINDER_RESPONSE, needs_waiting_reminder
 from actions.memory import (
     DEPOSIT_SLOT,
-    SCAM_FORM,
-    SCAM_INTENT,
     VICTIM_SLOT,
     events_set,
     is_correction,
     readable,
     remember_facts,
-    remembered,
 )
 from actions.sensitive_data import NOTICE_RESPONSE, needs_privacy_notice
+from actions.tracker_reading import as_bool, events_of, latest_intent, latest_text
 from pos_assistant.settings import get_settings
+from pos_assistant.situations import situations
+
+REMINDER_RESPONSE = "utter_handoff_still_waiting"
+
+
+def needs_waiting_reminder(tracker: Tracker, now: float, interval_seconds: float) -> bool:
+    """Whether a handed-over user has written into silence for at least `interval_seconds`.
+
+    Silence is measured from the last thing anyone said to the user (the handoff message, an
+    earlier reminder, or an agent's reply), so a user who keeps writing is reminded at most once
+    per interval and an agent who is answering is never talked over.
+    """
+    if not tracker.is_paused():
+        return False
+    last_reply = max(
+        (float(event.get("timestamp") or 0) for event in events_of(tracker, "bot")),
+        default=0.0,
+    )
+    return now - last_reply >= interval_seconds
 
 
 class ActionValidateSlotMappings(Action):
@@ -69,7 +85,7 @@ VICTIM_REMINDER_RESPONSE = "utter_victim_reminder"
 
 def corrected_fact_response(tracker: Tracker, events: list[EventType]) -> str | None:
     """ "已记下" for a remembered fact the user just corrected ("不对，我没交押金")."""
-    text = readable((tracker.latest_message or {}).get("text"))
+    text = readable(latest_text(tracker))
     if not is_correction(text):
         return None
     for event in events:
@@ -80,15 +96,17 @@ def corrected_fact_response(tracker: Tracker, events: list[EventType]) -> str | 
     return None
 
 
-# Answers that already carry 110 and the freeze, or need none (a goodbye, a thanks).
-_NO_VICTIM_REMINDER_INTENTS = {SCAM_INTENT, "thank", "goodbye", "greet"}
+# Answers that need no reminder (a goodbye, a thanks); the scam situation's have 110 and the freeze.
+_NO_VICTIM_REMINDER_INTENTS = {"thank", "goodbye", "greet"}
 
 
 def needs_victim_reminder(tracker: Tracker, events: list[EventType]) -> bool:
     """A remembered victim gets 110 and the freeze first, unless this answer has them anyway."""
     if events_set(events, VICTIM_SLOT):
         return False  # learnt from this very message: the scam advice that follows has the steps
-    if remembered(tracker.get_slot(VICTIM_SLOT)) is not True or tracker.is_paused():
+    if as_bool(tracker.get_slot(VICTIM_SLOT)) is not True or tracker.is_paused():
         return False
-    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-    return intent not in _NO_VICTIM_REMINDER_INTENTS and tracker.active_loop_name != SCAM_FORM
+    scam = situations().scam
+    intent = latest_intent(tracker)
+    quiet = intent in _NO_VICTIM_REMINDER_INTENTS or intent == scam.intent
+    return not quiet and tracker.active_loop_name != scam.form

@@ -5,81 +5,31 @@
   situation's `follow_ups:` first, else the topic's general answer). "How do I return it" must
   never get the activation guide.
 - action_advice_repeat: the full steps again, when the user asked for them after the reminder that
-  they were already sent (actions/advice.py sends a reminder instead of the same article twice).
+  they were already sent (the advise actions send a reminder instead of the same article twice).
 - action_advice_shorter: "字太多" / "简单点": three lines from the last answer.
 """
 
 from __future__ import annotations
 
-import logging
-import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.advice import (
-    SITUATION_SLOT,
+from actions.knowledge_replies import (
     MoreAboutSituationAction,
     advised_situation,
-    current_answers,
+    answer_follow_up,
 )
-from pos_assistant.knowledge import KnowledgeError, get_knowledge_base, render_situation
-from pos_assistant.knowledge.models import Answers, CommonTexts, Item, KnowledgeBase, Situation
+from pos_assistant.knowledge import render_situation
+from pos_assistant.knowledge.models import Answers, CommonTexts, Situation
 from pos_assistant.knowledge.renderer import RenderedMessage
-
-logger = logging.getLogger(__name__)
 
 FOLLOW_UP_UNKNOWN_RESPONSE = "utter_follow_up_unknown"
 SHORTER_LINES = 3
 # A line of the short version: a phone's width in large type.
 SHORTER_LINE_CHARS = 40
-_SPACES = re.compile(r"\s+")
-
-
-def follow_up_topic(knowledge: KnowledgeBase, text: str | None) -> str | None:
-    """The first topic (in file order) whose keyword the message contains."""
-    if not text or text.startswith("/"):
-        return None
-    lowered = text.lower()
-    compact = _SPACES.sub("", lowered)
-    for topic in knowledge.follow_up_topics:
-        for keyword in topic.keywords:
-            if keyword in (lowered if " " in keyword else compact):
-                return topic.name
-    return None
-
-
-def follow_up_answer(knowledge: KnowledgeBase, topic: str, tracker: Tracker) -> Item:
-    """The situation's own answer to `topic` when it has one that applies, else the general one."""
-    situation = knowledge.situations.get(tracker.get_slot(SITUATION_SLOT) or "")
-    if situation is not None:
-        answers = current_answers(tracker, situation)
-        own = situation.follow_up(topic)
-        if own is not None and own.applies(answers):
-            return own
-    return next(t.default for t in knowledge.follow_up_topics if t.name == topic)
-
-
-def answer_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-    """Answers the latest message as a follow-up question; False when it names no topic."""
-    try:
-        knowledge = get_knowledge_base()
-    except KnowledgeError:
-        logger.exception("knowledge base failed to load")
-        return False
-    topic = follow_up_topic(knowledge, tracker.latest_message.get("text"))
-    if topic is None:
-        return False
-    dispatcher.utter_message(text=follow_up_answer(knowledge, topic, tracker).text)
-    return True
-
-
-def answered_in_context(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-    """A follow-up question the classifier missed ("怎么寄回去" read as out of scope, "挂了，现在打
-    110，然后呢" read as case info), answered when a situation was advised in this conversation."""
-    return bool(tracker.get_slot(SITUATION_SLOT)) and answer_follow_up(dispatcher, tracker)
 
 
 class ActionAnswerFollowUp(Action):

@@ -13,7 +13,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.case_forms import channel_of, client_address_of
+from actions.tracker_reading import (
+    CASE_NUMBER_SLOT,
+    VERIFIED_NUMBER_SLOT,
+    channel_of,
+    client_address_of,
+    events_of,
+)
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import AccessDenied, CaseStoreError, RateLimited
 from pos_assistant.cases.identifiers import mask_numbers_in_text, normalize_case_number
@@ -25,35 +31,12 @@ logger = logging.getLogger(__name__)
 
 SUMMARY_MESSAGES = 3
 SUMMARY_MAX_CHARS = 300
-REMINDER_RESPONSE = "utter_handoff_still_waiting"
-
-
-def needs_waiting_reminder(tracker: Tracker, now: float, interval_seconds: float) -> bool:
-    """Whether a handed-over user has written into silence for at least `interval_seconds`.
-
-    Silence is measured from the last thing anyone said to the user (the handoff message, an
-    earlier reminder, or an agent's reply), so a user who keeps writing is reminded at most once
-    per interval and an agent who is answering is never talked over.
-    """
-    if not tracker.is_paused():
-        return False
-    last_reply = max(
-        (
-            float(event.get("timestamp") or 0)
-            for event in tracker.events
-            if event.get("event") == "bot"
-        ),
-        default=0.0,
-    )
-    return now - last_reply >= interval_seconds
 
 
 def conversation_summary(tracker: Tracker) -> str:
     """The user's last three messages, phones masked, cut to a length an agent reads at once."""
     texts = [
-        str(event.get("text")).strip()
-        for event in tracker.events
-        if event.get("event") == "user" and event.get("text")
+        str(event.get("text")).strip() for event in events_of(tracker, "user") if event.get("text")
     ]
     recent = [text for text in texts if not text.startswith("/")][-SUMMARY_MESSAGES:]
     summary = strip_control_characters(
@@ -67,7 +50,7 @@ def conversation_summary(tracker: Tracker) -> str:
 def verified_case_number(store: CaseStore, tracker: Tracker) -> str | None:
     """The case to show the agent: only one this conversation is verified for, so a typed
     number never makes an agent believe the user owns someone else's case."""
-    for slot in ("case_verified_number", "case_id"):
+    for slot in (VERIFIED_NUMBER_SLOT, CASE_NUMBER_SLOT):
         number = normalize_case_number(tracker.get_slot(slot))
         if number is None:
             continue

@@ -23,8 +23,19 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
+from actions.tracker_reading import (
+    REQUESTED_SLOT,
+    SITUATION_SLOT,
+    VICTIM_QUESTION_SLOT,
+    as_bool,
+    latest_entities,
+    latest_intent,
+    latest_text,
+    scam_guard_fired,
+)
 from pos_assistant.nlu.already_given import AlreadyGiven, read_already_given
 from pos_assistant.nlu.normalization import TextNormalization
+from pos_assistant.situations import situations
 
 MEMORY_FILE = Path(__file__).resolve().parent.parent / "data" / "memory.yml"
 NORMALIZATION_FILE = MEMORY_FILE.parent / "normalization.yml"
@@ -32,13 +43,11 @@ DEPOSIT_SLOT = "known_deposit_paid"
 AMOUNT_SLOT = "known_deposit_amount"
 VICTIM_SLOT = "known_victim"
 MEMORY_SLOTS = (DEPOSIT_SLOT, AMOUNT_SLOT, VICTIM_SLOT)
-SCAM_INTENT = "report_suspicious_call"
-SCAM_FORM = "suspicious_call_form"
 # Which remembered fact answers which advice question.
 QUESTION_MEMORY = {
     "deposit_paid": DEPOSIT_SLOT,
     "paid_deposit_or_fee": DEPOSIT_SLOT,
-    "secret_already_given": VICTIM_SLOT,
+    VICTIM_QUESTION_SLOT: VICTIM_SLOT,
 }
 _SPACES = re.compile(r"\s+")
 
@@ -93,46 +102,28 @@ def is_correction(text: str) -> bool:
 
 def in_scam_story(tracker: Tracker) -> bool:
     """Whether the latest message belongs to a scam story ("我交了200" = money to a scammer)."""
-    message = tracker.latest_message or {}
-    intent = (message.get("intent") or {}).get("name")
-    guard = message.get("safety_guard") or {}
+    scam = situations().scam
     return (
-        intent == SCAM_INTENT
-        or bool(guard.get("triggered"))
-        or tracker.active_loop_name == SCAM_FORM
-        or tracker.get_slot("situation") == "suspicious_call"
+        latest_intent(tracker) == scam.intent
+        or scam_guard_fired(tracker)
+        or tracker.active_loop_name == scam.form
+        or tracker.get_slot(SITUATION_SLOT) == scam.code
     )
-
-
-def scam_guard_fired(tracker: Tracker) -> bool:
-    return bool(((tracker.latest_message or {}).get("safety_guard") or {}).get("triggered"))
-
-
-def remembered(value: Any) -> bool | None:
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "false"}:
-        return value.lower() == "true"
-    return None
 
 
 def remember_facts(tracker: Tracker) -> list[EventType]:
     """SlotSet events for what the latest user message adds to or corrects in the memory."""
-    text = readable((tracker.latest_message or {}).get("text"))
+    text = readable(latest_text(tracker))
     events: list[EventType] = []
-    victim = remembered(tracker.get_slot(VICTIM_SLOT))
+    victim = as_bool(tracker.get_slot(VICTIM_SLOT))
     if text and not text.startswith("/"):
         deposit = read_deposit(text)
-        if deposit is not None and deposit != remembered(tracker.get_slot(DEPOSIT_SLOT)):
+        if deposit is not None and deposit != as_bool(tracker.get_slot(DEPOSIT_SLOT)):
             events.append(SlotSet(DEPOSIT_SLOT, deposit))
         if deposit is False and tracker.get_slot(AMOUNT_SLOT) is not None:
             events.append(SlotSet(AMOUNT_SLOT, None))
         amount = next(
-            (
-                e.get("value")
-                for e in (tracker.latest_message or {}).get("entities") or []
-                if e.get("entity") == "amount"
-            ),
+            (e.get("value") for e in latest_entities(tracker) if e.get("entity") == "amount"),
             None,
         )
         if deposit is True and amount:
@@ -161,9 +152,9 @@ def events_set(events: list[EventType], slot: str) -> bool:
 def answered_yes(tracker: Tracker) -> bool:
     """The scam form's "already given?" answered 是 (button or yes word) in this message."""
     return (
-        tracker.active_loop_name == SCAM_FORM
-        and tracker.get_slot("requested_slot") == "secret_already_given"
-        and remembered(tracker.get_slot("secret_already_given")) is True
+        tracker.active_loop_name == situations().scam.form
+        and tracker.get_slot(REQUESTED_SLOT) == VICTIM_QUESTION_SLOT
+        and as_bool(tracker.get_slot(VICTIM_QUESTION_SLOT)) is True
     )
 
 
@@ -172,11 +163,11 @@ def fact_for_question(tracker: Tracker, question_slot: str) -> bool | None:
     memory_slot = QUESTION_MEMORY.get(question_slot)
     if memory_slot is None:
         return None
-    value = remembered(tracker.get_slot(memory_slot))
+    value = as_bool(tracker.get_slot(memory_slot))
     if memory_slot == VICTIM_SLOT and value is not True:
         return None  # only a victim is certain; "not given" is asked each time a story starts
     return value
 
 
 def is_victim(tracker: Tracker) -> bool:
-    return remembered(tracker.get_slot(VICTIM_SLOT)) is True
+    return as_bool(tracker.get_slot(VICTIM_SLOT)) is True

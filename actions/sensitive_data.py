@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from rasa_sdk import Tracker
 
+from actions.tracker_reading import latest_intent
+from pos_assistant.situations import situations
+
 NOTICE_RESPONSE = "utter_sensitive_data_notice"
-# The scam warning already says not to tell anyone, the assistant included (it is not given while
-# the conversation waits for a person).
-SCAM_INTENT = "report_suspicious_call"
 
 
 def typed_secrets(tracker: Tracker) -> list[str]:
@@ -21,6 +21,8 @@ def typed_secrets(tracker: Tracker) -> list[str]:
 
 
 def needs_privacy_notice(tracker: Tracker) -> bool:
-    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-    scam_warning_follows = intent == SCAM_INTENT and not tracker.is_paused()
+    # The scam warning already says not to tell anyone, the assistant included (it is not given
+    # while the conversation waits for a person).
+    scam_warning_follows = latest_intent(tracker) == situations().scam.intent
+    scam_warning_follows = scam_warning_follows and not tracker.is_paused()
     return bool(typed_secrets(tracker)) and not scam_warning_follows

@@ -30,12 +30,13 @@ import yaml
 from evaluate_nlu import parse_all, write_nlu_config
 
 from pos_assistant.nlu.lexical_intent_blender import blend
+from pos_assistant.situations import situations
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 SEED = 2611
 BLENDER = "pos_assistant.nlu.lexical_intent_blender.LexicalIntentBlender"
-SAFETY_INTENT = "report_suspicious_call"
+SAFETY_INTENT = situations().scam.intent
 FRUSTRATION_INTENT = "request_human"
 
 

@@ -26,20 +26,13 @@ from typing import Any
 import yaml
 
 from pos_assistant.nlu.lexical_intent_blender import build_lexical_model
+from pos_assistant.situations import situations
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED = 2611
-ID_ENTITIES = ("case_id", "phone_number", "tracking_number", "device_sn")
+ID_ENTITIES = ("case_number", "phone_number", "tracking_number", "device_sn")
 ALL_ENTITIES = (*ID_ENTITIES, "brand", "amount")
-DISPUTE_INTENTS = frozenset(
-    {
-        "report_unordered_device",
-        "report_gift_not_mailed",
-        "ask_refuse_delivery",
-        "report_no_activation_refund",
-        "report_suspicious_call",
-    }
-)
+DISPUTE_INTENTS = frozenset(entry.intent for entry in situations().entries)
 OFF_TOPIC_INTENT = "out_of_scope"
 HIGH_CONFIDENCE = 0.7
 WARM_UP_MESSAGES = 10

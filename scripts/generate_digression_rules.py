@@ -1,7 +1,8 @@
 """Writes data/rules/digressions.yml: what every form does when the user changes the subject.
 
-The same handful of digressions applies to each of the seven forms, so the rules are generated
-instead of hand-copied (tests/unit/test_digression_rules.py fails when the file is stale):
+The same handful of digressions applies to every form (one per situation in data/situations.yml,
+and the two case forms), so the rules are generated instead of hand-copied
+(tests/unit/test_digression_rules.py fails when the file is stale):
 - a FAQ question or "are you a bot" is answered, then the form asks its question again;
 - another situation, opening a case or looking one up ends the form and starts the new topic;
 - a scam signal ends a case form with the scam warning first (advice forms: data/rules/advice.yml);
@@ -12,20 +13,25 @@ Run: .venv/bin/python scripts/generate_digression_rules.py
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "rules" / "digressions.yml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
 
-SITUATION_FORMS = {
-    "report_unordered_device": "unordered_device_form",
-    "report_gift_not_mailed": "gift_not_mailed_form",
-    "ask_refuse_delivery": "refuse_delivery_form",
-    "report_no_activation_refund": "no_activation_refund_form",
-}
-ADVICE_FORMS = [*SITUATION_FORMS.values(), "suspicious_call_form"]
+from pos_assistant.situations import situations  # noqa: E402  (after the path is set)
+
+RULES_FILE = PROJECT_ROOT / "data" / "rules" / "digressions.yml"
+
+REGISTRY = situations()
+SCAM = REGISTRY.scam
+# Another situation ends the form and starts its own; the scam situation has its own rules
+# (data/rules/advice.yml: the warning first) and, in a case form, the rule below.
+SITUATION_FORMS = {entry.intent: entry.form for entry in REGISTRY.entries if not entry.scam}
+ADVICE_FORMS = [entry.form for entry in REGISTRY.entries]
 CASE_FORMS = {"open_case": "open_case_form", "check_case_status": "case_lookup_form"}
 ALL_FORMS = [*ADVICE_FORMS, *CASE_FORMS.values()]
 FAQ_INTENTS = ["ask_fees", "ask_apply", "ask_activation"]
@@ -97,10 +103,10 @@ def rules_for(form: str) -> list[dict[str, Any]]:
                 f"{form} - a scam signal interrupts, warning first",
                 form,
                 [
-                    {"intent": "report_suspicious_call"},
+                    {"intent": SCAM.intent},
                     {"action": "utter_scam_warning"},
                     *end_form(),
-                    *start_form("suspicious_call_form", reset_answers=True),
+                    *start_form(SCAM.form, reset_answers=True),
                 ],
             )
         )

@@ -11,6 +11,7 @@ import yaml
 
 from pos_assistant.cases.vocabulary import CaseCategory, CaseStatus
 from pos_assistant.settings import PROJECT_ROOT
+from pos_assistant.situations import situations
 
 LABELS_PATH = PROJECT_ROOT / "data" / "case_labels.yml"
 
@@ -26,9 +27,6 @@ class CaseLabels:
     staff_fields: dict[str, str]
     nothing_given: str
     my_case_line: str
-    skip_replies: frozenset[str]
-    confirm_yes_replies: frozenset[str]
-    confirm_no_replies: frozenset[str]
 
     def category(self, code: str | None) -> str:
         return self.categories.get(code or "", self.categories[CaseCategory.OTHER.value])
@@ -66,7 +64,9 @@ class CaseLabels:
 @lru_cache(maxsize=4)
 def load_case_labels(path: Path = LABELS_PATH) -> CaseLabels:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    categories = {str(k): str(v) for k, v in raw["categories"].items()}
+    # The situations' labels live in data/situations.yml; the file adds `other`.
+    categories = {entry.code: entry.case_label for entry in situations().entries}
+    categories |= {str(k): str(v) for k, v in raw["categories"].items()}
     statuses = raw["statuses"]
     missing = {c.value for c in CaseCategory} - categories.keys()
     missing |= {s.value for s in CaseStatus} - statuses.keys()
@@ -84,11 +84,4 @@ def load_case_labels(path: Path = LABELS_PATH) -> CaseLabels:
         staff_fields={str(k): str(v) for k, v in raw["staff_fields"].items()},
         nothing_given=str(raw["nothing_given"]),
         my_case_line=str(raw["my_case_line"]),
-        skip_replies=_reply_set(raw["form_replies"]["skip"]),
-        confirm_yes_replies=_reply_set(raw["form_replies"]["confirm_yes"]),
-        confirm_no_replies=_reply_set(raw["form_replies"]["confirm_no"]),
     )
-
-
-def _reply_set(words: list[Any]) -> frozenset[str]:
-    return frozenset(str(word).lower() for word in words)

@@ -1,20 +1,22 @@
 """Codes the case store works with (categories, statuses, allowed status changes).
 
-Only codes live here; their Chinese labels are in data/case_labels.yml (see labels.py).
+Only codes live here; their Chinese labels are in data/case_labels.yml (see labels.py). The
+categories are the situations of data/situations.yml, and `other`.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
+from pos_assistant.situations import situations
 
-class CaseCategory(str, Enum):
-    UNORDERED_DEVICE = "unordered_device"
-    GIFT_NOT_MAILED = "gift_not_mailed"
-    REFUSE_DELIVERY = "refuse_delivery"
-    NO_ACTIVATION_REFUND = "no_activation_refund"
-    SUSPICIOUS_CALL = "suspicious_call"
-    OTHER = "other"
+# One member per registered situation (its code upper-cased), then OTHER.
+CaseCategory = Enum(  # type: ignore[misc]
+    "CaseCategory",
+    [(code.upper(), code) for code in situations().codes] + [("OTHER", "other")],
+    type=str,
+    module=__name__,
+)
 
 
 class CaseStatus(str, Enum):

@@ -203,7 +203,7 @@ def conversation_view(
         "suggestions": suggestions(agent, steps, case, flagged, labels),
         "case": case,
         # A number the user only typed is not verified as theirs: shown apart, as the CLI does.
-        "case_number_mentioned": None if case else (_text(slots.get("case_id")) or None),
+        "case_number_mentioned": None if case else (_text(slots.get("case_number")) or None),
         "wechat_window_ends": window_end.isoformat() if window_end else None,
         "categories": [{"code": code, "label": label} for code, label in labels.categories.items()],
     }

@@ -1,8 +1,10 @@
 """Loads data/knowledge/*.yml into typed models and refuses files that break the rules.
 
 Rules (so the support lead gets a clear error instead of a bad answer reaching a user):
-required fields present, every item has a source from the allowed documents, legal points and
-channels only from the allowed lists, no links, no phone numbers but 110/96110/12363/12315.
+required fields present, one file per situation in data/situations.yml asking that situation's
+questions, and the content policy of data/knowledge/content_policy.yml: every item has a source
+from the allowed documents, legal points and channels only from the allowed lists, no links, no
+phone numbers but the official ones.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from pos_assistant.knowledge.models import (
     Button,
@@ -27,144 +27,20 @@ from pos_assistant.knowledge.models import (
     LegalPoint,
     Question,
     Situation,
-    Source,
 )
-from pos_assistant.knowledge.text_checks import find_unofficial_numbers, find_url
+from pos_assistant.knowledge.reading import KnowledgeError, KnowledgeFileReader
 from pos_assistant.settings import PROJECT_ROOT
+from pos_assistant.situations import RegistryError, situations
 
 KNOWLEDGE_DIR = PROJECT_ROOT / "data" / "knowledge"
 
-SITUATIONS = (
-    "unordered_device",
-    "gift_not_mailed",
-    "refuse_delivery",
-    "no_activation_refund",
-    "suspicious_call",
-)
 FAQ_INTENTS = ("ask_fees", "ask_apply", "ask_activation")
-SEED_FILES = (
-    "000_a7345d980a8c1dd8.txt",
-    "001_56e309db99d348ab.txt",
-    "002_a529e74212b3fe12.txt",
-    "003_dd603d883b5f9a20.txt",
-    "004_0f6751ab7e295673.txt",
-)
-DOMAIN_FACTS_FILE = "domain-facts.md"
-ALLOWED_SOURCE_FILES = frozenset({*SEED_FILES, DOMAIN_FACTS_FILE})
-ALLOWED_LAWS = frozenset(
-    {
-        "消费者权益保护法第二十五条",
-        "消费者权益保护法第五十五条",
-        "民法典第一百四十条",
-        "非银行支付机构监督管理条例",
-        "银行卡收单业务管理办法",
-        "个人信息保护法第二十八条",
-    }
-)
-ALLOWED_CHANNELS = frozenset(
-    {
-        "police_110",
-        "antifraud_96110",
-        "antifraud_app",
-        "pboc_12363",
-        "market_12315",
-        "provider_official",
-    }
-)
 HEADING_KEYS = ("causes", "steps", "more_steps", "risks", "legal", "evidence", "channels")
 LEGAL_LABEL_KEYS = ("gist", "applies", "caveat")
 QUESTION_READERS = frozenset({"already_given"})
 
 
-class KnowledgeError(ValueError):
-    """A knowledge file is missing, malformed or breaks a content rule."""
-
-
-class _Reader:
-    """Reads one file's YAML with error messages that name the file and the field."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, where: str, problem: str) -> KnowledgeError:
-        return KnowledgeError(f"{self.path.name}: {where}: {problem}")
-
-    def load(self) -> Mapping[str, Any]:
-        if not self.path.is_file():
-            raise KnowledgeError(f"missing knowledge file {self.path}")
-        try:
-            data = yaml.safe_load(self.path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as error:
-            raise KnowledgeError(f"{self.path.name}: not valid YAML: {error}") from error
-        if not isinstance(data, Mapping):
-            raise self.fail("top level", "expected a mapping")
-        return data
-
-    def text(self, data: Mapping[str, Any], key: str, where: str) -> str:
-        value = data.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(where, f"`{key}` must be a non-empty text")
-        self.check_user_text(value.strip(), f"{where}.{key}")
-        return value.strip()
-
-    def check_user_text(self, text: str, where: str) -> None:
-        url = find_url(text)
-        if url:
-            raise self.fail(where, f"links are not allowed ({url!r})")
-        numbers = find_unofficial_numbers(text)
-        if numbers:
-            raise self.fail(where, f"only 110/96110/12363/12315 may appear, found {numbers}")
-
-    def mapping(self, data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
-        value = data.get(key)
-        if not isinstance(value, Mapping):
-            raise self.fail(where, f"`{key}` must be a mapping")
-        return value
-
-    def sequence(self, data: Mapping[str, Any], key: str, where: str) -> list[Any]:
-        value = data.get(key, [])
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(where, f"`{key}` must be a list")
-        return value
-
-    def source(self, data: Mapping[str, Any], where: str) -> Source:
-        raw = data.get("source")
-        if not isinstance(raw, str) or "#" not in raw:
-            raise self.fail(where, "`source` must be '<file>#<section heading>'")
-        file, _, section = raw.partition("#")
-        if file.strip() not in ALLOWED_SOURCE_FILES:
-            raise self.fail(where, f"source file {file!r} is not a seed article or domain-facts.md")
-        if not section.strip():
-            raise self.fail(where, "source needs a section heading after '#'")
-        return Source(file=file.strip(), section=section.strip())
-
-    def when(self, data: Mapping[str, Any], where: str, slots: tuple[str, ...]) -> tuple:
-        raw = data.get("when") or {}
-        if not isinstance(raw, Mapping):
-            raise self.fail(where, "`when` must map question slots to true/false")
-        conditions = []
-        for slot, expected in raw.items():
-            if slot not in slots:
-                raise self.fail(where, f"`when` names {slot!r}, not one of this file's questions")
-            if not isinstance(expected, bool):
-                raise self.fail(where, f"`when.{slot}` must be true or false")
-            conditions.append((slot, expected))
-        return tuple(conditions)
-
-    def item(self, data: Any, where: str, slots: tuple[str, ...] = ()) -> Item:
-        if not isinstance(data, Mapping):
-            raise self.fail(where, "expected a mapping with text and source")
-        return Item(
-            text=self.text(data, "text", where),
-            source=self.source(data, where),
-            when=self.when(data, where, slots),
-            note=str(data.get("note", "")),
-        )
-
-
-def _load_question(reader: _Reader, data: Any, where: str) -> Question:
+def _load_question(reader: KnowledgeFileReader, data: Any, where: str) -> Question:
     if not isinstance(data, Mapping):
         raise reader.fail(where, "expected a mapping")
     slot = reader.text(data, "slot", where)
@@ -197,7 +73,7 @@ FOLLOW_UPS_FILE = "follow_ups.yml"
 
 
 def load_follow_up_topics(path: Path) -> tuple[FollowUpTopic, ...]:
-    reader = _Reader(path)
+    reader = KnowledgeFileReader(path)
     data = reader.load()
     raw_topics = reader.mapping(data, "topics", "top level")
     topics = []
@@ -223,7 +99,10 @@ def load_follow_up_topics(path: Path) -> tuple[FollowUpTopic, ...]:
 
 
 def _load_follow_ups(
-    reader: _Reader, data: Mapping[str, Any], slots: tuple[str, ...], topics: frozenset[str]
+    reader: KnowledgeFileReader,
+    data: Mapping[str, Any],
+    slots: tuple[str, ...],
+    topics: frozenset[str],
 ) -> tuple[FollowUp, ...]:
     follow_ups = []
     for i, raw in enumerate(reader.sequence(data, "follow_ups", "top level")):
@@ -247,11 +126,13 @@ def load_situation(path: Path, follow_up_topics: frozenset[str] | None = None) -
             if topics_file.is_file()
             else frozenset()
         )
-    reader = _Reader(path)
+    reader = KnowledgeFileReader(path)
     data = reader.load()
     name = reader.text(data, "situation", "top level")
-    if name != path.stem or name not in SITUATIONS:
-        raise reader.fail("situation", f"{name!r} must be one of {SITUATIONS} and match the file")
+    entry = situations().get(name)
+    if entry is None or entry.knowledge_file != path.name:
+        codes = situations().codes
+        raise reader.fail("situation", f"{name!r} must be one of {codes} and match the file")
     questions = tuple(
         _load_question(reader, raw, f"questions[{i}]")
         for i, raw in enumerate(reader.sequence(data, "questions", "top level"))
@@ -259,6 +140,8 @@ def load_situation(path: Path, follow_up_topics: frozenset[str] | None = None) -
     if not 1 <= len(questions) <= 2:
         raise reader.fail("questions", "ask one or two follow-up questions")
     slots = tuple(question.slot for question in questions)
+    if slots != entry.asks:
+        raise reader.fail("questions", f"must ask {entry.asks} (data/situations.yml)")
 
     def items(key: str) -> tuple[Item, ...]:
         return tuple(
@@ -270,7 +153,7 @@ def load_situation(path: Path, follow_up_topics: frozenset[str] | None = None) -
     for i, raw in enumerate(reader.sequence(data, "legal", "top level")):
         base = reader.item(raw, f"legal[{i}]", slots)
         law = reader.text(raw, "law", f"legal[{i}]")
-        if law not in ALLOWED_LAWS:
+        if law not in reader.policy.laws:
             raise reader.fail(f"legal[{i}]", f"{law!r} is not one of the allowed legal points")
         legal.append(
             LegalPoint(
@@ -286,7 +169,7 @@ def load_situation(path: Path, follow_up_topics: frozenset[str] | None = None) -
         if not isinstance(raw, Mapping):
             raise reader.fail(where, "expected a mapping")
         channel = reader.text(raw, "channel", where)
-        if channel not in ALLOWED_CHANNELS:
+        if channel not in reader.policy.channels:
             raise reader.fail(where, f"{channel!r} is not an allowed official channel")
         channels.append(
             ChannelUse(
@@ -320,7 +203,7 @@ def load_situation(path: Path, follow_up_topics: frozenset[str] | None = None) -
 
 
 def load_faq(path: Path) -> dict[str, FaqAnswer]:
-    reader = _Reader(path)
+    reader = KnowledgeFileReader(path)
     data = reader.load()
     answers: dict[str, FaqAnswer] = {}
     for i, raw in enumerate(reader.sequence(data, "answers", "top level")):
@@ -359,13 +242,14 @@ def load_faq(path: Path) -> dict[str, FaqAnswer]:
 
 
 def load_common(path: Path) -> CommonTexts:
-    reader = _Reader(path)
+    reader = KnowledgeFileReader(path)
     data = reader.load()
     headings_raw = reader.mapping(data, "headings", "top level")
     headings = {key: reader.text(headings_raw, key, "headings") for key in HEADING_KEYS}
     channels_raw = reader.mapping(data, "channels", "top level")
-    if set(channels_raw) != ALLOWED_CHANNELS:
-        raise reader.fail("channels", f"must name exactly {sorted(ALLOWED_CHANNELS)}")
+    policy = reader.policy
+    if set(channels_raw) != policy.channels:
+        raise reader.fail("channels", f"must name exactly {sorted(policy.channels)}")
     channel_names = {key: reader.text(channels_raw, key, "channels") for key in channels_raw}
     next_actions = reader.mapping(data, "next_actions", "top level")
     buttons = []
@@ -382,8 +266,8 @@ def load_common(path: Path) -> CommonTexts:
     more = reader.mapping(data, "more", "top level")
     labels_raw = reader.mapping(more, "legal_labels", "more")
     titles_raw = reader.mapping(data, "law_titles", "top level")
-    if set(titles_raw) != ALLOWED_LAWS:
-        raise reader.fail("law_titles", f"must name exactly {sorted(ALLOWED_LAWS)}")
+    if set(titles_raw) != policy.laws:
+        raise reader.fail("law_titles", f"must name exactly {sorted(policy.laws)}")
     return CommonTexts(
         headings=headings,
         channel_names=channel_names,
@@ -398,11 +282,11 @@ def load_common(path: Path) -> CommonTexts:
         legal_intro=reader.text(more, "legal_intro", "more"),
         legal_none=reader.text(more, "legal_none", "more"),
         legal_labels={k: reader.text(labels_raw, k, "legal_labels") for k in LEGAL_LABEL_KEYS},
-        law_titles={law: reader.text(titles_raw, law, "law_titles") for law in ALLOWED_LAWS},
+        law_titles={law: reader.text(titles_raw, law, "law_titles") for law in policy.laws},
     )
 
 
-def _button(reader: _Reader, raw: Mapping[str, Any], where: str) -> Button:
+def _button(reader: KnowledgeFileReader, raw: Mapping[str, Any], where: str) -> Button:
     payload = reader.text(raw, "payload", where)
     if not payload.startswith("/"):
         raise reader.fail(where, "payload must be an intent like /ask_advice_details")
@@ -413,8 +297,14 @@ def load_knowledge_base(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     """Loads and validates every knowledge file; raises KnowledgeError on the first problem."""
     topics = load_follow_up_topics(directory / FOLLOW_UPS_FILE)
     names = frozenset(topic.name for topic in topics)
+    try:
+        entries = situations().entries
+    except RegistryError as error:
+        raise KnowledgeError(str(error)) from error
     return KnowledgeBase(
-        situations={name: load_situation(directory / f"{name}.yml", names) for name in SITUATIONS},
+        situations={
+            entry.code: load_situation(directory / entry.knowledge_file, names) for entry in entries
+        },
         faq=load_faq(directory / "faq.yml"),
         common=load_common(directory / "common.yml"),
         follow_up_topics=topics,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 
@@ -71,10 +72,39 @@ _MAX_DIRECT_REPLY_LENGTH = 30
 _LEADING_NOISE = re.compile(r"^[\s,.!?，。！？、~～…]+")
 
 
+class WholeReply(str, Enum):
+    YES = "yes"
+    NO = "no"
+    SKIP = "skip"
+
+
+@lru_cache(maxsize=1)
+def _reply_words() -> dict:
+    return yaml.safe_load(REPLY_WORDS_FILE.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _whole_replies() -> dict[str, WholeReply]:
+    """Word → its one meaning; a word listed under two meanings is refused."""
+    meanings: dict[str, WholeReply] = {}
+    for meaning in WholeReply:
+        for word in _reply_words()["whole_replies"][meaning.value]:
+            word = str(word).lower()
+            if word in meanings:
+                raise ValueError(f"{REPLY_WORDS_FILE.name}: {word!r} has two meanings")
+            meanings[word] = meaning
+    return meanings
+
+
+def whole_reply(text: str | None) -> WholeReply | None:
+    """What a reply that is a single yes / no / skip word means ("没有。" → no), else None."""
+    return _whole_replies().get((text or "").strip().strip("。.!！").lower())
+
+
 @lru_cache(maxsize=1)
 def _reply_openings() -> list[tuple[str, bool | None]]:
     """(opening, answer) pairs, longest first; answer None for `neither` openings."""
-    words = yaml.safe_load(REPLY_WORDS_FILE.read_text(encoding="utf-8"))
+    words = _reply_words()
     pairs: list[tuple[str, bool | None]] = [(w, None) for w in words["neither"]]
     pairs += [(w, True) for w in words["means_yes"]] + [(w, False) for w in words["means_no"]]
     return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)

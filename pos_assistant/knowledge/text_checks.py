@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
-OFFICIAL_PHONE_NUMBERS = frozenset({"110", "96110", "12363", "12315"})
+from pos_assistant.knowledge.policy import content_policy
 
 _URL = re.compile(r"https?://|www\.|[A-Za-z0-9-]+\.(?:cn|com|net|org)\b", re.IGNORECASE)
 # Runs of three or more digits are phone-like unless they are an amount (元) or a year (年).
@@ -17,12 +18,14 @@ def find_url(text: str) -> str | None:
     return match.group(0) if match else None
 
 
-def find_unofficial_numbers(text: str) -> list[str]:
-    """Digit runs that look like phone numbers and are not one of the official lines."""
+def find_unofficial_numbers(text: str, official: Collection[str] | None = None) -> list[str]:
+    """Digit runs that look like phone numbers and are not one of the official lines
+    (data/knowledge/content_policy.yml unless `official` is given)."""
+    allowed = content_policy().phone_numbers if official is None else official
     found = []
     for match in _DIGIT_RUN.finditer(text):
         number, after = match.group(0), text[match.end() : match.end() + 1]
-        if number in OFFICIAL_PHONE_NUMBERS or after in _NOT_A_PHONE_SUFFIXES:
+        if number in allowed or after in _NOT_A_PHONE_SUFFIXES:
             continue
         found.append(number)
     return found

@@ -38,7 +38,7 @@ def entity_spans(message: Message) -> list[tuple[int, int]]:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class IdEntityExtractor(GraphComponent, EntityExtractorMixin):
-    """Adds case_id, phone_number, tracking_number, device_sn and amount entities."""
+    """Adds case_number, phone_number, tracking_number, device_sn and amount entities."""
 
     @classmethod
     def create(

@@ -18,7 +18,7 @@ from pos_assistant.nlu.normalization import NOT_TRACKING_PREFIXES
 from pos_assistant.nlu.spans import TakenSpans
 from pos_assistant.number_labels import label_alternatives
 
-CASE_ID = "case_id"
+CASE_NUMBER = "case_number"
 PHONE_NUMBER = "phone_number"
 TRACKING_NUMBER = "tracking_number"
 DEVICE_SN = "device_sn"
@@ -72,7 +72,7 @@ _NOT_AFTER_NUMBER = rf"(?<![\d.{NUMERAL_CHARS}几多好数上])"
 # Ordered by priority: on overlap the earlier kind wins.
 ID_PATTERNS: tuple[_IdPattern, ...] = (
     _IdPattern(
-        CASE_ID,
+        CASE_NUMBER,
         re.compile(rf"(?<![A-Za-z0-9])(?P<id>CS{_SEP}(?:\d{_SEP}){{9}}\d)(?!\d)", re.I),
         _upper_without_separators,
     ),

@@ -19,7 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from pos_assistant.nlu.id_patterns import (
     AMOUNT,
-    CASE_ID,
+    CASE_NUMBER,
     DEVICE_SN,
     PHONE_NUMBER,
     TRACKING_NUMBER,
@@ -28,7 +28,7 @@ from pos_assistant.nlu.id_patterns import (
 from pos_assistant.nlu.spans import SortedSpans
 from pos_assistant.nlu.token_featurizer import SparseMatrices, StatelessTokenFeaturizer
 
-ID_KINDS = (CASE_ID, PHONE_NUMBER, TRACKING_NUMBER, DEVICE_SN, AMOUNT)
+ID_KINDS = (CASE_NUMBER, PHONE_NUMBER, TRACKING_NUMBER, DEVICE_SN, AMOUNT)
 ONLY_IDS = len(ID_KINDS)  # index of the "nothing but IDs" feature
 FEATURE_COUNT = len(ID_KINDS) + 1
 _FILLER = re.compile(r"[\s,.:;!?，。：；！？、\[\]()（）\"'“”]*")

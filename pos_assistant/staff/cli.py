@@ -244,9 +244,9 @@ class StaffCommands:
                 self.print("  " + self._case_line(self.store.get_case(case_number)))
             except CaseNotFound:  # the user asked about a number that does not exist
                 self.print(f"  {_user(case_number)} (no such case)")
-        elif slots.get("case_id"):
+        elif slots.get("case_number"):
             self.print("\ncase number mentioned, NOT verified (ask for the last 4 phone digits):")
-            self.print(f"  {_user(slots['case_id'])}")
+            self.print(f"  {_user(slots['case_number'])}")
         return 0
 
     def handoff_reply(self, conversation_id: str, text: str, agent: str) -> int:

@@ -13,16 +13,8 @@ from typing import Any
 
 from pos_assistant.china_time import beijing_time_of_timestamp
 from pos_assistant.knowledge.loader import get_knowledge_base
+from pos_assistant.situations import situations
 from pos_assistant.staff.sanitize import strip_control_characters
-
-# The situation (data/knowledge/<name>.yml) each situation intent is about.
-SITUATION_OF_INTENT = {
-    "report_unordered_device": "unordered_device",
-    "report_gift_not_mailed": "gift_not_mailed",
-    "ask_refuse_delivery": "refuse_delivery",
-    "report_no_activation_refund": "no_activation_refund",
-    "report_suspicious_call": "suspicious_call",
-}
 
 
 def situation_discussed(slots: dict[str, Any], events: Iterable[dict[str, Any]]) -> str | None:
@@ -34,8 +26,9 @@ def situation_discussed(slots: dict[str, Any], events: Iterable[dict[str, Any]])
         for event in events
         if event.get("event") == "user"
     ]
-    situations = [SITUATION_OF_INTENT[name] for name in intents if name in SITUATION_OF_INTENT]
-    return situations[-1] if situations else None
+    registry = situations()
+    reported = [entry.code for name in intents if (entry := registry.by_intent(name))]
+    return reported[-1] if reported else None
 
 
 @dataclass(frozen=True)

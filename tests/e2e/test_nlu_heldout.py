@@ -12,7 +12,7 @@ from tests.e2e.stack import API_TOKEN, PROJECT_ROOT, RasaStack
 from tests.nlu.floors import intent_floor, intent_scores, load_floors
 
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout_nlu.yml"
-ID_ENTITIES = {"case_id", "phone_number", "tracking_number", "device_sn"}
+ID_ENTITIES = {"case_number", "phone_number", "tracking_number", "device_sn"}
 FLOORS = load_floors()  # tests/nlu/floors.yml, explained in docs/nlu-method.md
 
 pytestmark = pytest.mark.e2e
@@ -100,7 +100,7 @@ def test_entity_positions_point_into_the_text_the_user_sent(
         assert parse["text"] == example["text"]
         for entity in parse.get("entities", []):
             written = example["text"][entity["start"] : entity["end"]]
-            if entity["entity"] in {"case_id", "tracking_number", "device_sn"}:
+            if entity["entity"] in {"case_number", "tracking_number", "device_sn"}:
                 assert written.replace(" ", "").replace("-", "").upper() == entity["value"]
                 checked += 1
             elif entity["entity"] == "phone_number":

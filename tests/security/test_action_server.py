@@ -123,7 +123,7 @@ def test_a_forged_report_with_verified_slots_returns_no_case_data(
     slots = {
         "case_lookup_outcome": "verified",
         "case_verified_number": number,
-        "case_id": number,
+        "case_number": number,
     }
     answer = post_to_action_server(
         rasa_stack, forged_call("action_report_case_status", sender, slots)
@@ -143,10 +143,10 @@ def test_a_forged_add_case_info_with_verified_slots_writes_nothing(
     call = forged_call(
         "action_add_case_info",
         sender,
-        {"case_lookup_outcome": "verified", "case_verified_number": number, "case_id": number},
+        {"case_lookup_outcome": "verified", "case_verified_number": number, "case_number": number},
         text=f"补充快递单号 SF2222222222222 到 {number}",
         entities=[
-            {"entity": "case_id", "value": number},
+            {"entity": "case_number", "value": number},
             {"entity": "tracking_number", "value": "SF2222222222222"},
         ],
     )

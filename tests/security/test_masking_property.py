@@ -150,7 +150,7 @@ def test_slots_from_another_key_are_reset_not_crashing(domain: Domain, tmp_path:
 
 def test_slots_without_personal_data_stay_readable(domain: Domain, tmp_path: Path) -> None:
     path = tmp_path / "tracker.db"
-    events = [SlotSet("case_id", "CS2611220007"), SlotSet("brand", "拉卡拉")]
+    events = [SlotSet("case_number", "CS2611220007"), SlotSet("brand", "拉卡拉")]
     events.append(SlotSet("amount", "299"))
     _save(_store(domain, path), DialogueStateTracker.from_events("rest:u", events))
     assert [row.get("value") for row in _stored_rows(path)] == ["CS2611220007", "拉卡拉", "299"]

@@ -13,26 +13,19 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.advice import (
     ActionAdviceDetails,
     ActionAdviceLegal,
-    ActionAdviseGiftNotMailed,
-    ActionAdviseNoActivationRefund,
-    ActionAdviseRefuseDelivery,
-    ActionAdviseSuspiciousCall,
-    ActionAdviseUnorderedDevice,
     ActionAnswerFaq,
     ActionResetAdviceAnswers,
     AdviseSituationAction,
-    MoreAboutSituationAction,
+    advise_action,
 )
-from actions.forms_advice import (
-    ValidateGiftNotMailedForm,
-    ValidateSituationForm,
-    ValidateSuspiciousCallForm,
-    ValidateUnorderedDeviceForm,
-)
+from actions.advice_forms import ValidateSituationForm, situation_form
+from actions.knowledge_replies import MoreAboutSituationAction
 from pos_assistant.knowledge import MAX_MESSAGE_CHARS, get_knowledge_base
-from pos_assistant.knowledge.loader import SITUATIONS
+from pos_assistant.situations import situations
 from tests.paths import PROJECT_ROOT
+from tests.unit.trackers import build_tracker
 
+SITUATIONS = situations().codes
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 NEXT_ACTION_PAYLOADS = ["/open_case", "/check_case_status", "/request_human"]
 
@@ -44,16 +37,7 @@ def tracker(
     active_loop: str | None = None,
     events: list[dict] | None = None,
 ) -> Tracker:
-    return Tracker.from_dict(
-        {
-            "sender_id": "test-user",
-            "slots": dict(slots or {}),
-            "latest_message": {"text": text, "intent": {"name": intent, "confidence": 1.0}},
-            "events": events or [],
-            "active_loop": {"name": active_loop} if active_loop else {},
-            "latest_action_name": "action_listen",
-        }
-    )
+    return build_tracker(text, intent, slots=slots, events=events, active_loop=active_loop)
 
 
 async def run_advice(action: AdviseSituationAction, slots: dict[str, Any]) -> tuple[str, list]:
@@ -83,7 +67,7 @@ async def run_more(
 @pytest.mark.parametrize("paid", [True, False])
 async def test_unordered_device(codes: bool, paid: bool) -> None:
     slots = {"asked_for_codes_or_money": codes, "paid_on_delivery": paid}
-    text, events = await run_advice(ActionAdviseUnorderedDevice(), slots)
+    text, events = await run_advice(advise_action("unordered_device"), slots)
     assert "核实来源" in text and "保留证据" in text and "别激活" in text
     assert ("1. 有人要验证码" in text) is codes  # the scam step comes first when it applies
     assert "96110" in text and "冻结银行卡" in text  # the anti-fraud core, on every branch
@@ -100,7 +84,7 @@ async def test_unordered_device(codes: bool, paid: bool) -> None:
 @pytest.mark.parametrize("overdue", [True, False])
 async def test_gift_not_mailed(in_writing: bool, overdue: bool) -> None:
     slots = {"gift_promise_in_writing": in_writing, "gift_past_promised_date": overdue}
-    text, events = await run_advice(ActionAdviseGiftNotMailed(), slots)
+    text, events = await run_advice(advise_action("gift_not_mailed"), slots)
     assert ("打12315投诉商家" in text) is overdue
     assert ("还没到约定时间" in text) is (not overdue)
     assert ("口头承诺" in text) is (not in_writing)
@@ -115,7 +99,7 @@ async def test_gift_not_mailed(in_writing: bool, overdue: bool) -> None:
 @pytest.mark.parametrize("deposit", [True, False])
 async def test_refuse_delivery(deposit: bool) -> None:
     slots = {"deposit_paid": deposit}
-    text, events = await run_advice(ActionAdviseRefuseDelivery(), slots)
+    text, events = await run_advice(advise_action("refuse_delivery"), slots)
     assert "取消申请" in text and "拒收" in text
     assert ("不给个人账户转“手续费”" in text) is deposit
     assert ("不要转任何“取消费”" in text) is (not deposit)
@@ -131,7 +115,7 @@ async def test_refuse_delivery(deposit: bool) -> None:
 @pytest.mark.parametrize("paid", [True, False])
 async def test_no_activation_refund(online: bool, paid: bool) -> None:
     slots = {"bought_online_within_7_days": online, "paid_deposit_or_fee": paid}
-    text, events = await run_advice(ActionAdviseNoActivationRefund(), slots)
+    text, events = await run_advice(advise_action("no_activation_refund"), slots)
     for step in ("看协议", "联系销售商", "退押金只找官方客服", "协商不成"):
         assert step in text
     assert ("七天无理由退货" in text) is online
@@ -146,21 +130,23 @@ async def test_no_activation_refund(online: bool, paid: bool) -> None:
 
 
 async def test_suspicious_call_when_a_code_was_given() -> None:
-    text, events = await run_advice(ActionAdviseSuspiciousCall(), {"secret_already_given": True})
+    text, events = await run_advice(
+        advise_action("suspicious_call"), {"secret_already_given": True}
+    )
     first = text.split("\n防骗提醒")[0]
     assert first.index("屏幕共享") < first.index("110") < first.index("冻结") < first.index("修改")
     assert events[0] == SlotSet("situation", "suspicious_call")  # then advised_answers
 
 
 async def test_suspicious_call_when_nothing_was_given() -> None:
-    text, _ = await run_advice(ActionAdviseSuspiciousCall(), {"secret_already_given": False})
+    text, _ = await run_advice(advise_action("suspicious_call"), {"secret_already_given": False})
     first = text.split("\n防骗提醒")[0]
     assert "挂断" in first and "96110" in first and "官网" in first
     assert "冻结" not in first and "110报警" not in first
 
 
 async def test_string_slot_values_are_understood() -> None:
-    text, _ = await run_advice(ActionAdviseSuspiciousCall(), {"secret_already_given": "true"})
+    text, _ = await run_advice(advise_action("suspicious_call"), {"secret_already_given": "true"})
     assert "立即打110报警" in text
 
 
@@ -224,7 +210,7 @@ async def validate(form: ValidateSituationForm, t: Tracker) -> list:
 
 async def test_code_already_given_is_read_from_the_first_message() -> None:
     events = await validate(
-        ValidateSuspiciousCallForm(),
+        situation_form("suspicious_call"),
         tracker(text="他说是POS售后，我已经把验证码给他了", intent="report_suspicious_call"),
     )
     assert SlotSet("secret_already_given", True) in events
@@ -232,7 +218,7 @@ async def test_code_already_given_is_read_from_the_first_message() -> None:
 
 async def test_no_answer_in_the_message_means_the_question_is_asked() -> None:
     events = await validate(
-        ValidateSuspiciousCallForm(),
+        situation_form("suspicious_call"),
         tracker(text="有人自称POS售后打电话给我", intent="report_suspicious_call"),
     )
     assert not [e for e in events if e.get("name") == "secret_already_given"]
@@ -240,7 +226,7 @@ async def test_no_answer_in_the_message_means_the_question_is_asked() -> None:
 
 async def test_two_answers_in_one_message() -> None:
     events = await validate(
-        ValidateGiftNotMailedForm(),
+        situation_form("gift_not_mailed"),
         tracker(
             text="合同上写了送赠品，说好七天寄，现在都一个月了", intent="report_gift_not_mailed"
         ),
@@ -257,7 +243,7 @@ async def test_an_answered_slot_is_not_overwritten_by_words() -> None:
         active_loop="unordered_device_form",
         events=[{"event": "slot", "name": "paid_on_delivery", "value": False}],
     )
-    events = await validate(ValidateUnorderedDeviceForm(), t)
+    events = await validate(situation_form("unordered_device"), t)
     assert SlotSet("paid_on_delivery", False) in events
     assert SlotSet("paid_on_delivery", True) not in events
 
@@ -271,7 +257,7 @@ async def test_a_scam_signal_inside_another_form_fills_nothing() -> None:
         active_loop="unordered_device_form",
     )
     t.latest_message["safety_guard"] = {"triggered": True, "topics": ["verification_code"]}
-    assert await validate(ValidateUnorderedDeviceForm(), t) == []
+    assert await validate(situation_form("unordered_device"), t) == []
 
 
 async def test_a_typed_answer_misread_as_a_scam_report_still_answers_the_question() -> None:
@@ -282,7 +268,7 @@ async def test_a_typed_answer_misread_as_a_scam_report_still_answers_the_questio
         intent="report_suspicious_call",
         active_loop="gift_not_mailed_form",
     )
-    events = await validate(ValidateGiftNotMailedForm(), t)
+    events = await validate(situation_form("gift_not_mailed"), t)
     assert SlotSet("gift_promise_in_writing", False) in events
 
 
@@ -323,14 +309,15 @@ ISSUE_ONLY_ASKED = "刚接到个电话，说是pos售后，让我把手机收到
 
 async def test_not_given_is_read_and_never_gets_the_victim_steps() -> None:
     events = await validate(
-        ValidateSuspiciousCallForm(), tracker(text=ISSUE_NOT_GIVEN, intent="report_suspicious_call")
+        situation_form("suspicious_call"),
+        tracker(text=ISSUE_NOT_GIVEN, intent="report_suspicious_call"),
     )
     assert SlotSet("secret_already_given", False) in events
 
 
 async def test_only_asked_is_asked_not_answered() -> None:
     events = await validate(
-        ValidateSuspiciousCallForm(),
+        situation_form("suspicious_call"),
         tracker(text=ISSUE_ONLY_ASKED, intent="report_suspicious_call"),
     )
     assert not [e for e in events if e.get("name") == "secret_already_given"]
@@ -355,7 +342,7 @@ async def test_the_reply_to_the_question_is_read_from_its_words(
     t = tracker(
         slots, reply, intent, "suspicious_call_form", events if classified is not None else []
     )
-    result = await validate(ValidateSuspiciousCallForm(), t)
+    result = await validate(situation_form("suspicious_call"), t)
     values = [e["value"] for e in result if e.get("name") == "secret_already_given"]
     assert values and values[-1] is expected
 
@@ -368,7 +355,7 @@ async def test_the_core_is_not_repeated_right_after_the_scam_warning(warned: boo
     events = [user, warning] if warned else [*earlier, user]
     t = tracker({"secret_already_given": False}, events=events)
     dispatcher = CollectingDispatcher()
-    await ActionAdviseSuspiciousCall().run(dispatcher, t, DOMAIN)
+    await advise_action("suspicious_call").run(dispatcher, t, DOMAIN)
     text = "\n".join(m["text"] for m in dispatcher.messages)
     assert len(dispatcher.messages) == 2 and "直接挂断" in text
     assert ("防骗提醒" in text) is (not warned)

@@ -19,9 +19,10 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.forms_advice import ValidateSuspiciousCallForm
+from actions.advice_forms import situation_form
 from pos_assistant.knowledge import get_knowledge_base, render_situation
 from pos_assistant.nlu.already_given import read_already_given
+from tests.unit.trackers import build_tracker
 
 HELDOUT = Path(__file__).resolve().parents[1] / "nlu" / "already_given_heldout.yml"
 SET: dict[str, list[str]] = yaml.safe_load(HELDOUT.read_text(encoding="utf-8"))
@@ -30,24 +31,14 @@ VICTIM_STEP = "立即打110报警"  # the second victim step, only in the "given
 
 
 def first_message(text: str) -> Tracker:
-    return Tracker.from_dict(
-        {
-            "sender_id": "heldout",
-            "slots": {},
-            "latest_message": {
-                "text": text,
-                "intent": {"name": "report_suspicious_call", "confidence": 1.0},
-            },
-            "events": [],
-            "active_loop": {},
-            "latest_action_name": "action_listen",
-        }
-    )
+    return build_tracker(text, "report_suspicious_call", events=[])
 
 
 async def outcome(text: str) -> str:
     """ "victim steps", "safe steps" or "asked": what the user gets after the scam warning."""
-    events = await ValidateSuspiciousCallForm().run(CollectingDispatcher(), first_message(text), {})
+    events = await situation_form("suspicious_call").run(
+        CollectingDispatcher(), first_message(text), {}
+    )
     answers = [e["value"] for e in events if e.get("name") == "secret_already_given"]
     if not answers or answers[-1] is None:
         return "asked"

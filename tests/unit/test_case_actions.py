@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.case_forms import ValidateCaseLookupForm, ValidateOpenCaseForm, client_address_of
+from actions.case_forms import ValidateCaseLookupForm, ValidateOpenCaseForm
 from actions.cases import (
     ActionAddCaseInfo,
     ActionAskCaseConfirmed,
@@ -23,12 +23,14 @@ from actions.cases import (
     ActionSubmitCase,
 )
 from actions.handoff import ActionHandoffToHuman
+from actions.tracker_reading import client_address_of
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import StoreUnavailable
 from pos_assistant.cases.records import NewCase
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.rate_limits import AbuseLimits
 from tests.paths import PROJECT_ROOT
+from tests.unit.trackers import build_tracker, parse_data, user_event
 
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 FORM_STARTED = {"event": "active_loop", "name": "open_case_form", "timestamp": 1764150000.0}
@@ -60,24 +62,15 @@ def make_tracker(
     events: list[dict[str, Any]] | None = None,
     active_loop: str | None = None,
 ) -> Tracker:
-    return Tracker.from_dict(
-        {
-            "sender_id": sender,
-            "slots": slots or {},
-            "latest_message": {
-                "text": text,
-                "intent": {"name": intent, "confidence": 1.0},
-                "entities": entities or [],
-            },
-            # rasa_sdk reads the channel from the latest user event; slots set after it are the
-            # ones a form validates.
-            "events": [{"event": "user", "text": text, "input_channel": "rest"}, *(events or [])],
-            "active_loop": {"name": active_loop} if active_loop else {},
-            "paused": False,
-            "followup_action": None,
-            "latest_event_time": None,
-            "latest_action_name": None,
-        }
+    return build_tracker(
+        text,
+        slots=slots,
+        message=parse_data(text, intent, entities=entities),
+        # rasa_sdk reads the channel from the latest user event; slots set after it are the
+        # ones a form validates.
+        events=[user_event(text, input_channel="rest"), *(events or [])],
+        sender=sender,
+        active_loop=active_loop,
     )
 
 
@@ -237,7 +230,7 @@ async def test_confirming_writes_one_case_even_when_confirmed_twice(store: CaseS
         "SF1234567890123",
         "rest",
     )
-    assert {"event": "slot", "name": "case_id", "value": number, "timestamp": None} in events
+    assert {"event": "slot", "name": "case_number", "value": number, "timestamp": None} in events
 
 
 async def test_declining_writes_nothing(store: CaseStore) -> None:
@@ -291,7 +284,7 @@ async def test_the_opener_is_verified_without_a_question(store: CaseStore) -> No
     number = open_case(store, sender="wx:o-opener")
     slots, _ = await validate(
         ValidateCaseLookupForm(),
-        lookup_tracker("wx:o-opener", case_id=number, requested_slot="case_id"),
+        lookup_tracker("wx:o-opener", case_number=number, requested_slot="case_number"),
     )
     assert (slots["case_lookup_outcome"], slots["case_verified_number"]) == ("verified", number)
     assert slots["requested_slot"] is None
@@ -307,12 +300,12 @@ async def test_an_opener_over_rest_or_without_a_channel_still_needs_the_last4(
     number = open_case(store, sender=opener)
     slots, _ = await validate(
         ValidateCaseLookupForm(),
-        lookup_tracker(f"{opener}-later", case_id=number, requested_slot="case_id"),
+        lookup_tracker(f"{opener}-later", case_number=number, requested_slot="case_number"),
     )
     assert "case_lookup_outcome" not in slots  # so the form asks for the last four digits
     slots, _ = await validate(
         ValidateCaseLookupForm(),
-        lookup_tracker(opener, case_id=number, requested_slot="case_id"),
+        lookup_tracker(opener, case_number=number, requested_slot="case_number"),
     )
     # Not even the REST conversation that opened it skips the question.
     assert "case_lookup_outcome" not in slots
@@ -334,14 +327,17 @@ async def test_a_stranger_is_asked_for_the_last4_and_then_sees_the_status(
     store.change_status(number, "in_progress", note="已联系服务商")
     form = ValidateCaseLookupForm()
     slots, _ = await validate(
-        form, lookup_tracker("stranger", case_id=number.lower(), requested_slot="case_id")
+        form, lookup_tracker("stranger", case_number=number.lower(), requested_slot="case_number")
     )
-    assert slots["case_id"] == number
+    assert slots["case_number"] == number
     assert "case_lookup_outcome" not in slots  # so the form asks for the last four digits
     slots, _ = await validate(
         form,
         lookup_tracker(
-            "stranger", case_id=number, requested_slot="case_lookup_last4", case_lookup_last4="5678"
+            "stranger",
+            case_number=number,
+            requested_slot="case_lookup_last4",
+            case_lookup_last4="5678",
         ),
     )
     assert slots["case_lookup_outcome"] == "verified"
@@ -368,12 +364,12 @@ async def test_wrong_last4_and_unknown_numbers_get_the_same_answer(store: CaseSt
             form,
             lookup_tracker(
                 "stranger",
-                case_id=case_number,
+                case_number=case_number,
                 requested_slot="case_lookup_last4",
                 case_lookup_last4="0000",
             ),
         )
-        slots.pop("case_id")
+        slots.pop("case_number")
         answers.append((slots, dispatcher.messages))
     assert answers[0] == answers[1]
     assert responses_of(answers[0][1]) == ["utter_case_lookup_mismatch"]
@@ -390,12 +386,17 @@ async def test_three_wrong_answers_lock_even_a_new_sender(store: CaseStore) -> N
         slots, _ = await validate(
             form,
             lookup_tracker(
-                sender, case_id=number, requested_slot="case_lookup_last4", case_lookup_last4="1111"
+                sender,
+                case_number=number,
+                requested_slot="case_lookup_last4",
+                case_lookup_last4="1111",
             ),
         )
     assert slots["case_lookup_outcome"] == "locked"
     assert slots["case_lookup_wait_minutes"] == "15"
-    slots, _ = await validate(form, lookup_tracker("s4", case_id=number, requested_slot="case_id"))
+    slots, _ = await validate(
+        form, lookup_tracker("s4", case_number=number, requested_slot="case_number")
+    )
     assert slots["case_lookup_outcome"] == "locked"
     assert responses(report("s4", case_lookup_outcome="locked")) == ["utter_case_lookup_locked"]
 
@@ -403,10 +404,10 @@ async def test_three_wrong_answers_lock_even_a_new_sender(store: CaseStore) -> N
 async def test_a_malformed_case_number_is_reasked_with_an_example(store: CaseStore) -> None:
     slots, dispatcher = await validate(
         ValidateCaseLookupForm(),
-        lookup_tracker("stranger", case_id="我忘了", requested_slot="case_id"),
+        lookup_tracker("stranger", case_number="我忘了", requested_slot="case_number"),
     )
-    assert slots["case_id"] is None
-    assert responses(dispatcher) == ["utter_case_id_invalid"]
+    assert slots["case_number"] is None
+    assert responses(dispatcher) == ["utter_case_number_invalid"]
 
 
 async def test_my_cases_are_listed_for_the_same_trusted_identity(store: CaseStore) -> None:
@@ -442,7 +443,7 @@ async def test_cases_opened_over_rest_are_never_listed_without_the_last4(
 async def test_lookup_with_the_database_down_apologises(broken_store: CaseStore) -> None:
     slots, _ = await validate(
         ValidateCaseLookupForm(),
-        lookup_tracker("stranger", case_id="CS2611260001", requested_slot="case_id"),
+        lookup_tracker("stranger", case_number="CS2611260001", requested_slot="case_number"),
     )
     assert slots["case_lookup_outcome"] == "unavailable"
     dispatcher = report("stranger", case_lookup_outcome="unavailable")
@@ -459,7 +460,7 @@ def conversation(*texts: str) -> list[dict[str, Any]]:
 async def test_handoff_queues_a_masked_summary_and_pauses(store: CaseStore) -> None:
     number = open_case(store, sender="user-a")  # this conversation opened it: verified
     tracker = make_tracker(
-        {"situation": "suspicious_call", "case_id": number},
+        {"situation": "suspicious_call", "case_number": number},
         events=conversation(
             "你好", "/request_human", "有人打电话说是售后", "我的电话 13812345678", "转人工"
         ),
@@ -513,7 +514,7 @@ async def test_the_opener_adds_a_tracking_number_as_a_timeline_note(store: CaseS
     tracker = inform(
         f"补充单号 SF1234567890123 到 {number}",
         "wx:o-user-a",
-        case_id=number,
+        case_number=number,
         tracking_number="SF1234567890123",
     )
     ActionAddCaseInfo().run(dispatcher, tracker, DOMAIN)
@@ -526,7 +527,7 @@ async def test_the_opener_adds_a_tracking_number_as_a_timeline_note(store: CaseS
 async def test_a_stranger_must_verify_before_adding_information(store: CaseStore) -> None:
     number = open_case(store)
     dispatcher = CollectingDispatcher()
-    tracker = inform("补充", "stranger", case_id=number, tracking_number="SF1234567890123")
+    tracker = inform("补充", "stranger", case_number=number, tracking_number="SF1234567890123")
     ActionAddCaseInfo().run(dispatcher, tracker, DOMAIN)
     assert responses(dispatcher) == ["utter_case_info_verify_first"]
     assert [e.kind for e in store.get_case(number).events] == ["created"]
@@ -548,32 +549,24 @@ async def test_closed_cases_take_no_more_information(store: CaseStore) -> None:
     store.change_status(number, "closed")
     dispatcher = CollectingDispatcher()
     ActionAddCaseInfo().run(
-        dispatcher, inform("补充", "wx:o-user-a", case_id=number, brand="拉卡拉"), DOMAIN
+        dispatcher, inform("补充", "wx:o-user-a", case_number=number, brand="拉卡拉"), DOMAIN
     )
     assert responses(dispatcher) == ["utter_case_info_case_closed"]
 
 
 async def test_cancelling_a_lookup_does_not_talk_about_registering() -> None:
-    from rasa_sdk import Tracker
     from rasa_sdk.executor import CollectingDispatcher
 
     from actions.cases import ActionCancelCaseForm
 
-    tracker = Tracker.from_dict(
-        {
-            "sender_id": "u",
-            "slots": {},
-            "latest_message": {"text": "算了", "intent": {"name": "cancel"}},
-            "events": [
-                {"event": "active_loop", "name": "case_lookup_form"},
-                {"event": "user", "text": "算了"},
-                {"event": "active_loop", "name": None},
-            ],
-            "paused": False,
-            "followup_action": None,
-            "active_loop": {},
-            "latest_action_name": None,
-        }
+    tracker = build_tracker(
+        "算了",
+        "cancel",
+        events=[
+            {"event": "active_loop", "name": "case_lookup_form"},
+            user_event("算了"),
+            {"event": "active_loop", "name": None},
+        ],
     )
     dispatcher = CollectingDispatcher()
     ActionCancelCaseForm().run(dispatcher, tracker, {})
@@ -638,7 +631,7 @@ async def test_lookup_failures_count_per_client_address(strict_store: CaseStore)
     for index in range(7):
         tracker = lookup_tracker(
             f"rest:rotating-{index}",
-            case_id=f"CS{index:010d}",
+            case_number=f"CS{index:010d}",
             requested_slot="case_lookup_last4",
             case_lookup_last4="0000",
         )
@@ -646,7 +639,7 @@ async def test_lookup_failures_count_per_client_address(strict_store: CaseStore)
         outcomes.append(slots.get("case_lookup_outcome"))
     assert outcomes[:5] == [None] * 5 and outcomes[5:] == ["locked", "locked"]
     # The right answer for a real case from that address is refused too, with the same words.
-    tracker = lookup_tracker("rest:fresh", case_id=number, requested_slot="case_id")
+    tracker = lookup_tracker("rest:fresh", case_number=number, requested_slot="case_number")
     slots, _ = await validate(form, with_address(tracker, "198.51.100.20"))
     assert slots["case_lookup_outcome"] == "locked"
     assert responses(report("rest:fresh", **slots)) == ["utter_case_lookup_locked"]
@@ -665,7 +658,7 @@ async def test_a_handoff_does_not_attach_a_case_the_conversation_is_not_verified
 ) -> None:
     someone_elses = open_case(store, sender="wx:o-owner")
     tracker = make_tracker(
-        {"case_id": someone_elses, "case_verified_number": someone_elses},
+        {"case_number": someone_elses, "case_verified_number": someone_elses},
         sender="rest:stranger",
         events=conversation("查询进度", "转人工"),
     )

@@ -162,7 +162,7 @@ def test_case_numbers_are_random_with_a_check_digit_and_keep_their_shape(
     values = sorted(int(number[2:]) for number in numbers)
     assert min(b - a for a, b in itertools.pairwise(values)) > 10
     # The NLU and the lookup form read the new numbers as case numbers.
-    [found] = [e for e in find_ids(f"查询进度 {numbers[0]}") if e.entity == "case_id"]
+    [found] = [e for e in find_ids(f"查询进度 {numbers[0]}") if e.entity == "case_number"]
     assert found.value == numbers[0] == normalize_case_number(numbers[0].lower())
 
 

@@ -17,6 +17,7 @@ from actions.conversation import (
     topic_labels,
 )
 from tests.paths import PROJECT_ROOT
+from tests.unit.trackers import build_tracker
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 
@@ -43,18 +44,8 @@ def bot(response: str) -> dict:
 
 def tracker_of(events: list[dict], paused: bool = False, slots: dict | None = None) -> Tracker:
     latest = next(e for e in reversed(events) if e["event"] == "user")
-    return Tracker.from_dict(
-        {
-            "sender_id": "tester",
-            "slots": slots or {},
-            "latest_message": {**latest["parse_data"], "text": latest["text"]},
-            "events": events,
-            "paused": paused,
-            "followup_action": None,
-            "active_loop": {},
-            "latest_action_name": None,
-        }
-    )
+    message = {**latest["parse_data"], "text": latest["text"]}
+    return build_tracker(latest["text"], slots=slots, message=message, events=events, paused=paused)
 
 
 async def run(action_class: Any, tracker: Tracker) -> tuple[list[dict], list[dict]]:
@@ -132,18 +123,7 @@ async def test_explicit_session_start_welcomes_and_carries_slots() -> None:
 
 
 async def test_session_started_by_a_message_leaves_the_answer_to_that_message() -> None:
-    tracker = Tracker.from_dict(
-        {
-            "sender_id": "new",
-            "slots": {},
-            "latest_message": {},
-            "events": [],
-            "paused": False,
-            "followup_action": None,
-            "active_loop": {},
-            "latest_action_name": None,
-        }
-    )
+    tracker = build_tracker(message={}, events=[])
     messages, events = await run(ActionSessionStart, tracker)
     assert messages == []
     assert events[0]["event"] == "session_started"

@@ -9,11 +9,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.advice import ActionAdviseSuspiciousCall, ActionResetAdviceAnswers
+from actions.advice import ActionResetAdviceAnswers, advise_action
+from actions.advice_forms import situation_form
 from actions.every_message import ActionValidateSlotMappings
-from actions.forms_advice import ValidateNoActivationRefundForm, ValidateSuspiciousCallForm
 from actions.memory import read_deposit, remember_facts
 from tests.unit.test_advice_actions import DOMAIN
+from tests.unit.trackers import build_tracker, parse_data
 
 
 def tracker(
@@ -24,24 +25,9 @@ def tracker(
     entities: list[dict] | None = None,
     guard: bool = False,
 ) -> Tracker:
-    message: dict[str, Any] = {
-        "text": text,
-        "intent": {"name": intent, "confidence": 0.9},
-        "entities": entities or [],
-    }
-    if guard:
-        message["safety_guard"] = {"triggered": True, "topics": ["verification_code"]}
-    return Tracker.from_dict(
-        {
-            "sender_id": "memory-test",
-            "slots": dict(slots or {}),
-            "latest_message": message,
-            "events": [{"event": "user", "text": text, "parse_data": message}],
-            "active_loop": {"name": active_loop} if active_loop else {},
-            "latest_action_name": "action_listen",
-            "paused": False,
-        }
-    )
+    extras = {"safety_guard": {"triggered": True, "topics": ["verification_code"]}} if guard else {}
+    message = parse_data(text, intent, confidence=0.9, entities=entities, **extras)
+    return build_tracker(text, slots=slots, message=message, active_loop=active_loop)
 
 
 def slot_values(events: list) -> dict[str, Any]:
@@ -130,7 +116,7 @@ async def test_the_forms_take_remembered_answers_and_never_ask_again() -> None:
         slots={"known_deposit_paid": True},
         active_loop="no_activation_refund_form",
     )
-    events = await ValidateNoActivationRefundForm().get_extraction_events(
+    events = await situation_form("no_activation_refund").get_extraction_events(
         CollectingDispatcher(), refund, DOMAIN
     )
     assert SlotSet("paid_deposit_or_fee", True) in events
@@ -140,7 +126,7 @@ async def test_the_forms_take_remembered_answers_and_never_ask_again() -> None:
         slots={"known_victim": True},
         active_loop="suspicious_call_form",
     )
-    events = await ValidateSuspiciousCallForm().get_extraction_events(
+    events = await situation_form("suspicious_call").get_extraction_events(
         CollectingDispatcher(), victim, DOMAIN
     )
     assert SlotSet("secret_already_given", True) in events
@@ -150,7 +136,7 @@ async def test_the_forms_take_remembered_answers_and_never_ask_again() -> None:
         active_loop="suspicious_call_form",
     )
     validated.slots_to_validate = lambda: {"secret_already_given": True}  # type: ignore[method-assign]
-    events = await ValidateSuspiciousCallForm().get_validation_events(
+    events = await situation_form("suspicious_call").get_validation_events(
         CollectingDispatcher(), validated, DOMAIN
     )
     assert events == [SlotSet("secret_already_given", True)]
@@ -165,7 +151,7 @@ async def test_the_reset_between_situations_leaves_the_memory_alone() -> None:
 
 
 async def test_the_same_article_is_not_sent_twice() -> None:
-    action = ActionAdviseSuspiciousCall()
+    action = advise_action("suspicious_call")
     first = CollectingDispatcher()
     events = await action.run(first, tracker("", slots={"secret_already_given": False}), DOMAIN)
     advised = slot_values(events)["advised_answers"]
@@ -227,16 +213,14 @@ async def test_a_correction_is_acknowledged_in_words() -> None:
 
 
 async def test_an_article_asked_again_with_a_question_answers_the_question() -> None:
-    from actions.advice import ActionAdviseRefuseDelivery
-
     first = CollectingDispatcher()
     slots = {"deposit_paid": False}
-    events = await ActionAdviseRefuseDelivery().run(first, tracker("", slots=slots), DOMAIN)
+    events = await advise_action("refuse_delivery").run(first, tracker("", slots=slots), DOMAIN)
     advised = slot_values(events)["advised_answers"]
     again = CollectingDispatcher()
     slots = {**slots, "advised_answers": advised, "situation": "refuse_delivery"}
     asking = tracker("已经签收了怎么寄回去", slots=slots)
-    await ActionAdviseRefuseDelivery().run(again, asking, DOMAIN)
+    await advise_action("refuse_delivery").run(again, asking, DOMAIN)
     assert len(again.messages) == 1 and "七天无理由" in again.messages[0]["text"]
 
 

@@ -8,10 +8,10 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.every_message import ActionValidateSlotMappings
-from actions.handoff import needs_waiting_reminder
+from actions.every_message import ActionValidateSlotMappings, needs_waiting_reminder
 from pos_assistant.settings import get_settings
 from tests.unit.test_conversation_actions import DOMAIN
+from tests.unit.trackers import build_tracker, parse_data, user_event
 
 # "Now" for these tests: the real time when the module is loaded, handed to the action as its
 # clock, so every timestamp below is relative to today and no date can make a test go off.
@@ -24,27 +24,15 @@ def tracker_with(
     paused: bool = False,
     last_reply_seconds_ago: float | None = None,
 ) -> Tracker:
-    parse_data = {"text": "……", "intent": {"name": intent, "confidence": 0.8}, "entities": []}
-    if secrets is not None:
-        parse_data["sensitive_data"] = {"secrets": secrets}
+    extras = {"sensitive_data": {"secrets": secrets}} if secrets is not None else {}
+    message = parse_data("……", intent, confidence=0.8, **extras)
     events: list[dict] = []
     if last_reply_seconds_ago is not None:
         events.append({"event": "bot", "text": "…", "timestamp": NOW - last_reply_seconds_ago})
     if paused:
         events.append({"event": "pause", "timestamp": NOW - (last_reply_seconds_ago or 0)})
-    events.append({"event": "user", "text": "……", "parse_data": parse_data, "timestamp": NOW})
-    return Tracker.from_dict(
-        {
-            "sender_id": "tester",
-            "slots": {},
-            "latest_message": parse_data,
-            "events": events,
-            "paused": paused,
-            "followup_action": None,
-            "active_loop": {},
-            "latest_action_name": "action_listen",
-        }
-    )
+    events.append(user_event("……", message, timestamp=NOW))
+    return build_tracker("……", message=message, events=events, paused=paused)
 
 
 async def responses_for(tracker: Tracker, now: float = NOW) -> tuple[list[str], list[dict]]:

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import yaml
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import ActionClarify, ActionOutOfScope
@@ -15,30 +14,21 @@ from actions.follow_ups import (
     ActionAdviceRepeat,
     ActionAdviceShorter,
     ActionAnswerFollowUp,
-    follow_up_topic,
 )
+from actions.knowledge_replies import follow_up_topic
 from pos_assistant.knowledge import KnowledgeError, get_knowledge_base, load_knowledge_base
 from pos_assistant.knowledge.loader import KNOWLEDGE_DIR
 from pos_assistant.nlu.normalization import TextNormalization
 from pos_assistant.nlu.safety_guard import scam_topics
 from tests.paths import PROJECT_ROOT
 from tests.unit.test_advice_actions import DOMAIN
+from tests.unit.trackers import build_tracker, parse_data
 
 ACTIVATION_GUIDE = get_knowledge_base().faq["ask_activation"].title
 
 
 def tracker(text: str, intent: str = "ask_follow_up", slots: dict[str, Any] | None = None):
-    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
-    return Tracker.from_dict(
-        {
-            "sender_id": "follow-up-test",
-            "slots": dict(slots or {}),
-            "latest_message": message,
-            "events": [{"event": "user", "text": text, "parse_data": message}],
-            "active_loop": {},
-            "latest_action_name": "action_listen",
-        }
-    )
+    return build_tracker(text, slots=slots, message=parse_data(text, intent, confidence=0.9))
 
 
 async def reply(action: Any, text: str, intent: str = "ask_follow_up", **slots: Any) -> list:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.forms_advice import read_answer
+from actions.advice_forms import read_answer
 from pos_assistant.knowledge import (
     MAX_MESSAGE_CHARS,
     KnowledgeError,
@@ -20,16 +20,15 @@ from pos_assistant.knowledge import (
     render_legal,
     render_situation,
 )
-from pos_assistant.knowledge.loader import (
-    DOMAIN_FACTS_FILE,
-    FAQ_INTENTS,
-    KNOWLEDGE_DIR,
-    SITUATIONS,
-)
+from pos_assistant.knowledge.loader import FAQ_INTENTS, KNOWLEDGE_DIR
+from pos_assistant.knowledge.policy import content_policy
 from pos_assistant.knowledge.text_checks import find_unofficial_numbers, find_url
+from pos_assistant.situations import situations
 from tests.shared_documents import shared_dir_or_skip
 
-OFFICIAL_NUMBERS = {"110", "96110", "12363", "12315"}
+SITUATIONS = situations().codes
+OFFICIAL_NUMBERS = content_policy().phone_numbers
+DOMAIN_FACTS_FILE = "domain-facts.md"  # the one source that is not a seed article
 KB = load_knowledge_base()
 
 

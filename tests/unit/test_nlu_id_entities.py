@@ -32,9 +32,9 @@ def entities(pipeline: CustomPipeline, text: str) -> list[tuple[str, str, str]]:
         ("电话是186 0000 1234", [("phone_number", "18600001234", "186 0000 1234")]),
         ("139-1111-2222", [("phone_number", "13911112222", "139-1111-2222")]),
         ("+86 138 1234 5678", [("phone_number", "13812345678", "138 1234 5678")]),
-        ("查下cs2611240008进度", [("case_id", "CS2611240008", "cs2611240008")]),
-        ("工单[CS 2611 2600 19]", [("case_id", "CS2611260019", "CS 2611 2600 19")]),
-        ("Cs2611280066现在什么状态", [("case_id", "CS2611280066", "Cs2611280066")]),
+        ("查下cs2611240008进度", [("case_number", "CS2611240008", "cs2611240008")]),
+        ("工单[CS 2611 2600 19]", [("case_number", "CS2611260019", "CS 2611 2600 19")]),
+        ("Cs2611280066现在什么状态", [("case_number", "CS2611280066", "Cs2611280066")]),
         ("快递单yt4455667788990", [("tracking_number", "YT4455667788990", "yt4455667788990")]),
         ("顺丰SF2233445566778", [("tracking_number", "SF2233445566778", "SF2233445566778")]),
         ("SN是ZF12345678", [("device_sn", "ZF12345678", "ZF12345678")]),
@@ -89,20 +89,20 @@ def test_words_next_to_numbers_stay_words(
 def test_a_phone_number_is_never_read_inside_a_case_or_tracking_number() -> None:
     found = find_ids("CS1381234567 和 SF13812345678")
     assert [(e.entity, e.value) for e in found] == [
-        ("case_id", "CS1381234567"),
+        ("case_number", "CS1381234567"),
         ("tracking_number", "SF13812345678"),
     ]
 
 
 def test_a_case_number_is_never_a_tracking_number() -> None:
-    assert [e.entity for e in find_ids("CS2611220007")] == ["case_id"]
+    assert [e.entity for e in find_ids("CS2611220007")] == ["case_number"]
     assert find_ids("CS261122000712") == []
 
 
 def test_several_ids_in_one_message_come_once_each(pipeline: CustomPipeline) -> None:
     text = "工单CS2611220007 手机13812345678 运单SF9988776655443 押金两百九十九元"
     assert entities(pipeline, text) == [
-        ("case_id", "CS2611220007", "CS2611220007"),
+        ("case_number", "CS2611220007", "CS2611220007"),
         ("phone_number", "13812345678", "13812345678"),
         ("tracking_number", "SF9988776655443", "SF9988776655443"),
         ("amount", "299", "两百九十九元"),

@@ -30,9 +30,9 @@ def test_a_bare_phone_number_is_marked_as_nothing_but_ids() -> None:
 def test_a_case_number_with_a_question_is_not_only_ids() -> None:
     sequence, sentence = featurize("CS2611280066现在什么状态", [(0, 12), (12, 14), (14, 18)])
     row = sentence.toarray()[0]
-    assert row[ID_KINDS.index("case_id")] == 1
+    assert row[ID_KINDS.index("case_number")] == 1
     assert row[ONLY_IDS] == 0
-    assert sequence.toarray()[:, ID_KINDS.index("case_id")].tolist() == [1, 0, 0]
+    assert sequence.toarray()[:, ID_KINDS.index("case_number")].tolist() == [1, 0, 0]
 
 
 def test_plain_text_has_no_id_features() -> None:

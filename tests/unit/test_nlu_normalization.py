@@ -69,7 +69,9 @@ def test_training_annotations_move_to_the_normalized_text(tmp_path) -> None:
     example = Message(
         {
             TEXT: text,
-            ENTITIES: [{"entity": "case_id", "start": start, "end": end, "value": "CS2611230012"}],
+            ENTITIES: [
+                {"entity": "case_number", "start": start, "end": end, "value": "CS2611230012"}
+            ],
         }
     )
     normalizer.process_training_data(TrainingData([example]))
@@ -82,12 +84,16 @@ def test_pipeline_reports_positions_in_the_text_the_user_sent(pipeline: CustomPi
     message = pipeline.parse(original)
     assert message.get(TEXT) == original
     by_type = {entity["entity"]: entity for entity in message.get(ENTITIES)}
-    assert set(by_type) == {"case_id", "phone_number", "brand"}
-    assert by_type["case_id"]["value"] == "CS2611220007"
+    assert set(by_type) == {"case_number", "phone_number", "brand"}
+    assert by_type["case_number"]["value"] == "CS2611220007"
     assert by_type["phone_number"]["value"] == "13812345678"
     assert by_type["brand"]["value"] == "银盛"
     spans = {kind: original[e["start"] : e["end"]] for kind, e in by_type.items()}
-    assert spans == {"case_id": "cs 2611 2200 07", "phone_number": "138-1234-5678", "brand": "銀盛"}
+    assert spans == {
+        "case_number": "cs 2611 2200 07",
+        "phone_number": "138-1234-5678",
+        "brand": "銀盛",
+    }
 
 
 def test_token_positions_are_restored_too(pipeline: CustomPipeline) -> None:
@@ -110,7 +116,7 @@ def test_normalization_data_stays_off_the_parse_result(pipeline: CustomPipeline)
 
 
 def test_quick_reply_payloads_are_not_rewritten(pipeline: CustomPipeline) -> None:
-    payload = '/inform{"case_id":"cs2611220007"}'
+    payload = '/inform{"case_number":"cs2611220007"}'
     message = pipeline.parse(payload)
     assert message.get(TEXT) == payload
     assert not message.get(ENTITIES)

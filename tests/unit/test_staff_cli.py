@@ -376,7 +376,7 @@ def test_a_case_number_the_user_only_typed_is_not_shown_as_their_case(
 ) -> None:
     number = open_case(store)
     store.handoffs.enqueue("web-51", channel="socketio", summary="x")  # no verified case
-    fake_rasa.tracker = {"slots": {"case_id": number}, "events": []}
+    fake_rasa.tracker = {"slots": {"case_number": number}, "events": []}
     code, out = run(store, "handoff", "show", "web-51", rasa_url=fake_rasa.url)
     assert code == 0, out
     assert "NOT verified" in out and number in out
