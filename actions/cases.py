@@ -24,6 +24,7 @@ from actions.tracker_reading import (
     last_event,
     latest_entities,
 )
+from pos_assistant.attachments.provider import attach_held_photos
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import (
     AccessDenied,
@@ -128,6 +129,7 @@ class ActionSubmitCase(Action):
             case_number=case.case_number,
             phone=case.masked_phone,
         )
+        attach_held_photos(tracker.sender_id, case.case_number)
         return [
             *clear_form_slots(),
             SlotSet(CASE_NUMBER_SLOT, case.case_number),

@@ -11,3 +11,10 @@ if "rasa.core.actions.action" in sys.modules and os.environ.get("POS_RASA_PATCHE
     from pos_assistant import rasa_patches
 
     rasa_patches.install()
+
+# There too: calls to the action server time out after a few seconds and the user gets an
+# apology instead of silence (pos_assistant/action_timeouts.py). Behaviour, not speed: always on.
+if "rasa.core.actions.action" in sys.modules:
+    from pos_assistant import action_timeouts
+
+    action_timeouts.install()

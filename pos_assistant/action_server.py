@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from rasa_sdk.__main__ import main_from_args
 from rasa_sdk.endpoint import create_argument_parser
 
+from pos_assistant import action_threads
 from pos_assistant.settings import get_settings
 
 
@@ -41,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     # rasa_sdk.endpoint.run reads the listen address from SANIC_HOST (default 0.0.0.0).
     os.environ["SANIC_HOST"] = listen_host(args.host)
+    # Each action in a worker thread: a slow database holds up only the turns that need it.
+    action_threads.install()
     main_from_args(args)
 
 

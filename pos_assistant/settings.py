@@ -88,6 +88,25 @@ class Settings:
     console_login_window_minutes: int = 15
     # Key that signs console session cookies; empty: one generated per install in var/.
     console_secret_key: str = ""
+    # How long the Rasa server waits for the action server before it apologises
+    # (pos_assistant/action_timeouts.py); Rasa's own default is 5 minutes. With the NLU and the
+    # apology itself, the user hears back within 10 s even on a loaded machine.
+    action_timeout_seconds: float = 6.0
+    # WeChat messages sent after the user's turn (pos_assistant/channels/wechat_outbox.py): the
+    # first retry after this many seconds, doubling; failed after this many attempts.
+    outbox_first_retry_seconds: float = 5.0
+    outbox_max_attempts: int = 12
+    # Websites (scheme://host[:port]) whose pages may embed the chat widget (web/embedding.py);
+    # the relay's own demo page needs no entry.
+    widget_allowed_origins: tuple[str, ...] = ()
+    # Evidence photos (pos_assistant/attachments/): size of one file, files per message, files
+    # per minute and per day from one conversation or address; where they are stored.
+    photo_max_bytes: int = 10 * 1024 * 1024
+    photos_per_message: int = 5
+    photo_uploads_per_minute: int = 20
+    photo_uploads_per_day: int = 200
+    attachment_storage: str = "local"
+    attachments_dir: str = str(VAR_DIR / "attachments")
 
     @property
     def is_production(self) -> bool:
@@ -116,9 +135,7 @@ def get_settings() -> Settings:
         max_message_chars=_positive_int("max_message_chars"),
         max_request_bytes=_positive_int("max_request_bytes"),
         rest_api_token=env("REST_API_TOKEN", ""),
-        trusted_proxies=tuple(
-            part.strip() for part in env("TRUSTED_PROXY", "").split(",") if part.strip()
-        ),
+        trusted_proxies=_list("TRUSTED_PROXY"),
         action_host=env("ACTION_HOST", "127.0.0.1") or "127.0.0.1",
         case_verification_minutes=_positive_int("case_verification_minutes"),
         lookup_failures_per_case=_positive_int("lookup_failures_per_case"),
@@ -138,7 +155,28 @@ def get_settings() -> Settings:
         console_login_failures=_positive_int("console_login_failures"),
         console_login_window_minutes=_positive_int("console_login_window_minutes"),
         console_secret_key=env("CONSOLE_SECRET_KEY", ""),
+        action_timeout_seconds=_positive_float(
+            "ACTION_TIMEOUT_SECONDS",
+            env("ACTION_TIMEOUT_SECONDS", str(Settings.action_timeout_seconds)),
+        ),
+        outbox_first_retry_seconds=_positive_float(
+            "OUTBOX_FIRST_RETRY_SECONDS",
+            env("OUTBOX_FIRST_RETRY_SECONDS", str(Settings.outbox_first_retry_seconds)),
+        ),
+        outbox_max_attempts=_positive_int("outbox_max_attempts"),
+        widget_allowed_origins=_list("WIDGET_ALLOWED_ORIGINS"),
+        photo_max_bytes=_positive_int("photo_max_bytes"),
+        photos_per_message=_positive_int("photos_per_message"),
+        photo_uploads_per_minute=_positive_int("photo_uploads_per_minute"),
+        photo_uploads_per_day=_positive_int("photo_uploads_per_day"),
+        attachment_storage=env("ATTACHMENT_STORAGE", "local") or "local",
+        attachments_dir=env("ATTACHMENTS_DIR", "") or str(VAR_DIR / "attachments"),
     )
+
+
+def _list(name: str) -> tuple[str, ...]:
+    """A comma-separated setting."""
+    return tuple(part.strip() for part in env(name, "").split(",") if part.strip())
 
 
 def _positive_int(field: str) -> int:

@@ -34,33 +34,34 @@ sed "s#http://127.0.0.1:5055/webhook#http://$ACTION_HOST:$ACTION_PORT/webhook#" 
 RASA_API_TOKEN=${RASA_API_TOKEN:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 export RASA_API_TOKEN RASA_URL="http://localhost:$RASA_PORT"
 
-pids=()
+# pos_assistant/supervisor.py runs the servers: one that dies is restarted (with backoff, logged
+# here), the others keep serving. Only Ctrl-C / SIGTERM stops them all.
+services=(
+  --service "actions=.venv/bin/python -m pos_assistant.action_server --host $ACTION_HOST --port $ACTION_PORT --actions actions"
+  --service "rasa=.venv/bin/rasa run --model models/pos-assistant.tar.gz --port $RASA_PORT --credentials credentials.yml --endpoints var/endpoints.yml --enable-api --auth-token $RASA_API_TOKEN"
+)
+if [ -f web/server.py ]; then
+  services+=(--service "web=.venv/bin/python -m web.server --port $WEB_PORT --rasa-url http://localhost:$RASA_PORT")
+fi
+services+=(--service "console=.venv/bin/python -m pos_assistant.console --port $CONSOLE_PORT")
+supervisor=
 stop_all() {
   local status=${1:-0}
   trap - INT TERM EXIT
   echo
   echo "run: stopping"
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  if [ -n "$supervisor" ]; then
+    kill -TERM "$supervisor" 2>/dev/null || true
+    wait "$supervisor" 2>/dev/null || true
+  fi
   exit "$status"
 }
 trap 'stop_all 0' INT TERM
 trap 'stop_all $?' EXIT
 
-.venv/bin/python -m pos_assistant.action_server --host "$ACTION_HOST" --port "$ACTION_PORT" \
-  --actions actions </dev/null >var/logs/actions.log 2>&1 &
-pids+=($!)
-.venv/bin/rasa run --model models/pos-assistant.tar.gz --port "$RASA_PORT" \
-  --credentials credentials.yml --endpoints var/endpoints.yml \
-  --enable-api --auth-token "$RASA_API_TOKEN" </dev/null >var/logs/rasa.log 2>&1 &
-pids+=($!)
-if [ -f web/server.py ]; then
-  .venv/bin/python -m web.server --port "$WEB_PORT" --rasa-url "http://localhost:$RASA_PORT" \
-    </dev/null >var/logs/web.log 2>&1 &
-  pids+=($!)
-fi
-.venv/bin/python -m pos_assistant.console --port "$CONSOLE_PORT" </dev/null >var/logs/console.log 2>&1 &
-pids+=($!)
+PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} .venv/bin/python -m pos_assistant.supervisor \
+  --log-dir var/logs "${services[@]}" </dev/null &
+supervisor=$!
 
 echo "run: starting (loading the model takes about a minute)"
 wait_for_url "http://$ACTION_HOST:$ACTION_PORT/health" 120 "action server"
@@ -85,7 +86,7 @@ cat <<MSG
 Press Ctrl-C to stop.
 MSG
 
-# Exit (and stop the rest) as soon as any of the servers dies.
-wait -n "${pids[@]}" || true
-echo "run: a server stopped unexpectedly; see var/logs/" >&2
+# The supervisor returns only when told to stop (or if it failed itself).
+wait "$supervisor" || true
+echo "run: the supervisor stopped unexpectedly; see var/logs/" >&2
 stop_all 1

@@ -7,6 +7,10 @@ this server reaches Rasa (often localhost or an internal host), which a visitor'
 phone on the same network, cannot reach. Same-origin traffic also needs no CORS setup on Rasa, lets
 the page keep a strict Content-Security-Policy (connect-src 'self'), and exposes only one port.
 
+Other websites embed the widget with one tag, `<script src="<this server>/embed.js" async>`:
+the widget then talks to this relay cross-origin, which it answers only for the origins in
+WIDGET_ALLOWED_ORIGINS (web/embedding.py).
+
 The relay adds the browser's address to X-Forwarded-For (Rasa believes it only when this server's
 address is in TRUSTED_PROXY) and refuses bodies and WebSocket messages above MAX_REQUEST_BYTES.
 """
@@ -25,7 +29,17 @@ import aiohttp
 import yaml
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from pos_assistant.attachments.inbox import PhotoInbox
+from pos_assistant.cases.provider import get_case_store
 from pos_assistant.settings import get_settings
+from web import attachments
+from web.embedding import (
+    ALLOWED_ORIGINS,
+    build_bundle,
+    cross_origin_policy,
+    embed_handler,
+    parse_allowed_origins,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 TEXTS_PATH = Path(__file__).resolve().parents[1] / "data" / "channels" / "web.yml"
@@ -36,8 +50,9 @@ FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "user-agent")
 FORWARDED_RESPONSE_HEADERS = ("content-type", "cache-control")
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        "img-src 'self' https: data: blob:; connect-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -164,8 +179,12 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
 
 
 def create_app(rasa_url: str) -> web.Application:
-    max_bytes = get_settings().max_request_bytes
-    app = web.Application(middlewares=[security_headers], client_max_size=max_bytes)
+    settings = get_settings()
+    max_bytes = settings.max_request_bytes
+    app = web.Application(
+        middlewares=[cross_origin_policy, security_headers], client_max_size=max_bytes
+    )
+    app[ALLOWED_ORIGINS] = parse_allowed_origins(settings.widget_allowed_origins)
     app[RASA_URL] = rasa_url.rstrip("/")
     app[MAX_BYTES] = max_bytes
     app[WIDGET_TEXTS] = load_widget_texts()
@@ -185,8 +204,12 @@ def create_app(rasa_url: str) -> web.Application:
     app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(http_session)
     app.router.add_get("/", index)
+    app.router.add_get("/embed.js", embed_handler(build_bundle(STATIC_DIR)))
     app.router.add_get("/config.json", config)
     app.router.add_get("/health", health)
+    attachments.add_routes(
+        app, PhotoInbox.from_settings(settings, get_case_store()), settings, rasa_url
+    )
     app.router.add_route("*", SOCKETIO_PATH, relay_socketio)
     app.router.add_static("/static/", STATIC_DIR)
     return app

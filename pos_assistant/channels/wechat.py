@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,9 +35,12 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.messages import BaseMessage
 
+from pos_assistant.attachments.provider import get_photo_inbox
 from pos_assistant.channels.limits import is_too_long, too_long_reply
 from pos_assistant.channels.wechat_api import ConfigurableWeChatClient, CustomerServiceSender
 from pos_assistant.channels.wechat_memory import OptionMemory, SignedQueryMemory, Turn, TurnCache
+from pos_assistant.channels.wechat_outbox import LateReplies
+from pos_assistant.channels.wechat_photos import receive_photo
 from pos_assistant.channels.wechat_replies import (
     RenderedReply,
     chosen_option,
@@ -115,16 +119,16 @@ class CustomerServiceOutput(OutputChannel):
     def name(cls) -> str:
         return "wechat"
 
-    def __init__(self, sender: CustomerServiceSender) -> None:
-        self.sender = sender
+    def __init__(self, late_replies: LateReplies) -> None:
+        self.late_replies = late_replies
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         openid = raw_sender("wechat", recipient_id)
         if openid is None:  # not a WeChat conversation: never message an openid it merely names
             logger.warning("WeChat message for a conversation of another channel; not sent")
             return
-        if not await self.sender.send_texts(openid, [text]):
-            logger.error("An agent's message could not be delivered over WeChat")
+        # Through the outbox: retried, and marked failed for staff when WeChat refuses it.
+        await self.late_replies.send(openid, [text], f"agent:{uuid.uuid4().hex}")
 
 
 class WeChatInput(InputChannel):
@@ -137,9 +141,15 @@ class WeChatInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         # Secrets come from the environment through settings, never from credentials.yml.
-        return cls(WeChatConfig.from_settings(get_settings()))
+        settings = get_settings()
+        return cls(WeChatConfig.from_settings(settings), settings=settings)
 
-    def __init__(self, config: WeChatConfig, texts: WeChatTexts | None = None) -> None:
+    def __init__(
+        self,
+        config: WeChatConfig,
+        texts: WeChatTexts | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.config = config
         self.texts = texts or default_texts()
         self.crypto = (
@@ -153,16 +163,35 @@ class WeChatInput(InputChannel):
             else None
         )
         self.customer_service = CustomerServiceSender(client)
+        # Replies sent after the turn: through the database outbox when settings are given.
+        self.late_replies = (
+            LateReplies.from_settings(self.customer_service, settings)
+            if settings is not None
+            else LateReplies(self.customer_service, None)
+        )
+        self.api_client = client
+        self.media_lock = asyncio.Lock()
         self.turns = TurnCache()
         self.options = OptionMemory()
         self.signed_queries = SignedQueryMemory(SIGNED_QUERY_WINDOW_SECONDS)
         self._background: set[asyncio.Task] = set()
 
     def get_output_channel(self) -> OutputChannel | None:
-        return CustomerServiceOutput(self.customer_service)
+        return CustomerServiceOutput(self.late_replies)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("wechat_webhook", __name__)
+
+        @webhook.listener("after_server_start")
+        async def start_outbox(*_: Any) -> None:
+            # Also sends what a previous server left pending.
+            if self.late_replies.worker is not None:
+                self.late_replies.worker.start()
+
+        @webhook.listener("before_server_stop")
+        async def stop_outbox(*_: Any) -> None:
+            if self.late_replies.worker is not None:
+                await self.late_replies.worker.stop()
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -255,21 +284,28 @@ class WeChatInput(InputChannel):
             option = chosen_option(content, self.options.offered(openid))
             text = option.payload if option else content
             key = f"msg:{openid}:{message.id}" if message.id else f"text:{openid}:{message.time}"
+        elif message.type == "image":
+            text = f"image:{getattr(message, 'media_id', '') or ''}"
+            key = f"msg:{openid}:{message.id}" if message.id else f"image:{openid}:{message.time}"
         else:
             return passive_text_reply(openid, account, self.texts.describe_in_text)
         if not text:
             return None
 
-        turn, _ = self.turns.get_or_start(
-            key, lambda: self._run_assistant(text, openid, on_new_message)
+        # Retries of one MsgId share one turn: one run of the assistant, one photo download.
+        start = (
+            (lambda: self._receive_photo(openid, text.removeprefix("image:")))
+            if message.type == "image"
+            else (lambda: self._run_assistant(text, openid, on_new_message))
         )
+        turn, _ = self.turns.get_or_start(key, start)
         deadline = received_at + self.config.reply_deadline_seconds
         try:
             rendered: RenderedReply = await asyncio.wait_for(
                 asyncio.shield(turn.task), timeout=max(deadline - time.monotonic(), 0)
             )
         except asyncio.TimeoutError:
-            self._deliver_late(turn, openid)
+            self._deliver_late(turn, openid, key)
             return None
         except Exception:
             logger.exception("The assistant failed on a WeChat message")
@@ -277,13 +313,13 @@ class WeChatInput(InputChannel):
         if time.monotonic() > deadline:
             # Done, but too late for WeChat to still be waiting (the event loop may have been busy
             # with the turn itself): a passive reply now could be lost, so use the API.
-            self._deliver_late(turn, openid)
+            self._deliver_late(turn, openid, key)
             return None
         if turn.late_delivery_scheduled or not rendered.parts:
             return None  # already (being) sent through the API
         if len(rendered.parts) > 1 and not turn.remainder_sent:
             turn.remainder_sent = True
-            self._in_background(self.customer_service.send_texts(openid, rendered.parts[1:]))
+            self._in_background(self.late_replies.send(openid, rendered.parts[1:], key + ":rest"))
         return passive_text_reply(openid, account, rendered.parts[0])
 
     async def _run_assistant(
@@ -296,7 +332,12 @@ class WeChatInput(InputChannel):
         self.options.remember(openid, rendered.options)
         return rendered
 
-    def _deliver_late(self, turn: Turn, openid: str) -> None:
+    async def _receive_photo(self, openid: str, media_id: str) -> RenderedReply:
+        inbox = get_photo_inbox()
+        text = await receive_photo(self.api_client, inbox, openid, media_id, self.media_lock)
+        return RenderedReply(parts=[text])
+
+    def _deliver_late(self, turn: Turn, openid: str, key: str) -> None:
         if turn.late_delivery_scheduled:
             return
         turn.late_delivery_scheduled = True
@@ -307,8 +348,7 @@ class WeChatInput(InputChannel):
             except Exception:
                 logger.exception("The assistant failed on a WeChat message")
                 return
-            if rendered.parts:
-                await self.customer_service.send_texts(openid, rendered.parts)
+            await self.late_replies.send(openid, rendered.parts, key + ":late")
 
         self._in_background(deliver())
 

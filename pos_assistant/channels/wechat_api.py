@@ -28,6 +28,18 @@ _SECRET_VALUE = re.compile(
     r"""((?:app)?secret|access_token)(["']?\s*[=:]\s*["']?|%3D)[^&\s"',;)]+""", re.IGNORECASE
 )
 REDACTED = "***"
+# Customer-service messages WeChat will never accept as they are: outside the 48 h after the
+# user's last message (45015), too many without a user reply (45047), unsubscribed user (43004),
+# unknown openid (40003), content too long (45002) or malformed (47001), API not granted (48001).
+REFUSED_ERRCODES = frozenset({45015, 45047, 43004, 40003, 45002, 47001, 48001})
+
+
+class DeliveryFailed(Exception):
+    """A message did not go out; trying again later may work."""
+
+
+class DeliveryRefused(DeliveryFailed):
+    """WeChat refused the message for good (see REFUSED_ERRCODES)."""
 
 
 def redact_secrets(text: str) -> str:
@@ -96,6 +108,25 @@ class CustomerServiceSender:
     def __init__(self, client: WeChatClient | None) -> None:
         self._client = client
         self._lock = asyncio.Lock()  # one token fetch at a time; WeChat invalidates the old one
+
+    @property
+    def enabled(self) -> bool:
+        return self._client is not None
+
+    async def send_one(self, openid: str, text: str) -> None:
+        """Sends one message; raises DeliveryRefused or DeliveryFailed (secrets redacted)."""
+        if self._client is None:
+            raise DeliveryFailed("WECHAT_APPID/WECHAT_APPSECRET not set")
+        try:
+            async with self._lock:
+                await asyncio.to_thread(self._client.message.send_text, openid, text)
+        except WeChatClientException as error:
+            reason = f"errcode {error.errcode}: {redact_secrets(str(error.errmsg))}"
+            if error.errcode in REFUSED_ERRCODES:
+                raise DeliveryRefused(reason) from None
+            raise DeliveryFailed(reason) from None
+        except Exception as error:  # network and anything else; never a traceback with a URL
+            raise DeliveryFailed(f"{type(error).__name__}: {redact_secrets(str(error))}") from None
 
     async def send_texts(self, openid: str, parts: list[str]) -> bool:
         """Sends the parts in order; False (and a log line) when any of them could not be sent."""

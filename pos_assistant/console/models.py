@@ -1,4 +1,4 @@
-"""Console tables, in the case database (migration 0003). Naive UTC datetimes, as the case store."""
+"""Console tables in the case database (migration console_0001); naive UTC times, as cases."""
 
 from __future__ import annotations
 

@@ -7,8 +7,10 @@ from alembic import context
 from sqlalchemy import create_engine
 
 # Each module that defines tables adds them to Base.metadata.
+import pos_assistant.attachments.models
 import pos_assistant.cases.models
 import pos_assistant.handoff.models
+import pos_assistant.outbox
 import pos_assistant.rate_limits  # noqa: F401
 from pos_assistant.db import Base
 

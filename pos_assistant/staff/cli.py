@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from pos_assistant.attachments import cli as photo_commands
 from pos_assistant.cases.errors import CaseNotFound, CaseStoreError
 from pos_assistant.cases.labels import CaseLabels, load_case_labels
 from pos_assistant.cases.records import Case, NewCase
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_note.add_argument("--private", action="store_true", help="staff only, never shown")
     add_note.add_argument("--author", default="staff")
     cases.add_parser("seed-demo", help="create a few demo cases (safe to repeat)")
+    photo_commands.add_commands(groups)
 
     handoff = groups.add_parser("handoff", help="the human-handoff queue").add_subparsers(
         dest="command", required=True
@@ -282,6 +284,8 @@ def main(
     try:
         if args.group == "agents":
             return run_agent_command(args, commands.store, out, stdin)
+        if args.group == "photos":
+            return photo_commands.run(args, commands.store, settings, out)
         if args.group == "cases":
             if args.command == "list":
                 return commands.cases_list(args.status, args.limit)

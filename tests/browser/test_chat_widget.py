@@ -2,75 +2,36 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser.widget_page import (
+    ROOT_JS,
+    WIDGET_TEXTS,
+    active_options,
+    bubbles,
+    find,
+    open_widget,
+    say,
+    status_state,
+    wait,
+    wait_for_new_bot_reply,
+)
 from tests.e2e.stack import RasaStack, WebServer, conversation_id
 from tests.e2e.test_conversation_flows import staff
 
 pytestmark = pytest.mark.browser
 
-WIDGET_TEXTS = yaml.safe_load(
-    (Path(__file__).resolve().parents[2] / "data" / "channels" / "web.yml").read_text("utf-8")
-)
 UNORDERED_DEVICE = "我没买POS机却收到一台"
 MAX_FOLLOW_UP_QUESTIONS = 4
-REPLY_WAIT_SECONDS = 90  # a wait for the assistant, not an assertion on its speed
 # The reply may come back before Selenium looks, so record whether the indicator ever showed.
-WATCH_TYPING_INDICATOR = """
+WATCH_TYPING_INDICATOR = f"""
 window.typingIndicatorShown = false;
-const typing = document.querySelector('.pa-typing');
-new MutationObserver(() => { if (!typing.hidden) window.typingIndicatorShown = true; })
-  .observe(typing, {attributes: true});
+const typing = {ROOT_JS}.querySelector('.pa-typing');
+new MutationObserver(() => {{ if (!typing.hidden) window.typingIndicatorShown = true; }})
+  .observe(typing, {{attributes: true}});
 """
-
-
-def wait(browser: WebDriver, condition, seconds: float = REPLY_WAIT_SECONDS):
-    return WebDriverWait(browser, seconds, poll_frequency=0.2).until(lambda _: condition())
-
-
-def bubbles(browser: WebDriver, role: str) -> list[str]:
-    return [node.text for node in browser.find_elements(By.CSS_SELECTOR, f".pa-message.pa-{role}")]
-
-
-def active_options(browser: WebDriver) -> list[WebElement]:
-    return [
-        button
-        for button in browser.find_elements(By.CSS_SELECTOR, ".pa-option")
-        if button.is_enabled()
-    ]
-
-
-def status_state(browser: WebDriver) -> str:
-    return browser.find_element(By.CSS_SELECTOR, ".pa-status").get_attribute("data-state") or ""
-
-
-def open_widget(browser: WebDriver, url: str) -> None:
-    """Opens the chat panel and waits for the assistant's welcome (a new conversation asks for
-    it with /session_start) or, after a reload, for the restored history."""
-    browser.get(url)
-    launcher = wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, ".pa-launcher"), 20)
-    if launcher.is_displayed():
-        launcher.click()
-    wait(browser, lambda: status_state(browser) == "connected", 30)
-    wait(browser, lambda: len(bubbles(browser, "bot")) >= 1)
-
-
-def say(browser: WebDriver, text: str) -> None:
-    field = browser.find_element(By.CSS_SELECTOR, ".pa-input")
-    field.send_keys(text)
-    browser.find_element(By.CSS_SELECTOR, ".pa-send").click()
-
-
-def wait_for_new_bot_reply(browser: WebDriver, seen: int) -> list[str]:
-    wait(browser, lambda: len(bubbles(browser, "bot")) > seen)
-    return bubbles(browser, "bot")[seen:]
 
 
 def rest_reply_texts(rasa_stack: RasaStack, sender: str, text: str) -> tuple[list[str], list[str]]:
@@ -88,7 +49,7 @@ def test_advice_quick_replies_and_history_after_reload(
     browser: WebDriver, web_server: WebServer, rasa_stack: RasaStack, sender: str, screenshot
 ) -> None:
     open_widget(browser, web_server.url)
-    assert browser.find_element(By.CSS_SELECTOR, ".pa-title").text == WIDGET_TEXTS["title"]
+    assert find(browser, ".pa-title").text == WIDGET_TEXTS["title"]
     # A new conversation opens with the assistant's welcome and its quick replies.
     assert "POS机纠纷助手" in bubbles(browser, "bot")[0]
     assert "转人工" in [button.text for button in active_options(browser)]
@@ -111,7 +72,7 @@ def test_advice_quick_replies_and_history_after_reload(
     assert first_question in bubbles(browser, "bot")
     assert [button.text for button in active_options(browser)] == ["是", "否"]
     assert browser.execute_script("return window.typingIndicatorShown") is True
-    assert not browser.find_element(By.CSS_SELECTOR, ".pa-typing").is_displayed()
+    assert not find(browser, ".pa-typing").is_displayed()
     screenshot("first-answer")
 
     # Answer by quick replies ("否" where offered) until the recommended steps are shown.
@@ -165,13 +126,13 @@ def test_message_text_is_shown_as_text_never_as_html(
     assert bubbles(browser, "user")[-1] == hostile
     # The assistant's answer has come back: the page had a whole round trip to run a handler.
     wait_for_new_bot_reply(browser, seen)
-    messages = browser.find_element(By.CSS_SELECTOR, ".pa-messages")
+    messages = find(browser, ".pa-messages")
     assert messages.find_elements(By.CSS_SELECTOR, "img, b") == []
     assert browser.title != "pwned"  # (the page's CSP would also block an inline handler)
     # The same markup put in as HTML would be found by the check above.
     browser.execute_script(
         "const probe = document.createElement('div'); probe.innerHTML = arguments[0];"
-        "document.querySelector('.pa-messages').appendChild(probe);",
+        f"{ROOT_JS}.querySelector('.pa-messages').appendChild(probe);",
         hostile,
     )
     assert len(messages.find_elements(By.CSS_SELECTOR, "img, b")) == 2
@@ -187,7 +148,7 @@ def test_the_page_needs_no_network_beyond_its_own_server(
     fetched = browser.execute_script(
         "return performance.getEntriesByType('resource').map(entry => entry.name)"
     )
-    assert any(name.endswith("/static/vendor/socket.io.min.js") for name in fetched), fetched
+    assert any(name.endswith("/embed.js") for name in fetched), fetched
     assert [name for name in fetched if not name.startswith(web_server.url)] == []
 
 
@@ -198,7 +159,7 @@ def test_the_widget_shows_a_network_drop_and_reconnects(
     web_server.stop()
     try:
         wait(browser, lambda: status_state(browser) == "reconnecting", 30)
-        status = browser.find_element(By.CSS_SELECTOR, ".pa-status").text
+        status = find(browser, ".pa-status").text
         assert status == WIDGET_TEXTS["status_reconnecting"]
         screenshot("reconnecting")
     finally:
@@ -214,7 +175,7 @@ def test_on_a_phone_the_panel_fills_the_screen(
 ) -> None:
     browser.set_window_size(390, 844)
     open_widget(browser, web_server.url)
-    panel = browser.find_element(By.CSS_SELECTOR, ".pa-panel")
+    panel = find(browser, ".pa-panel")
     viewport = browser.execute_script("return [window.innerWidth, window.innerHeight]")
     assert [panel.rect["x"], panel.rect["y"]] == [0, 0]
     assert [round(panel.rect["width"]), round(panel.rect["height"])] == viewport

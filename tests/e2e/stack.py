@@ -142,6 +142,7 @@ def running_stack(
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{workdir / 'cases.db'}",
+        "ATTACHMENTS_DIR": str(workdir / "attachments"),
         "RASA_API_TOKEN": API_TOKEN,
         "RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "WECHAT_TOKEN": "e2e-wechat-token",
@@ -221,8 +222,9 @@ class WebServer:
     `stop()` then `start()` simulates a network drop for the widget: same URL, new process.
     """
 
-    def __init__(self, rasa_url: str, workdir: Path) -> None:
+    def __init__(self, rasa_url: str, workdir: Path, env: dict[str, str] | None = None) -> None:
         self.rasa_url = rasa_url
+        self.env = {**os.environ, **(env or {})}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "web.log"
@@ -243,6 +245,7 @@ class WebServer:
                     self.rasa_url,
                 ],
                 cwd=PROJECT_ROOT,
+                env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -257,8 +260,10 @@ class WebServer:
 
 
 @contextmanager
-def running_web_server(rasa_url: str, workdir: Path) -> Iterator[WebServer]:
-    server = WebServer(rasa_url, workdir)
+def running_web_server(
+    rasa_url: str, workdir: Path, env: dict[str, str] | None = None
+) -> Iterator[WebServer]:
+    server = WebServer(rasa_url, workdir, env)
     server.start()
     try:
         yield server

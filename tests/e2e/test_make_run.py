@@ -1,5 +1,6 @@
 """`make run` (scripts/run.sh) as a user runs it: a port in use is reported, not fought over; a
-second run neither reinstalls nor retrains; Ctrl-C stops every server it started.
+second run neither reinstalls nor retrains; a server that dies is restarted while the others keep
+serving; Ctrl-C stops every server it started.
 
 These run after `make test` has set up and trained (so here is always a second run). They use
 free ports and never wait for the model to load: Ctrl-C is sent while the Rasa server is still
@@ -132,7 +133,33 @@ def process_group_alive(pgid: int) -> bool:
     return True
 
 
-def test_servers_use_the_chosen_ports_and_ctrl_c_stops_them_all(
+def process_in_group(pgid: int, module: str) -> int:
+    """The process of the group that runs `python -m <module>` (not one that merely names it)."""
+    for pid in processes_in_group(pgid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if [part.decode() for part in argv[1:3]] == ["-m", module]:
+            return pid
+    raise AssertionError(f"no process of group {pgid} runs {module}")
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def ask(rasa: str, sender: str, text: str) -> str:
+    replies = httpx.post(
+        f"{rasa}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
+    ).json()
+    return " ".join(reply.get("text", "") for reply in replies)
+
+
+def test_servers_use_the_chosen_ports_a_killed_server_comes_back_and_ctrl_c_stops_all(
     ports: dict[str, int], tmp_path: Path
 ) -> None:
     log = tmp_path / "run.log"
@@ -141,11 +168,7 @@ def test_servers_use_the_chosen_ports_and_ctrl_c_stops_them_all(
         # The action server and the web page answer within seconds; the Rasa server is started
         # between them, so once both answer, all three are running.
         deadline = time.monotonic() + UP_TO_DATE_SECONDS
-        for port, path in (
-            (ports["ACTION_PORT"], "/health"),
-            (ports["WEB_PORT"], "/health"),
-            (ports["CONSOLE_PORT"], "/health"),
-        ):
+        for port, path in ((ports["ACTION_PORT"], "/health"), (ports["WEB_PORT"], "/health")):
             while True:
                 assert process.poll() is None, log.read_text(encoding="utf-8")
                 try:
@@ -155,7 +178,8 @@ def test_servers_use_the_chosen_ports_and_ctrl_c_stops_them_all(
                     pass
                 assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
                 time.sleep(0.5)
-        assert len(processes_in_group(process.pid)) >= 5  # run.sh and its four servers
+        # run.sh, the supervisor and its three servers
+        assert len(processes_in_group(process.pid)) >= 5
         # The Rasa server reaches the action server on ACTION_PORT, not on a fixed port: the
         # first question of an advice flow needs the form's validation action.
         rasa = f"http://127.0.0.1:{ports['RASA_PORT']}"
@@ -168,18 +192,31 @@ def test_servers_use_the_chosen_ports_and_ctrl_c_stops_them_all(
                 pass
             assert time.monotonic() < deadline + MODEL_LOAD_SECONDS, log.read_text("utf-8")
             time.sleep(0.5)
-        replies = httpx.post(
-            f"{rasa}/webhooks/rest/webhook",
-            json={"sender": "make-run", "message": "莫名其妙收到一台pos机，我根本没申请过"},
-            timeout=60,
-        ).json()
-        assert "索要验证码" in " ".join(reply.get("text", "") for reply in replies), replies
-        # The banner names the agent console on its port.
+        assert answers(f"http://127.0.0.1:{ports['CONSOLE_PORT']}/health")
+        assert "索要验证码" in ask(rasa, "make-run", "莫名其妙收到一台pos机，我根本没申请过")
+        # The agent console answers on its port, and the banner names it.
         console_line = f"Agent console:          http://localhost:{ports['CONSOLE_PORT']}/"
         while console_line not in log.read_text(encoding="utf-8"):
             assert process.poll() is None, log.read_text(encoding="utf-8")
             assert time.monotonic() < deadline + MODEL_LOAD_SECONDS, log.read_text("utf-8")
             time.sleep(0.5)
+        assert answers(f"http://127.0.0.1:{ports['CONSOLE_PORT']}/health")
+
+        # The action server dies: the supervisor starts it again within 30 s, the Rasa server
+        # and the web page keep serving meanwhile, and the next message is answered normally.
+        action = f"http://127.0.0.1:{ports['ACTION_PORT']}/health"
+        web = f"http://127.0.0.1:{ports['WEB_PORT']}/health"
+        killed = process_in_group(process.pid, "pos_assistant.action_server")
+        os.kill(killed, signal.SIGKILL)
+        killed_at = time.monotonic()
+        while not answers(action):
+            assert answers(rasa) and answers(web), "a server stopped with the action server"
+            assert time.monotonic() - killed_at < 30, log.read_text(encoding="utf-8")
+            time.sleep(0.5)
+        assert process_in_group(process.pid, "pos_assistant.action_server") != killed
+        assert "索要验证码" in ask(rasa, "make-run-2", "莫名其妙收到一台pos机，我根本没申请过")
+        output = log.read_text(encoding="utf-8")
+        assert "actions stopped unexpectedly (exit code -9); restarting in 1 s" in output, output
 
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         assert process.wait(timeout=60) == 0

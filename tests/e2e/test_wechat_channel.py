@@ -16,12 +16,12 @@ from tests.fakes.wechat_server import (
     ACCOUNT_ID,
     WEBHOOK_PATH,
     event_message,
-    image_message,
     post,
     post_signed,
     reply_fields,
     signed_query,
     text_message,
+    voice_message,
 )
 
 pytestmark = pytest.mark.e2e
@@ -175,7 +175,7 @@ def test_buttons_become_numbers_and_a_number_sends_the_payload(
 
 
 def test_non_text_messages_get_a_request_to_write_text(rasa_stack: RasaStack, sender: str) -> None:
-    answer = post_signed(rasa_stack.rasa_url, token(rasa_stack), image_message(sender, 7))
+    answer = post_signed(rasa_stack.rasa_url, token(rasa_stack), voice_message(sender, 7))
     assert reply_fields(answer.text)["Content"] == CHANNEL_TEXTS["describe_in_text"]
     assert user_turns(rasa_stack, sender) == []
 

@@ -19,10 +19,10 @@ from tests.e2e.test_conversation_flows import staff
 from tests.fakes.wechat_api import FakeWeChatApi, running_fake_wechat_api
 from tests.fakes.wechat_server import (
     SafeModeWeChat,
-    image_message,
     post,
     signed_query,
     text_message,
+    voice_message,
 )
 
 pytestmark = pytest.mark.e2e
@@ -76,8 +76,8 @@ def user_turns(stack: RasaStack, openid: str) -> list[dict]:
 def test_an_encrypted_message_gets_an_encrypted_reply(
     slow_stack: RasaStack, wechat: SafeModeWeChat, sender: str
 ) -> None:
-    # An image needs no assistant turn, so it is answered passively even with the tiny deadline.
-    query, body = wechat.encrypted_request(image_message(sender, next(_msg_ids)))
+    # A voice message needs no assistant turn: answered passively even with the tiny deadline.
+    query, body = wechat.encrypted_request(voice_message(sender, next(_msg_ids)))
     answer = post(slow_stack.rasa_url, query, body)
     assert answer.status_code == 200, answer.text
     reply = wechat.decrypt_reply(answer.text)

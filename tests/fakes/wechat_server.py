@@ -39,13 +39,24 @@ def text_message(openid: str, content: str, msg_id: int, create_time: int | None
     )
 
 
-def image_message(openid: str, msg_id: int) -> str:
+def image_message(openid: str, msg_id: int, media_id: str | None = None) -> str:
     return (
         f"<xml><ToUserName><![CDATA[{ACCOUNT_ID}]]></ToUserName>"
         f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
         f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
         "<PicUrl><![CDATA[http://mmbiz.example/pic.jpg]]></PicUrl>"
-        f"<MediaId><![CDATA[media-{msg_id}]]></MediaId><MsgId>{msg_id}</MsgId></xml>"
+        f"<MediaId><![CDATA[{media_id or f'media-{msg_id}'}]]></MediaId>"
+        f"<MsgId>{msg_id}</MsgId></xml>"
+    )
+
+
+def voice_message(openid: str, msg_id: int) -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT_ID}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[voice]]></MsgType>"
+        f"<MediaId><![CDATA[media-{msg_id}]]></MediaId><Format><![CDATA[amr]]></Format>"
+        f"<MsgId>{msg_id}</MsgId></xml>"
     )
 
 

@@ -163,9 +163,8 @@ class RecordingSender:
     def __init__(self) -> None:
         self.sent: list[tuple[str, list[str]]] = []
 
-    async def send_texts(self, openid: str, parts: list[str]) -> bool:
+    async def send(self, openid: str, parts: list[str], key: str) -> None:
         self.sent.append((openid, parts))
-        return True
 
 
 async def test_an_agent_reply_goes_to_the_openid_of_a_wechat_conversation_only() -> None:

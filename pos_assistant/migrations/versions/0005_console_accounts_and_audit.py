@@ -1,8 +1,8 @@
 """Agent console: accounts, their topics, login sessions, the audit log, agents' corrections of
 misunderstood messages; on handoffs a release summary and when the agent last acted.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: console_0001
+Revises: attachments_0001
 Create Date: 2026-12-02
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "console_0001"
+down_revision = "attachments_0001"
 branch_labels = None
 depends_on = None
 

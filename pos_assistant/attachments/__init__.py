@@ -1,0 +1,1 @@
+"""Evidence photos users send (widget uploads, WeChat image messages), attached to their case."""
