@@ -54,6 +54,9 @@ class Settings:
     # ("09:00-21:00", Beijing time; pos_assistant/working_hours.py).
     handoff_expected_wait_minutes: int = 10
     handoff_hours: str = "09:00-21:00"
+    # Minutes a taken conversation may go without a reply from its agent before it goes back to
+    # the queue (and the customer is told); the agent console checks every minute.
+    handoff_agent_timeout: int = 30
     # Channels: longer messages get a "please shorten" reply and never reach the NLU.
     max_message_chars: int = 1000
     # Largest request body the Rasa server reads (REST, socket.io; WeChat has its own 64 KB).
@@ -80,6 +83,15 @@ class Settings:
     # Fernet key(s) for personal slot values in the tracker store (pos_assistant/tracker_store.py);
     # empty: a key generated once per install in var/tracker-encryption.key.
     tracker_encryption_key: str = ""
+    # Agent console (pos_assistant/console/): where it listens, how long a login lasts, how many
+    # failed logins per name or address in the window before logins are refused for a while.
+    console_host: str = "127.0.0.1"
+    console_port: int = 8001
+    console_session_minutes: int = 480
+    console_login_failures: int = 5
+    console_login_window_minutes: int = 15
+    # Key that signs console session cookies; empty: one generated per install in var/.
+    console_secret_key: str = ""
     # How long the Rasa server waits for the action server before it apologises
     # (pos_assistant/action_timeouts.py); Rasa's own default is 5 minutes. With the NLU and the
     # apology itself, the user hears back within 10 s even on a loaded machine.
@@ -125,6 +137,7 @@ def get_settings() -> Settings:
         ),
         handoff_expected_wait_minutes=_positive_int("handoff_expected_wait_minutes"),
         handoff_hours=_working_hours(env("HANDOFF_HOURS", Settings.handoff_hours)),
+        handoff_agent_timeout=_positive_int("handoff_agent_timeout"),
         max_message_chars=_positive_int("max_message_chars"),
         max_request_bytes=_positive_int("max_request_bytes"),
         rest_api_token=env("REST_API_TOKEN", ""),
@@ -142,6 +155,12 @@ def get_settings() -> Settings:
         handoffs_per_address=_positive_int("handoffs_per_address"),
         rate_limit_window_minutes=_positive_int("rate_limit_window_minutes"),
         tracker_encryption_key=env("TRACKER_ENCRYPTION_KEY", ""),
+        console_host=env("CONSOLE_HOST", "127.0.0.1") or "127.0.0.1",
+        console_port=_positive_int("console_port"),
+        console_session_minutes=_positive_int("console_session_minutes"),
+        console_login_failures=_positive_int("console_login_failures"),
+        console_login_window_minutes=_positive_int("console_login_window_minutes"),
+        console_secret_key=env("CONSOLE_SECRET_KEY", ""),
         action_timeout_seconds=_positive_float(
             "ACTION_TIMEOUT_SECONDS",
             env("ACTION_TIMEOUT_SECONDS", str(Settings.action_timeout_seconds)),

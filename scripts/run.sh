@@ -14,9 +14,10 @@ ACTION_HOST=${ACTION_HOST:-127.0.0.1}
 export ACTION_HOST
 RASA_PORT=${RASA_PORT:-5005}
 WEB_PORT=${WEB_PORT:-8000}
-for port in "$ACTION_PORT" "$RASA_PORT" "$WEB_PORT"; do
+CONSOLE_PORT=${CONSOLE_PORT:-8001}
+for port in "$ACTION_PORT" "$RASA_PORT" "$WEB_PORT" "$CONSOLE_PORT"; do
   if port_in_use "$port"; then
-    echo "error: port $port is already in use. Stop what runs there, or set ACTION_PORT / RASA_PORT / WEB_PORT." >&2
+    echo "error: port $port is already in use. Stop what runs there, or set ACTION_PORT / RASA_PORT / WEB_PORT / CONSOLE_PORT." >&2
     exit 1
   fi
 done
@@ -42,6 +43,7 @@ services=(
 if [ -f web/server.py ]; then
   services+=(--service "web=.venv/bin/python -m web.server --port $WEB_PORT --rasa-url http://localhost:$RASA_PORT")
 fi
+services+=(--service "console=.venv/bin/python -m pos_assistant.console --port $CONSOLE_PORT")
 supervisor=
 stop_all() {
   local status=${1:-0}
@@ -64,6 +66,7 @@ supervisor=$!
 echo "run: starting (loading the model takes about a minute)"
 wait_for_url "http://$ACTION_HOST:$ACTION_PORT/health" 120 "action server"
 wait_for_url "http://localhost:$RASA_PORT/" 240 "Rasa server"
+wait_for_url "http://localhost:$CONSOLE_PORT/health" 60 "agent console"
 
 cat <<MSG
 
@@ -75,6 +78,7 @@ if [ -f web/server.py ]; then
   echo "  Chat in the browser:  http://localhost:$WEB_PORT/"
 fi
 cat <<MSG
+  Agent console:          http://localhost:$CONSOLE_PORT/ (first account: .venv/bin/python -m pos_assistant.staff agents add NAME --role lead)
   WeChat webhook:         http://localhost:$RASA_PORT/webhooks/wechat/webhook (token: \$WECHAT_TOKEN)
   Staff tool (handoffs):  export RASA_API_TOKEN=$RASA_API_TOKEN
                           .venv/bin/python -m pos_assistant.staff handoff list

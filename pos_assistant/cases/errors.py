@@ -57,6 +57,15 @@ class HandoffNotFound(CaseStoreError):
         self.conversation_id = conversation_id
 
 
+class HandoffTakenByOther(CaseStoreError):
+    """Another agent owns this conversation: one owner at a time (a lead may reassign)."""
+
+    def __init__(self, conversation_id: str, owner: str) -> None:
+        super().__init__(f"conversation {conversation_id} is taken by {owner}")
+        self.conversation_id = conversation_id
+        self.owner = owner
+
+
 class RateLimited(CaseStoreError):
     """This identity opened too many cases or asked for a human too often; retry after
     `retry_at`."""

@@ -89,6 +89,12 @@ class CaseStore:
         )
         self.handoffs = HandoffQueue(self._database, self._limits)
 
+    @property
+    def database(self) -> Database:
+        """The database this store lives in, for modules that keep their own tables there (the
+        agent console's accounts and audit log)."""
+        return self._database
+
     def dispose(self) -> None:
         self._database.dispose()
 

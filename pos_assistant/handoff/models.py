@@ -33,6 +33,11 @@ class HandoffRequestRecord(Base):
     # Equals conversation_id while the request is open (waiting/taken), NULL once released:
     # the unique constraint then allows one open request per conversation on every database.
     open_conversation_id = Column(String(128))
+    # What the agent noted when handing back to the assistant (staff only, never sent).
+    release_summary = Column(Text)
+    # When the owner took it or last replied: an owner silent for HANDOFF_AGENT_TIMEOUT minutes
+    # has abandoned it, and it goes back to the queue.
+    agent_active_at = Column(DateTime)
     created_at = Column(DateTime, nullable=False)
     updated_at = Column(DateTime, nullable=False)
 

@@ -12,7 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pos_assistant.cases.errors import HandoffNotFound, RateLimited, StoreUnavailable
+from pos_assistant.cases.errors import (
+    HandoffNotFound,
+    HandoffTakenByOther,
+    RateLimited,
+    StoreUnavailable,
+)
 from pos_assistant.cases.identifiers import normalize_case_number
 from pos_assistant.db import Database, as_utc
 from pos_assistant.handoff.models import HandoffRequestRecord, HandoffStatus
@@ -94,23 +99,59 @@ class HandoffQueue:
         with self._database.transaction() as session:
             return [HandoffRequest.from_record(row) for row in session.execute(query).scalars()]
 
-    def take(self, conversation_id: str, agent: str) -> HandoffRequest:
+    def take(self, conversation_id: str, agent: str, *, reassign: bool = False) -> HandoffRequest:
+        """Makes `agent` the owner. Raises HandoffTakenByOther when someone else owns it, unless
+        `reassign` (a lead's decision)."""
         with self._database.transaction() as session:
             record = self._open_request(session, conversation_id)
             if record is None:
                 raise HandoffNotFound(conversation_id)
+            owner = record.taken_by
+            if record.status == HandoffStatus.TAKEN.value and owner != agent[:64] and not reassign:
+                raise HandoffTakenByOther(conversation_id, owner or "")
             record.status = HandoffStatus.TAKEN.value
             record.taken_by = agent[:64]
-            record.updated_at = self._database.now()
+            record.updated_at = record.agent_active_at = self._database.now()
             session.flush()
             return HandoffRequest.from_record(record)
 
-    def release(self, conversation_id: str) -> HandoffRequest:
+    def mark_agent_active(self, conversation_id: str) -> None:
+        """The owner just replied: the abandoned-take clock starts again."""
+        with self._database.transaction() as session:
+            record = self._open_request(session, conversation_id)
+            if record is not None:
+                record.agent_active_at = self._database.now()
+
+    def requeue_abandoned(self, idle: timedelta) -> list[tuple[HandoffRequest, str]]:
+        """Taken conversations whose owner has not acted for `idle` go back to waiting; returns
+        each with the owner who left it."""
+        now = self._database.now()
+        with self._database.transaction() as session:
+            records = session.execute(
+                select(HandoffRequestRecord)
+                .where(
+                    HandoffRequestRecord.status == HandoffStatus.TAKEN.value,
+                    HandoffRequestRecord.agent_active_at < now - idle,
+                )
+                .with_for_update()
+            ).scalars()
+            requeued = []
+            for record in records:
+                owner = record.taken_by or ""
+                record.status = HandoffStatus.WAITING.value
+                record.taken_by = None
+                record.updated_at = now
+                requeued.append((HandoffRequest.from_record(record), owner))
+            return requeued
+
+    def release(self, conversation_id: str, summary: str | None = None) -> HandoffRequest:
+        """Back to the assistant; `summary` (staff only, never sent) is kept with the request."""
         with self._database.transaction() as session:
             record = self._open_request(session, conversation_id)
             if record is None:
                 raise HandoffNotFound(conversation_id)
             record.status = HandoffStatus.RELEASED.value
+            record.release_summary = (summary or "")[:2000] or None
             record.open_conversation_id = None
             record.updated_at = self._database.now()
             session.flush()

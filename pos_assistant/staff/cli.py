@@ -14,20 +14,16 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from pos_assistant.attachments import cli as photo_commands
-from pos_assistant.cases.errors import CaseNotFound, CaseStoreError, HandoffNotFound
+from pos_assistant.cases.errors import CaseNotFound, CaseStoreError
 from pos_assistant.cases.labels import CaseLabels, load_case_labels
 from pos_assistant.cases.records import Case, NewCase
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.china_time import beijing_time
-from pos_assistant.handoff.models import ALL_HANDOFF_STATUSES, OPEN_HANDOFF_STATUSES, HandoffStatus
-from pos_assistant.handoff.records import HandoffRequest
+from pos_assistant.console.accounts_cli import add_agent_commands, run_agent_command
+from pos_assistant.handoff.models import ALL_HANDOFF_STATUSES, HandoffStatus
+from pos_assistant.handoff.service import HandoffService
 from pos_assistant.settings import Settings, get_settings
-from pos_assistant.staff.rasa_client import (
-    RasaUnreachable,
-    fetch_tracker,
-    resume_conversation,
-    send_agent_message,
-)
+from pos_assistant.staff.rasa_client import RasaUnreachable, resume_conversation
 from pos_assistant.staff.sanitize import strip_control_characters
 from pos_assistant.staff.transcript import (
     recommended_steps,
@@ -80,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     take = handoff.add_parser("take", help="mark a waiting conversation as taken")
     take.add_argument("conversation_id")
     take.add_argument("--agent", default="staff")
+    take.add_argument("--reassign", action="store_true", help="take it from another agent")
     show_handoff = handoff.add_parser(
         "show",
         help="the conversation for the agent: transcript with the assistant's understanding, "
@@ -96,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         "release", help="give the conversation back to the assistant (resumes it in Rasa)"
     )
     release.add_argument("conversation_id")
+    release.add_argument("--summary", help="what was done, for staff (never sent to the user)")
+    add_agent_commands(groups)
     return parser
 
 
@@ -112,7 +111,7 @@ class StaffCommands:
         self.settings = settings
         self.labels = labels
         self.out = out
-        self.resume = resume
+        self.handoffs = HandoffService(store, settings, resume=resume)
 
     def print(self, line: str = "") -> None:
         print(strip_control_characters(line), file=self.out)
@@ -212,24 +211,14 @@ class StaffCommands:
             self.print("(queue is empty)")
         return 0
 
-    def handoff_take(self, conversation_id: str, agent: str) -> int:
-        request = self.store.handoffs.take(conversation_id, agent)
+    def handoff_take(self, conversation_id: str, agent: str, reassign: bool) -> int:
+        request = self.handoffs.take(conversation_id, agent, reassign=reassign)
         self.print(f"{_user(request.conversation_id)}: taken by {_user(request.taken_by)}")
         return 0
 
-    def _open_request(self, conversation_id: str) -> HandoffRequest:
-        for request in self.store.handoffs.list(OPEN_HANDOFF_STATUSES):
-            if request.conversation_id == conversation_id:
-                return request
-        raise HandoffNotFound(conversation_id)
-
     def handoff_show(self, conversation_id: str) -> int:
-        request = self._open_request(conversation_id)
-        tracker = fetch_tracker(
-            self.settings.rasa_url, self.settings.rasa_api_token, conversation_id
-        )
-        slots = tracker.get("slots") or {}
-        events = tracker.get("events") or []
+        conversation = self.handoffs.conversation(conversation_id)
+        request, slots, events = conversation.request, conversation.slots, conversation.events
         category = self.labels.category(request.category) if request.category else "-"
         taken_by = f" ({_user(request.taken_by)})" if request.taken_by else ""
         self.print(
@@ -263,23 +252,12 @@ class StaffCommands:
         return 0
 
     def handoff_reply(self, conversation_id: str, text: str, agent: str) -> int:
-        request = self._open_request(conversation_id)
-        if not text.strip():
-            self.print("error: the message is empty")
-            return 1
-        if request.status == HandoffStatus.WAITING.value:
-            self.store.handoffs.take(conversation_id, agent)
-        send_agent_message(
-            self.settings.rasa_url, self.settings.rasa_api_token, conversation_id, text, agent
-        )
+        self.handoffs.reply(conversation_id, agent, text)
         self.print(f"{conversation_id}: sent as {agent}")
         return 0
 
-    def handoff_release(self, conversation_id: str) -> int:
-        self._open_request(conversation_id)
-        # Resume first: if Rasa is down the request stays open and the release can be retried.
-        self.resume(self.settings.rasa_url, self.settings.rasa_api_token, conversation_id)
-        self.store.handoffs.release(conversation_id)
+    def handoff_release(self, conversation_id: str, summary: str | None) -> int:
+        self.handoffs.release(conversation_id, summary=summary)
         self.print(f"{conversation_id}: released, the assistant answers this conversation again")
         return 0
 
@@ -291,6 +269,7 @@ def main(
     settings: Settings | None = None,
     out: TextIO | None = None,
     resume: ResumeFunction = resume_conversation,
+    stdin: TextIO | None = None,
 ) -> int:
     args = build_parser().parse_args(argv)
     settings = settings or get_settings()
@@ -303,6 +282,8 @@ def main(
         resume=resume,
     )
     try:
+        if args.group == "agents":
+            return run_agent_command(args, commands.store, out, stdin)
         if args.group == "photos":
             return photo_commands.run(args, commands.store, settings, out)
         if args.group == "cases":
@@ -322,12 +303,12 @@ def main(
         if args.command == "list":
             return commands.handoff_list(args.all)
         if args.command == "take":
-            return commands.handoff_take(args.conversation_id, args.agent)
+            return commands.handoff_take(args.conversation_id, args.agent, args.reassign)
         if args.command == "show":
             return commands.handoff_show(args.conversation_id)
         if args.command == "reply":
             return commands.handoff_reply(args.conversation_id, args.text, args.agent)
-        return commands.handoff_release(args.conversation_id)
+        return commands.handoff_release(args.conversation_id, args.summary)
     except (CaseStoreError, RasaUnreachable) as error:
         print(f"error: {_user(error)}", file=out)
         return 1

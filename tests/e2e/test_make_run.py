@@ -57,7 +57,12 @@ def modification_times() -> list[float]:
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    return {"ACTION_PORT": free_port(), "RASA_PORT": free_port(), "WEB_PORT": free_port()}
+    return {
+        "ACTION_PORT": free_port(),
+        "RASA_PORT": free_port(),
+        "WEB_PORT": free_port(),
+        "CONSOLE_PORT": free_port(),
+    }
 
 
 @pytest.fixture
@@ -187,7 +192,15 @@ def test_servers_use_the_chosen_ports_a_killed_server_comes_back_and_ctrl_c_stop
                 pass
             assert time.monotonic() < deadline + MODEL_LOAD_SECONDS, log.read_text("utf-8")
             time.sleep(0.5)
+        assert answers(f"http://127.0.0.1:{ports['CONSOLE_PORT']}/health")
         assert "索要验证码" in ask(rasa, "make-run", "莫名其妙收到一台pos机，我根本没申请过")
+        # The agent console answers on its port, and the banner names it.
+        console_line = f"Agent console:          http://localhost:{ports['CONSOLE_PORT']}/"
+        while console_line not in log.read_text(encoding="utf-8"):
+            assert process.poll() is None, log.read_text(encoding="utf-8")
+            assert time.monotonic() < deadline + MODEL_LOAD_SECONDS, log.read_text("utf-8")
+            time.sleep(0.5)
+        assert answers(f"http://127.0.0.1:{ports['CONSOLE_PORT']}/health")
 
         # The action server dies: the supervisor starts it again within 30 s, the Rasa server
         # and the web page keep serving meanwhile, and the next message is answered normally.
