@@ -75,7 +75,7 @@ The assistant is running.
     curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"u1","message":"你好"}'
 MSG
 if [ -f web/server.py ]; then
-  echo "  Chat in the browser:  http://localhost:$WEB_PORT/"
+  echo "  Chat in the browser:    http://localhost:$WEB_PORT/"
 fi
 cat <<MSG
   Agent console:          http://localhost:$CONSOLE_PORT/ (first account: .venv/bin/python -m pos_assistant.staff agents add NAME --role lead)

@@ -49,6 +49,10 @@ async def reply(action: Any, text: str, intent: str = "ask_follow_up", **slots: 
         ("多久能处理好", "how_long"),
         ("你能帮我报警吗", "call_police"),
         ("商家不理我怎么办", "seller_ignores"),
+        ("卡已经冻结了", "what_next"),  # a victim's step done: what comes next
+        ("报完警了", "what_next"),
+        ("现在怎么办", "what_next"),
+        ("商家不理我该怎么办", "seller_ignores"),  # the more specific topic comes first
         ("今天天气怎么样", None),
     ],
 )
