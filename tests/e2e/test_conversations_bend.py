@@ -125,3 +125,25 @@ def test_wechat_not_bought_online_corrects_the_refund_advice(
     wechat(rasa_stack, openid, "是")
     corrected = wechat(rasa_stack, openid, "不是网上买的，业务员上门办的")
     assert "未激活的POS机退不了" in corrected and "个人怎么申请POS机" not in corrected
+
+
+def test_wechat_a_case_request_naming_its_category_asks_for_the_phone(
+    rasa_stack: RasaStack, sender: str
+) -> None:
+    reply = wechat(rasa_stack, f"o-{sender}", "帮我登记一下，未激活退押金的")
+    assert "手机号" in reply and "哪类问题" not in reply, reply
+
+
+# --- repetition and length -------------------------------------------------------------------
+
+
+def test_wechat_the_same_report_twice_gets_a_reminder_and_too_long_gets_three_lines(
+    rasa_stack: RasaStack, sender: str
+) -> None:
+    openid = f"o-{sender}"
+    first = wechat(rasa_stack, openid, "有人打电话自称POS售后要我验证码，我没给")
+    assert first.startswith("【安全提醒】"), first
+    again = wechat(rasa_stack, openid, "刚才有个POS售后又打电话来了，要验证码，我还是没给")
+    assert "要再看一遍完整步骤吗" in again and len(again) < len(first), again
+    shorter = wechat(rasa_stack, openid, "字太多了我眼睛看不清")
+    assert "1. " in shorter and "3. " in shorter and "4. " not in shorter, shorter
