@@ -122,6 +122,10 @@ def test_an_agent_takes_a_widget_conversation_over_in_the_console(
     assert any("request_human" in reading for reading in readings), readings
     assert len(css(browser, "#steps li")) >= 3
     assert text_of(browser, "#situation-title") == "没买POS机却收到一台设备"
+    # Times are Beijing time, as the assistant's own messages say, whatever the agent's machine.
+    beijing_hours = {f"{(time.gmtime().tm_hour + 8 + extra) % 24:02d}:" for extra in (-1, 0)}
+    first_time = texts(browser, "#transcript .msg .meta")[0].split()[-1]
+    assert first_time[:3] in beijing_hours, first_time
     shot(browser, "2-conversation")
 
     browser.find_element(By.ID, "take").click()

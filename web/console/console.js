@@ -19,7 +19,7 @@
     if (text !== undefined && text !== null) node.textContent = text;
     return node;
   };
-  const clock = (iso) => (iso ? new Date(iso).toLocaleTimeString("zh-CN", { hour12: false }) : "");
+  const clock = (iso) => (iso ? new Date(iso).toLocaleTimeString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" }) : "");
   const channelLabel = (c) => T["channel_" + c] || c;
 
   async function api(method, path, body) {
