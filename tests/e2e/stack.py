@@ -130,17 +130,14 @@ def action_server_command(port: int) -> list[str]:
     ]
 
 
-@contextmanager
-def running_stack(
-    workdir: Path, extra_env: dict[str, str] | None = None, rasa_args: tuple[str, ...] = ()
-) -> Iterator[RasaStack]:
-    model_path = model_under_test()
-    if not model_path.exists():
-        raise RuntimeError(f"{model_path} is missing: run `make train` first")
-    workdir.mkdir(parents=True, exist_ok=True)
-    action_port, rasa_port = free_port(), free_port()
-    env = {
+def stack_env(
+    workdir: Path, rasa_port: int, extra_env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The test servers' environment: this checkout's code, a database and files in `workdir`."""
+    return {
         **os.environ,
+        # The servers import this checkout's code (the venv may be shared with another one).
+        "PYTHONPATH": str(PROJECT_ROOT),
         "DATABASE_URL": f"sqlite:///{workdir / 'cases.db'}",
         "ATTACHMENTS_DIR": str(workdir / "attachments"),
         "RASA_API_TOKEN": API_TOKEN,
@@ -160,6 +157,18 @@ def running_stack(
         "RASA_TELEMETRY_ENABLED": "false",
         **(extra_env or {}),
     }
+
+
+@contextmanager
+def running_stack(
+    workdir: Path, extra_env: dict[str, str] | None = None, rasa_args: tuple[str, ...] = ()
+) -> Iterator[RasaStack]:
+    model_path = model_under_test()
+    if not model_path.exists():
+        raise RuntimeError(f"{model_path} is missing: run `make train` first")
+    workdir.mkdir(parents=True, exist_ok=True)
+    action_port, rasa_port = free_port(), free_port()
+    env = stack_env(workdir, rasa_port, extra_env)
     endpoints = write_endpoints(workdir, action_port)
     stack = RasaStack(
         rasa_url=f"http://127.0.0.1:{rasa_port}",

@@ -16,6 +16,7 @@ from tests.e2e.stack import (
     action_server_command,
     free_port,
     model_under_test,
+    stack_env,
     wait_until_up,
     write_endpoints,
 )
@@ -85,27 +86,19 @@ class FaultStack(RasaStack):
 def fault_stack(workdir: Path, wechat_api_url: str) -> FaultStack:
     workdir.mkdir(parents=True, exist_ok=True)
     action_port, rasa_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        # The servers import this checkout's code (the venv may be shared with another one).
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "DATABASE_URL": f"sqlite:///{workdir / 'cases.db'}",
-        "RASA_API_TOKEN": API_TOKEN,
-        "RASA_URL": f"http://127.0.0.1:{rasa_port}",
-        "WECHAT_TOKEN": WECHAT_TOKEN,
-        "WECHAT_APPID": WECHAT_APPID,
-        "WECHAT_APPSECRET": WECHAT_SECRET,
-        "WECHAT_API_BASE_URL": wechat_api_url,
-        # Every WeChat answer goes out late, through the outbox; retries come quickly.
-        "WECHAT_REPLY_DEADLINE_SECONDS": "0.01",
-        "OUTBOX_FIRST_RETRY_SECONDS": "0.5",
-        "HANDOFFS_PER_ADDRESS": "100000",
-        "CASES_PER_ADDRESS": "100000",
-        "LOOKUP_FAILURES_PER_ADDRESS": "100000",
-        "PYTHONHASHSEED": "0",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "RASA_TELEMETRY_ENABLED": "false",
-    }
+    env = stack_env(
+        workdir,
+        rasa_port,
+        {
+            "WECHAT_TOKEN": WECHAT_TOKEN,
+            "WECHAT_APPID": WECHAT_APPID,
+            "WECHAT_APPSECRET": WECHAT_SECRET,
+            "WECHAT_API_BASE_URL": wechat_api_url,
+            # Every WeChat answer goes out late, through the outbox; retries come quickly.
+            "WECHAT_REPLY_DEADLINE_SECONDS": "0.01",
+            "OUTBOX_FIRST_RETRY_SECONDS": "0.5",
+        },
+    )
     endpoints = write_endpoints(workdir, action_port)
     stack = FaultStack(
         rasa_url=f"http://127.0.0.1:{rasa_port}",
