@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import Enum
 
 from sqlalchemy import (
@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pos_assistant.db import Base, Database
+from pos_assistant.db import Base, Database, as_utc, naive_utc, utc_now
 
 Transactions = Callable[[], AbstractContextManager[Session]]
 
@@ -100,13 +100,13 @@ class OutboxMessage:
             status=record.status,
             attempts=record.attempts,
             last_error=record.last_error,
-            created_at=record.created_at.replace(tzinfo=timezone.utc),
-            updated_at=record.updated_at.replace(tzinfo=timezone.utc),
+            created_at=as_utc(record.created_at),
+            updated_at=as_utc(record.updated_at),
         )
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return naive_utc(utc_now())
 
 
 class Outbox:

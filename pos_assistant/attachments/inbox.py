@@ -28,6 +28,7 @@ from pos_assistant.attachments.models import AttachmentRecord
 from pos_assistant.attachments.storage import AttachmentStorage, storage_from_setting
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.cases.vocabulary import OPEN_STATUSES
+from pos_assistant.db import as_utc, naive_utc
 from pos_assistant.settings import Settings
 
 
@@ -74,7 +75,7 @@ class StoredPhoto:
             byte_size=row.byte_size,
             width=row.width,
             height=row.height,
-            created_at=row.created_at.replace(tzinfo=timezone.utc),
+            created_at=as_utc(row.created_at),
             storage_key=row.storage_key,
             thumbnail_key=row.thumbnail_key,
         )
@@ -169,7 +170,7 @@ class PhotoInbox:
             except ImageRejected as rejected:
                 raise PhotosRefused(rejected.reason, position) from None
         case_number = self.open_case_of(conversation_id)
-        now = self.clock().astimezone(timezone.utc).replace(tzinfo=None)
+        now = naive_utc(self.clock())
         rows = [self._put(image, conversation_id, source, case_number, now) for image in processed]
         with database_transaction(self.store) as session:
             session.add_all(rows)
