@@ -19,6 +19,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.tracker_reading import latest_intent, latest_text
 from pos_assistant.cases.identifiers import find_phone, normalize_phone
 from pos_assistant.cases.labels import load_case_labels
 from pos_assistant.situations import situations
@@ -27,21 +28,19 @@ REQUESTS_FILE = Path(__file__).resolve().parent.parent / "data" / "case_requests
 CASE_FORM = "open_case_form"
 CORRECTED_RESPONSE = "utter_case_field_corrected"
 OPEN_CASE_INTENT = "open_case"
-# Words that say the summary has something wrong; what follows the last of the "new value"
-# markers is the new value ("不是没买却收到，应该是赠品没寄" → "赠品没寄").
-CORRECTION_MARKERS = ("错了", "不对", "搞错", "写错", "选错", "弄错", "改一下", "不是这个", "wrong")
-NEW_VALUE_MARKERS = ("应该是", "改成", "改为", "换成", "其实是", "是")
-
-
-def _latest(tracker: Tracker) -> tuple[str, str | None]:
-    message = tracker.latest_message or {}
-    return str(message.get("text") or ""), (message.get("intent") or {}).get("name")
 
 
 @lru_cache(maxsize=1)
-def _request_words() -> tuple[str, ...]:
+def _words() -> dict[str, tuple[str, ...]]:
     raw = yaml.safe_load(REQUESTS_FILE.read_text(encoding="utf-8")) or {}
-    return tuple(str(word).lower() for word in raw.get("request_words") or [])
+    return {
+        key: tuple(str(word).lower() for word in raw.get(key) or [])
+        for key in ("request_words", "correction_words", "new_value_words")
+    }
+
+
+def _request_words() -> tuple[str, ...]:
+    return _words()["request_words"]
 
 
 def asks_for_a_case(text: str) -> bool:
@@ -52,7 +51,7 @@ def asks_for_a_case(text: str) -> bool:
 
 def case_instead_of_advice(tracker: Tracker, situation: str | None) -> list[EventType]:
     """ "帮我登记一下，未激活退押金的" read as the situation: the case form, category filled."""
-    text, _ = _latest(tracker)
+    text = latest_text(tracker)
     if not situation or situation == situations().scam.code or text.startswith("/"):
         return []  # after a scam warning its own steps come first (110, freezing the card)
     if not asks_for_a_case(text):
@@ -62,15 +61,15 @@ def case_instead_of_advice(tracker: Tracker, situation: str | None) -> list[Even
 
 def category_named_in_request(tracker: Tracker) -> str | None:
     """The category a case request names ("帮我登记一下，未激活退押金的"), if it names one."""
-    text, intent = _latest(tracker)
-    if intent != OPEN_CASE_INTENT or text.startswith("/"):
+    text = latest_text(tracker)
+    if latest_intent(tracker) != OPEN_CASE_INTENT or text.startswith("/"):
         return None
     category = load_case_labels().category_from_text(text)
     return None if category == "other" else category
 
 
 def _new_value_part(text: str) -> str:
-    for marker in NEW_VALUE_MARKERS:
+    for marker in _words()["new_value_words"]:
         at = text.rfind(marker)
         if at != -1:
             return text[at + len(marker) :]
@@ -82,7 +81,7 @@ def corrections_at_confirmation(
 ) -> dict[str, Any] | None:
     """The fields a reply to the summary corrects, with the confirmation asked again; None when
     the reply corrects nothing (then it is read as yes / no)."""
-    text, _ = _latest(tracker)
+    text = latest_text(tracker)
     if not text or text.startswith("/"):
         return None
     changes: dict[str, Any] = {}
@@ -92,7 +91,7 @@ def corrections_at_confirmation(
     elif phone and phone != normalize_phone(tracker.get_slot("phone_number")):
         changes["phone_number"] = phone
     lowered = text.lower()
-    if any(marker in lowered for marker in CORRECTION_MARKERS):
+    if any(marker in lowered for marker in _words()["correction_words"]):
         category = load_case_labels().category_from_text(_new_value_part(text))
         if category and category != tracker.get_slot("case_category"):
             changes["case_category"] = category

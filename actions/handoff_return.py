@@ -31,6 +31,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.tracker_reading import latest_text
 from pos_assistant.cases import provider
 from pos_assistant.cases.errors import CaseStoreError, HandoffNotFound
 from pos_assistant.settings import get_settings
@@ -166,7 +167,7 @@ def answer_while_waiting(
     """A word back to a user waiting for a person, unless an agent is already answering."""
     if not tracker.is_paused() or agent_has_answered(tracker):
         return
-    text = (tracker.latest_message or {}).get("text") or ""
+    text = latest_text(tracker)
     if wants_assistant_back(text):
         withdraw(dispatcher, tracker)
         return

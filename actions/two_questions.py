@@ -24,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge_replies import follow_up_answer
 from actions.memory import readable
+from actions.tracker_reading import latest_intent, latest_text
 from pos_assistant.knowledge import KnowledgeError, get_knowledge_base, render_faq
 from pos_assistant.situations import situations
 
@@ -143,8 +144,7 @@ def second_question(text: str | None, intent: str | None) -> str | None:
 
 def second_question_events(tracker: Tracker) -> list[EventType]:
     """Remembers the latest message's second question; forgets an old one nobody is still on."""
-    message = tracker.latest_message or {}
-    key = second_question(readable(message.get("text")), (message.get("intent") or {}).get("name"))
+    key = second_question(readable(latest_text(tracker)), latest_intent(tracker))
     if key is not None:
         return [SlotSet(SECOND_QUESTION_SLOT, key)]
     if tracker.get_slot(SECOND_QUESTION_SLOT) and tracker.active_loop_name is None:
@@ -155,12 +155,11 @@ def second_question_events(tracker: Tracker) -> list[EventType]:
 def announce_two_questions(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """ "您问了两件事…": said when a situation starts (its questions may come before the answer),
     by action_reset_advice_answers, so after a scam warning, never before it."""
-    message = tracker.latest_message or {}
-    intent = (message.get("intent") or {}).get("name")
+    intent = latest_intent(tracker)
     key = tracker.get_slot(SECOND_QUESTION_SLOT)
     if not key or situations().by_intent(intent) is None:
         return
-    if second_question(readable(message.get("text")), intent) != key:
+    if second_question(readable(latest_text(tracker)), intent) != key:
         return  # remembered from an earlier message: already named then
     table = load_table()
     dispatcher.utter_message(
