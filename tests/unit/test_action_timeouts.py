@@ -4,8 +4,6 @@ server; Rasa's own RemoteAction, EndpointConfig, domain and response generator."
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -22,6 +20,7 @@ from rasa.utils.endpoints import EndpointConfig
 from pos_assistant import action_timeouts
 from pos_assistant.settings import get_settings
 from tests.e2e.stack import free_port
+from tests.fresh_python import fresh_python_output
 from tests.paths import PROJECT_ROOT
 
 DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
@@ -97,20 +96,9 @@ def test_active_once_rasa_loads_our_tracker_store_also_with_the_speed_patches_of
         "print(action_timeouts.installed(),"
         " action.RemoteAction.run is action_timeouts._remote_run)\n"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "PATH": "/usr/bin",
-            "POS_RASA_PATCHES": "off",
-        },
-    ).stdout
-    assert output.strip().splitlines()[-1] == "True True"
+    assert (
+        fresh_python_output(code, TF_CPP_MIN_LOG_LEVEL="3", POS_RASA_PATCHES="off") == "True True"
+    )
 
 
 async def test_a_hung_action_server_times_out_after_the_setting(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import jsonschema
@@ -11,7 +9,7 @@ import pytest
 from rasa.core.actions.action import RemoteAction
 
 from pos_assistant import rasa_patches
-from tests.e2e.stack import PROJECT_ROOT
+from tests.fresh_python import fresh_python_output
 
 SCHEMA = RemoteAction.action_response_format_spec()
 
@@ -82,15 +80,7 @@ def test_active_once_rasa_loads_our_tracker_store() -> None:
         "print(rasa_patches.installed(),"
         " action.RemoteAction._validate_action_result is rasa_patches._validate_action_result)\n"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": str(PROJECT_ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin"},
-    ).stdout
-    assert output.strip().splitlines()[-1] == "True True"
+    assert fresh_python_output(code, TF_CPP_MIN_LOG_LEVEL="3") == "True True"
 
 
 def test_off_keeps_rasa_as_shipped() -> None:
@@ -99,31 +89,10 @@ def test_off_keeps_rasa_as_shipped() -> None:
         "import pos_assistant.tracker_store\n"
         "print(hasattr(action.RemoteAction, '_pos_assistant_fast_validation'))\n"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "PATH": "/usr/bin",
-            "POS_RASA_PATCHES": "off",
-        },
-    ).stdout
-    assert output.strip().splitlines()[-1] == "False"
+    assert fresh_python_output(code, TF_CPP_MIN_LOG_LEVEL="3", POS_RASA_PATCHES="off") == "False"
 
 
 def test_not_loaded_where_rasa_core_is_not() -> None:
     # The action server and the staff tools import pos_assistant without Rasa's dialogue engine.
     code = "import sys, pos_assistant\nprint('rasa.core.actions.action' in sys.modules)\n"
-    output = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin"},
-    ).stdout
-    assert output.strip() == "False"
+    assert fresh_python_output(code) == "False"
