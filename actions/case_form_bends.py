@@ -2,9 +2,8 @@
 
 - "帮我登记一下，未激活退押金的": a case request that names its category starts the form with the
   category filled (the form then asks for the phone, not the category).
-- At the confirmation, "类别错了，应该是赠品没寄" or "电话写错了，是139…" changes that field; the
-  form then shows the summary again instead of starting over.
-Used by validate_open_case_form (actions/case_forms.py).
+Used by validate_open_case_form (actions/case_forms.py); corrections at the confirmation are in
+actions/summary_corrections.py.
 """
 
 from __future__ import annotations
@@ -12,21 +11,17 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions.tracker_reading import latest_intent, latest_text
-from pos_assistant.cases.identifiers import find_phone, normalize_phone
 from pos_assistant.cases.labels import load_case_labels
 from pos_assistant.situations import situations
 
 REQUESTS_FILE = Path(__file__).resolve().parent.parent / "data" / "case_requests.yml"
 CASE_FORM = "open_case_form"
-CORRECTED_RESPONSE = "utter_case_field_corrected"
 OPEN_CASE_INTENT = "open_case"
 
 
@@ -34,8 +29,7 @@ OPEN_CASE_INTENT = "open_case"
 def _words() -> dict[str, tuple[str, ...]]:
     raw = yaml.safe_load(REQUESTS_FILE.read_text(encoding="utf-8")) or {}
     return {
-        key: tuple(str(word).lower() for word in raw.get(key) or [])
-        for key in ("request_words", "correction_words", "new_value_words")
+        key: tuple(str(word).lower() for word in raw.get(key) or []) for key in ("request_words",)
     }
 
 
@@ -66,36 +60,3 @@ def category_named_in_request(tracker: Tracker) -> str | None:
         return None
     category = load_case_labels().category_from_text(text)
     return None if category == "other" else category
-
-
-def _new_value_part(text: str) -> str:
-    for marker in _words()["new_value_words"]:
-        at = text.rfind(marker)
-        if at != -1:
-            return text[at + len(marker) :]
-    return text
-
-
-def corrections_at_confirmation(
-    dispatcher: CollectingDispatcher, tracker: Tracker
-) -> dict[str, Any] | None:
-    """The fields a reply to the summary corrects, with the confirmation asked again; None when
-    the reply corrects nothing (then it is read as yes / no)."""
-    text = latest_text(tracker)
-    if not text or text.startswith("/"):
-        return None
-    changes: dict[str, Any] = {}
-    phone = find_phone(text)
-    if "phone_number" in tracker.slots_to_validate():
-        changes["phone_number"] = tracker.get_slot("phone_number")  # taken from the message
-    elif phone and phone != normalize_phone(tracker.get_slot("phone_number")):
-        changes["phone_number"] = phone
-    lowered = text.lower()
-    if any(marker in lowered for marker in _words()["correction_words"]):
-        category = load_case_labels().category_from_text(_new_value_part(text))
-        if category and category != tracker.get_slot("case_category"):
-            changes["case_category"] = category
-    if not changes:
-        return None
-    dispatcher.utter_message(response=CORRECTED_RESPONSE)
-    return {**changes, "case_confirmed": None}

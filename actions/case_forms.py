@@ -19,7 +19,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from actions.case_form_bends import category_named_in_request, corrections_at_confirmation
+from actions.case_form_bends import category_named_in_request
+from actions.summary_corrections import corrections_at_confirmation
 from actions.tracker_reading import (
     CASE_NUMBER_SLOT,
     EXTRA_SLOTS,

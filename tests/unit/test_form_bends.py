@@ -10,9 +10,10 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.advice import ActionResetAdviceAnswers
-from actions.case_form_bends import category_named_in_request, corrections_at_confirmation
+from actions.case_form_bends import category_named_in_request
 from actions.form_resume import ActionResumeForm, interrupted_form
 from actions.memory import remember_facts
+from actions.summary_corrections import corrections_at_confirmation
 from tests.unit.test_conversation_actions import DOMAIN
 
 
@@ -21,8 +22,9 @@ def tracker(
     intent: str = "inform",
     slots: dict[str, Any] | None = None,
     events: list[dict[str, Any]] | None = None,
+    entities: list[dict[str, Any]] | None = None,
 ) -> Tracker:
-    message = {"text": text, "intent": {"name": intent}, "entities": []}
+    message = {"text": text, "intent": {"name": intent}, "entities": list(entities or [])}
     return Tracker.from_dict(
         {
             "sender_id": "bends",
@@ -74,6 +76,59 @@ def test_a_phone_correction_changes_it() -> None:
         CollectingDispatcher(), tracker("电话错了 是13712345678", "inform", slots)
     )
     assert changes == {"phone_number": "13712345678", "case_confirmed": None}
+
+
+SUMMARY = {
+    "case_category": "unordered_device",
+    "phone_number": "13612345678",
+    "case_description": "收到一台没买的机器",
+    "case_extra_info": "given",
+    "tracking_number": "SF1234567890123",
+    "device_sn": "88001234567",
+    "brand": "拉卡拉",
+    "amount": "99",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "entities", "expected"),
+    [
+        (
+            "描述写错了，应该是：上周快递送来一台没申请过的电签机",
+            [],
+            {"case_description": "上周快递送来一台没申请过的电签机"},
+        ),
+        (
+            "运单号应该是YT9876543210987",
+            [{"entity": "tracking_number", "value": "YT9876543210987"}],
+            {"tracking_number": "YT9876543210987"},
+        ),
+        ("序列号不对，是 8800765432", [], {"device_sn": "8800765432"}),
+        ("品牌写错了，是嘉联支付", [], {"brand": "嘉联支付"}),
+        ("金额不对 应该是199", [], {"amount": "199"}),
+        # A line named without a value is asked for again (the extras with their question).
+        ("描述写错了", [], {"case_description": None}),
+        ("序列号写错了", [], {"device_sn": None, "case_extra_info": None}),
+    ],
+)
+def test_any_line_of_the_summary_can_be_corrected(
+    text: str, entities: list[dict[str, Any]], expected: dict[str, Any]
+) -> None:
+    dispatcher = CollectingDispatcher()
+    changes = corrections_at_confirmation(
+        dispatcher, tracker(text, "inform", SUMMARY, entities=entities)
+    )
+    assert changes == {**expected, "case_confirmed": None}
+    said = [m["response"] for m in dispatcher.messages]
+    asked_again = None in expected.values()
+    assert said == ([] if asked_again else ["utter_case_field_corrected"])
+
+
+def test_a_category_named_as_a_situation_is_not_a_description() -> None:
+    changes = corrections_at_confirmation(
+        CollectingDispatcher(), tracker("类别不对，应该是可疑电话的情况", "inform", SUMMARY)
+    )
+    assert changes == {"case_category": "suspicious_call", "case_confirmed": None}
 
 
 def loop(name: str | None) -> dict[str, Any]:
