@@ -26,6 +26,7 @@ from actions.knowledge_replies import (
     scam_warning_in_this_reply,
     send,
 )
+from actions.memory import victim_reminder_response
 from actions.tracker_reading import (
     ADVISED_SLOT,
     SITUATION_SLOT,
@@ -83,8 +84,13 @@ class AdviseSituationAction(Action, ABC):
         if key in advised:
             # The same article twice is a wall of text: answer the question in it ("签收了怎么寄
             # 回去", a victim's "卡冻结了，然后呢"), else name the article and offer it again. A
-            # victim with no such question gets the steps again: they are short and never skipped.
-            if answer_follow_up(dispatcher, tracker):
+            # victim with no such question gets the steps again: they are short and never skipped;
+            # with one, 110 and the card freeze still come first.
+            answer = CollectingDispatcher()
+            if answer_follow_up(answer, tracker):
+                if victim_steps:
+                    dispatcher.utter_message(response=victim_reminder_response(tracker))
+                dispatcher.messages.extend(answer.messages)
                 return events
             if not victim_steps:
                 dispatcher.utter_message(response=SENT_BEFORE_RESPONSE, title=situation.title)

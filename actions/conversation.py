@@ -17,6 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.fact_corrections import steps_for_corrected_fact
 from actions.knowledge_replies import answered_in_context
 from actions.tracker_reading import latest_intent, latest_text, previous_turn
 from pos_assistant.situations import situations
@@ -176,7 +177,8 @@ class ActionDeclineHuman(Action):
 
 
 class ActionAcknowledgeYesNo(Action):
-    """A 是/好的 or 不是/没有 that answers no pending question: acknowledge, don't guess."""
+    """A 是/好的 or 不是/没有 that answers no pending question: acknowledge, don't guess; one that
+    corrects a remembered fact the last steps used gets those steps adjusted."""
 
     def name(self) -> str:
         return "action_acknowledge_yes_no"
@@ -184,6 +186,9 @@ class ActionAcknowledgeYesNo(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        adjusted = await steps_for_corrected_fact(dispatcher, tracker)
+        if adjusted is not None:
+            return adjusted  # "不对，我不是网购": the steps for what is true now
         response = "utter_ack_affirm" if latest_intent(tracker) == "affirm" else "utter_ack_deny"
         dispatcher.utter_message(response=response)
         return []

@@ -6,6 +6,7 @@ extracted (it returns no SlotSet). It says:
 - the privacy notice, when the user typed their own card/ID number, code or password;
 - a "still waiting" reminder, when the conversation waits for a person and nobody has answered
   for a while (otherwise a handed-over user writes into silence);
+- a word for the feeling, when an angry message still asks something (actions/tone.py);
 - for someone who said they already gave a code or money, the victim steps (110, freeze the card)
   before whatever else answers (actions/memory.py remembers it; see `needs_victim_reminder`).
 It also returns the remembered facts (`known_*` slots) the message adds or corrects.
@@ -21,8 +22,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.fact_corrections import situation_depending_on
 from actions.handoff_return import answer_while_waiting
 from actions.memory import (
+    BOUGHT_ONLINE_SLOT,
     DEPOSIT_SLOT,
     VICTIM_SLOT,
     events_set,
@@ -30,8 +33,10 @@ from actions.memory import (
     is_victim,
     readable,
     remember_facts,
+    victim_reminder_response,
 )
 from actions.sensitive_data import NOTICE_RESPONSE, needs_privacy_notice
+from actions.tone import ANGER_RESPONSE, needs_word_for_anger
 from actions.tracker_reading import (
     as_bool,
     events_of,
@@ -82,31 +87,46 @@ class ActionValidateSlotMappings(Action):
             dispatcher.utter_message(response=REMINDER_RESPONSE)  # it has 110 and the freeze
         in_danger = scam_guard_fired(tracker) or is_victim(tracker)
         answer_while_waiting(dispatcher, tracker, reminded=waiting, in_danger=in_danger)
+        if needs_word_for_anger(tracker):
+            dispatcher.utter_message(response=ANGER_RESPONSE)
         events = remember_facts(tracker)
-        correction = corrected_fact_response(tracker, events)
-        if correction:
-            dispatcher.utter_message(response=correction)
+        for response in corrected_fact_responses(tracker, events):
+            dispatcher.utter_message(response=response)
         if not waiting and needs_victim_reminder(tracker, events):
-            dispatcher.utter_message(response=VICTIM_REMINDER_RESPONSE)
+            dispatcher.utter_message(response=victim_reminder_response(tracker))
         if not tracker.is_paused():
             events += second_question_events(tracker)
         return events
 
 
-VICTIM_REMINDER_RESPONSE = "utter_victim_reminder"
-
-
-def corrected_fact_response(tracker: Tracker, events: list[EventType]) -> str | None:
-    """ "已记下" for a remembered fact the user just corrected ("不对，我没交押金")."""
+def corrected_fact_responses(tracker: Tracker, events: list[EventType]) -> list[str]:
+    """ "已记下" for a remembered fact the user just corrected ("不对，我没交押金"), and how to see
+    the steps adjusted to it, unless they follow anyway (a bare "不对…" right after them)."""
     text = readable(latest_text(tracker))
     if not is_correction(text):
-        return None
+        return []
+    noted = None
     for event in events:
         if event.get("name") == DEPOSIT_SLOT and event.get("value") is not None:
-            return "utter_noted_deposit" if event["value"] else "utter_noted_no_deposit"
-        if event.get("name") == VICTIM_SLOT and event.get("value") is False:
-            return "utter_noted_not_victim"
-    return None
+            noted = "utter_noted_deposit" if event["value"] else "utter_noted_no_deposit"
+        elif event.get("name") == BOUGHT_ONLINE_SLOT and event.get("value") is False:
+            noted = "utter_noted_not_online"
+        elif event.get("name") == VICTIM_SLOT and event.get("value") is False:
+            return ["utter_noted_not_victim"]
+        if noted:
+            break
+    if noted is None:
+        return []
+    facts = {str(event.get("name")) for event in events}
+    steps_follow = latest_intent(tracker) in YES_NO_INTENTS and situation_depending_on(
+        tracker, facts
+    )
+    return [noted] if steps_follow else [noted, SEE_ADJUSTED_STEPS_RESPONSE]
+
+
+SEE_ADJUSTED_STEPS_RESPONSE = "utter_noted_see_adjusted_steps"
+# Read as a yes/no outside a form: action_acknowledge_yes_no answers them (with the steps again).
+YES_NO_INTENTS = {"affirm", "deny"}
 
 
 # Answers that need no reminder (a goodbye, a thanks); the scam situation's have 110 and the freeze.

@@ -28,6 +28,7 @@ from actions.tracker_reading import (
     SITUATION_SLOT,
     VICTIM_QUESTION_SLOT,
     as_bool,
+    events_of,
     latest_entities,
     latest_intent,
     latest_text,
@@ -181,3 +182,18 @@ def fact_for_question(tracker: Tracker, question_slot: str) -> bool | None:
 
 def is_victim(tracker: Tracker) -> bool:
     return as_bool(tracker.get_slot(VICTIM_SLOT)) is True
+
+
+VICTIM_REMINDER_RESPONSE = "utter_victim_reminder"
+# After the first reminder: the same two steps first, without the "您说过…" introduction again.
+VICTIM_REMINDER_AGAIN_RESPONSE = "utter_victim_reminder_again"
+
+
+def victim_reminder_response(tracker: Tracker) -> str:
+    """The full reminder the first time, the short one after it."""
+    reminded = any(
+        (event.get("metadata") or {}).get("utter_action")
+        in (VICTIM_REMINDER_RESPONSE, VICTIM_REMINDER_AGAIN_RESPONSE)
+        for event in events_of(tracker, "bot")
+    )
+    return VICTIM_REMINDER_AGAIN_RESPONSE if reminded else VICTIM_REMINDER_RESPONSE

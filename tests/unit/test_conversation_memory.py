@@ -11,10 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.advice import ActionResetAdviceAnswers, advise_action
 from actions.advice_forms import situation_form
+from actions.conversation import ActionAcknowledgeYesNo
 from actions.every_message import ActionValidateSlotMappings
 from actions.memory import read_deposit, remember_facts
 from tests.unit.test_advice_actions import DOMAIN
-from tests.unit.trackers import build_tracker, parse_data
+from tests.unit.trackers import build_tracker, parse_data, user_event
 
 
 def tracker(
@@ -205,7 +206,10 @@ async def test_a_correction_is_acknowledged_in_words() -> None:
     dispatcher = CollectingDispatcher()
     said = tracker("不对，我没交押金", intent="deny", slots={"known_deposit_paid": True})
     await ActionValidateSlotMappings().run(dispatcher, said, DOMAIN)
-    assert [m["response"] for m in dispatcher.messages] == ["utter_noted_no_deposit"]
+    assert [m["response"] for m in dispatcher.messages] == [
+        "utter_noted_no_deposit",
+        "utter_noted_see_adjusted_steps",  # nothing was advised: how to see steps for it
+    ]
     dispatcher = CollectingDispatcher()
     plain = tracker("我没交押金", intent="deny", slots={"known_deposit_paid": False})
     await ActionValidateSlotMappings().run(dispatcher, plain, DOMAIN)
@@ -229,3 +233,36 @@ def test_money_sent_in_a_refund_scam_makes_a_victim_although_a_deposit_is_named(
         "说退押金要先交手续费，我已经转了80给他", intent="report_suspicious_call", guard=True
     )
     assert slot_values(remember_facts(said)) == {"known_deposit_paid": True, "known_victim": True}
+
+
+async def test_a_correction_of_where_it_was_bought_is_not_a_plain_no() -> None:
+    """ "不对 我不是网购" right after the steps: noted, then the steps without the 7-day return."""
+    text = "不对 我不是网购 当时是推销员上门给办的"
+    slots = {
+        "situation": "no_activation_refund",
+        "bought_online_within_7_days": True,
+        "paid_deposit_or_fee": True,
+    }
+    said = tracker(text, intent="deny", slots=slots)
+    dispatcher = CollectingDispatcher()
+    events = await ActionValidateSlotMappings().run(dispatcher, said, DOMAIN)
+    assert slot_values(events) == {"known_bought_online": False}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_noted_not_online"]
+
+    message = parse_data(text, "deny", confidence=0.4)
+    corrected = build_tracker(
+        text,
+        slots={**slots, "known_bought_online": False},
+        message=message,
+        events=[user_event(text, message), *events],
+    )
+    dispatcher = CollectingDispatcher()
+    await ActionAcknowledgeYesNo().run(dispatcher, corrected, DOMAIN)
+    replies = "\n".join(m.get("text") or m.get("response") or "" for m in dispatcher.messages)
+    assert "未激活的POS机退不了" in replies
+    assert "七天无理由" not in replies and "utter_ack_deny" not in replies
+
+    plain = build_tracker("不是", slots=slots, message=parse_data("不是", "deny"))
+    dispatcher = CollectingDispatcher()
+    await ActionAcknowledgeYesNo().run(dispatcher, plain, DOMAIN)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_ack_deny"]
