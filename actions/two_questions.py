@@ -132,10 +132,14 @@ def second_question(text: str | None, intent: str | None) -> str | None:
     table = load_table()
     topics = [topic_of(part, table) for part in split_parts(text, table)]
     found = [t for t in topics if t is not None]
-    # The part the intent answers names its topic, or names none the table knows ("说好送的电饭煲
-    # 一直没寄来" is the gift, though "赠品" is not in it).
-    if len(topics) < 2 or not any(t is None or covers(intent, t) for t in topics):
+    if len(topics) < 2:
         return None
+    # The part the intent answers names its topic, or names none the table knows ("说好送的电饭煲
+    # 一直没寄来" is the gift, though "赠品" is not in it). When no part is the intent's ("押金怎么
+    # 退？另外你们客服电话多少" read as the fees question), the answer was given for the whole
+    # message, which its first part leads: a later part is the second question.
+    if not any(t is None or covers(intent, t) for t in topics):
+        found = [t for t in topics[1:] if t is not None and t.key != topics[0].key]
     return next(
         (t.key for t in found if not covers(intent, t) and t.key != situations().scam.intent),
         None,

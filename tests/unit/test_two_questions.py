@@ -46,8 +46,13 @@ from tests.unit.test_conversation_actions import DOMAIN
             "report_gift_not_mailed",
             "follow_up:phone_number",
         ),
-        # Two parts, but none of them is what the message was understood as: nothing to add.
+        # No answer for the message: nothing to add.
         ("押金怎么退？另外客服电话多少", "out_of_scope", None),
+        # An answer for the whole message whose parts it does not name: the first part led it,
+        # a later part is the second question (never the scam, never the first part's topic).
+        ("押金怎么退？另外你们客服电话多少", "ask_fees", "follow_up:phone_number"),
+        ("押金怎么退？还有人打电话要验证码", "ask_fees", None),
+        ("押金怎么退？另外押金多久能到账", "ask_apply", None),
         ("/report_no_activation_refund", "report_no_activation_refund", None),
     ],
 )
