@@ -19,12 +19,16 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fact_corrections import steps_for_corrected_fact
 from actions.knowledge_replies import answered_in_context
-from actions.tracker_reading import latest_intent, latest_text, previous_turn
+from actions.memory import readable
+from actions.tracker_reading import SITUATION_SLOT, latest_intent, latest_text, previous_turn
+from actions.two_questions import load_table, topic_of
+from pos_assistant.knowledge import KnowledgeError, get_knowledge_base
 from pos_assistant.situations import situations
 
 TOPICS_FILE = Path(__file__).resolve().parent.parent / "data" / "topics.yml"
 FAILURE_ACTIONS = {"action_clarify", "action_out_of_scope"}
 WHAT_HAPPENED_RESPONSE = "utter_ask_what_happened"
+SENT_BEFORE_RESPONSE = "utter_advice_sent_before"
 # Letters or CJK characters: a message without any is emoji or punctuation only ("😭😭", "？？？").
 _WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 # Emoji of anger: the gentle question keeps the offer of a person.
@@ -144,6 +148,24 @@ class ActionClarify(Action):
         return [SlotSet("human_offered", False)]
 
 
+def reminded_of_advised_situation(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """ "押金的事怎么办啊" read as out of scope after the deposit steps: it asks about the situation
+    advised last, whose steps were sent; they are named and offered again."""
+    code = tracker.get_slot(SITUATION_SLOT)
+    entry = situations().get(code)
+    if entry is None:
+        return False
+    topic = topic_of(readable(latest_text(tracker)), load_table())
+    if topic is None or topic.key != entry.intent:
+        return False
+    try:
+        title = get_knowledge_base().situations[code].title
+    except (KnowledgeError, KeyError):
+        return False
+    dispatcher.utter_message(response=SENT_BEFORE_RESPONSE, title=title)
+    return True
+
+
 class ActionOutOfScope(Action):
     """Says what the assistant covers; the second miss in a row offers a human."""
 
@@ -155,7 +177,9 @@ class ActionOutOfScope(Action):
     ) -> list[EventType]:
         if no_words(latest_text(tracker)):
             return answer_without_words(dispatcher, tracker)
-        if answered_in_context(dispatcher, tracker):
+        if answered_in_context(dispatcher, tracker) or reminded_of_advised_situation(
+            dispatcher, tracker
+        ):
             return [SlotSet("human_offered", False)]
         dispatcher.utter_message(response="utter_out_of_scope")
         if previous_turn_failed(tracker):
@@ -186,7 +210,7 @@ class ActionAcknowledgeYesNo(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        adjusted = await steps_for_corrected_fact(dispatcher, tracker)
+        adjusted = steps_for_corrected_fact(tracker)
         if adjusted is not None:
             return adjusted  # "不对，我不是网购": the steps for what is true now
         response = "utter_ack_affirm" if latest_intent(tracker) == "affirm" else "utter_ack_deny"

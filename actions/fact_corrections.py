@@ -9,13 +9,12 @@ Used by action_acknowledge_yes_no (actions/conversation.py).
 from __future__ import annotations
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
-from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.events import EventType, FollowupAction
 
-from actions.advice import ADVISE_ACTIONS
 from actions.memory import MEMORY_SLOTS, QUESTION_MEMORY
 from actions.tracker_reading import SITUATION_SLOT, events_since_user_spoke
 from pos_assistant.knowledge import KnowledgeError, get_knowledge_base
+from pos_assistant.situations import situations
 
 
 def facts_changed_by_latest_message(tracker: Tracker) -> set[str]:
@@ -36,17 +35,15 @@ def situation_depending_on(tracker: Tracker, facts: set[str]) -> str | None:
         situation = get_knowledge_base().situations.get(code)
     except KnowledgeError:
         return None
-    if situation is None or code not in ADVISE_ACTIONS:
+    if situation is None or situations().get(code) is None:
         return None
     used = {QUESTION_MEMORY.get(slot) for slot in situation.question_slots}
     return code if used & facts else None
 
 
-async def steps_for_corrected_fact(
-    dispatcher: CollectingDispatcher, tracker: Tracker
-) -> list[EventType] | None:
-    """The adjusted steps when the latest message corrected a fact they depend on, else None."""
+def steps_for_corrected_fact(tracker: Tracker) -> list[EventType] | None:
+    """The situation's advise action next (its answers now differ, so it sends the adjusted
+    steps in full) when the latest message corrected a fact they depend on, else None."""
     code = situation_depending_on(tracker, facts_changed_by_latest_message(tracker))
-    if code is None:
-        return None
-    return await ADVISE_ACTIONS[code]().advise(dispatcher, tracker)
+    entry = situations().get(code)
+    return None if entry is None else [FollowupAction(entry.advise_action)]

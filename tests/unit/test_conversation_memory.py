@@ -6,14 +6,15 @@ from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.advice import ActionResetAdviceAnswers, advise_action
 from actions.advice_forms import situation_form
-from actions.conversation import ActionAcknowledgeYesNo
+from actions.conversation import ActionAcknowledgeYesNo, ActionOutOfScope
 from actions.every_message import ActionValidateSlotMappings
-from actions.memory import read_deposit, remember_facts
+from actions.memory import read_deposit, remember_facts, victim_reminder_response
+from actions.tone import needs_word_for_anger
 from tests.unit.test_advice_actions import DOMAIN
 from tests.unit.trackers import build_tracker, parse_data, user_event
 
@@ -168,11 +169,13 @@ async def test_the_same_article_is_not_sent_twice() -> None:
     slots = {"secret_already_given": True, "advised_answers": [key]}
     await action.run(victim, tracker("", slots=slots), DOMAIN)
     assert len(victim.messages) == 2 and "110" in victim.messages[0]["text"]
-    # ... unless the repeated message asks what to do next: that question is answered instead.
+    # ... unless the repeated message asks what to do next: that question is answered instead,
+    # after 110 and the card freeze (the reminder).
     asked = CollectingDispatcher()
     slots = {**slots, "situation": "suspicious_call"}
     await action.run(asked, tracker("卡已经冻结了 然后呢", slots=slots), DOMAIN)
-    assert len(asked.messages) == 1 and asked.messages[0]["text"].startswith("接下来")
+    assert asked.messages[0]["response"] == "utter_victim_reminder"
+    assert len(asked.messages) == 2 and asked.messages[1]["text"].startswith("接下来")
 
 
 async def test_the_same_situation_told_again_keeps_its_answers() -> None:
@@ -257,12 +260,57 @@ async def test_a_correction_of_where_it_was_bought_is_not_a_plain_no() -> None:
         events=[user_event(text, message), *events],
     )
     dispatcher = CollectingDispatcher()
-    await ActionAcknowledgeYesNo().run(dispatcher, corrected, DOMAIN)
-    replies = "\n".join(m.get("text") or m.get("response") or "" for m in dispatcher.messages)
-    assert "未激活的POS机退不了" in replies
-    assert "七天无理由" not in replies and "utter_ack_deny" not in replies
+    events = await ActionAcknowledgeYesNo().run(dispatcher, corrected, DOMAIN)
+    assert dispatcher.messages == []
+    assert events == [FollowupAction("action_advise_no_activation_refund")]
+    # which sends the steps for a POS not bought online (no 7-day return), in full:
+    dispatcher = CollectingDispatcher()
+    advised = ["no_activation_refund:bought_online_within_7_days=True,paid_deposit_or_fee=True"]
+    again = build_tracker(
+        text, slots={**slots, "known_bought_online": False, "advised_answers": advised}
+    )
+    await advise_action("no_activation_refund").run(dispatcher, again, DOMAIN)
+    replies = "\n".join(m.get("text") or "" for m in dispatcher.messages)
+    assert "未激活的POS机退不了" in replies and "七天无理由" not in replies
 
     plain = build_tracker("不是", slots=slots, message=parse_data("不是", "deny"))
     dispatcher = CollectingDispatcher()
     await ActionAcknowledgeYesNo().run(dispatcher, plain, DOMAIN)
     assert [m["response"] for m in dispatcher.messages] == ["utter_ack_deny"]
+
+
+async def test_the_situation_advised_named_again_is_not_out_of_scope() -> None:
+    """ "押金的事怎么办啊" read as out of scope after the deposit steps: they are offered again."""
+    slots = {"situation": "no_activation_refund"}
+    asked = build_tracker("押金的事怎么办啊", "out_of_scope", slots=slots)
+    dispatcher = CollectingDispatcher()
+    await ActionOutOfScope().run(dispatcher, asked, DOMAIN)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_advice_sent_before"]
+    other = build_tracker("赠品的事怎么办啊", "out_of_scope", slots=slots)
+    dispatcher = CollectingDispatcher()
+    await ActionOutOfScope().run(dispatcher, other, DOMAIN)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_out_of_scope"]
+
+
+def test_the_victim_reminder_is_not_the_same_line_every_time() -> None:
+    first = build_tracker("然后呢", slots={"known_victim": True})
+    assert victim_reminder_response(first) == "utter_victim_reminder"
+    reminded = {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_victim_reminder"}}
+    later = build_tracker(
+        "然后呢",
+        slots={"known_victim": True},
+        events=[reminded, user_event("然后呢", parse_data("然后呢", "inform"))],
+    )
+    assert victim_reminder_response(later) == "utter_victim_reminder_again"
+    texts = DOMAIN["responses"]
+    again = texts["utter_victim_reminder_again"][0]["text"]
+    assert "110" in again and "冻结银行卡" in again and again.startswith("【先做这几件事】")
+    assert again != texts["utter_victim_reminder"][0]["text"]
+
+
+def test_an_angry_message_that_asks_something_gets_a_word_first() -> None:
+    assert needs_word_for_anger(build_tracker("你们这什么破助手！！押金到底退不退"))
+    assert not needs_word_for_anger(build_tracker("押金怎么退"))
+    assert not needs_word_for_anger(build_tracker("😡😡😡"))  # no words: its own gentle question
+    frustrated = parse_data("破助手 听不懂人话", "request_human", frustration_detected=True)
+    assert not needs_word_for_anger(build_tracker("破助手 听不懂人话", message=frustrated))
