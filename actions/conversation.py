@@ -210,7 +210,7 @@ class ActionAcknowledgeYesNo(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        adjusted = steps_for_corrected_fact(tracker)
+        adjusted = steps_for_corrected_fact(dispatcher, tracker)
         if adjusted is not None:
             return adjusted  # "不对，我不是网购": the steps for what is true now
         response = "utter_ack_affirm" if latest_intent(tracker) == "affirm" else "utter_ack_deny"

@@ -9,12 +9,13 @@ Used by action_acknowledge_yes_no (actions/conversation.py).
 from __future__ import annotations
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, FollowupAction
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
+from actions.knowledge_replies import answer_key, current_answers, send
 from actions.memory import MEMORY_SLOTS, QUESTION_MEMORY
-from actions.tracker_reading import SITUATION_SLOT, events_since_user_spoke
-from pos_assistant.knowledge import KnowledgeError, get_knowledge_base
-from pos_assistant.situations import situations
+from actions.tracker_reading import ADVISED_SLOT, SITUATION_SLOT, events_since_user_spoke
+from pos_assistant.knowledge import KnowledgeError, get_knowledge_base, render_situation
 
 
 def facts_changed_by_latest_message(tracker: Tracker) -> set[str]:
@@ -35,15 +36,23 @@ def situation_depending_on(tracker: Tracker, facts: set[str]) -> str | None:
         situation = get_knowledge_base().situations.get(code)
     except KnowledgeError:
         return None
-    if situation is None or situations().get(code) is None:
+    if situation is None:
         return None
     used = {QUESTION_MEMORY.get(slot) for slot in situation.question_slots}
     return code if used & facts else None
 
 
-def steps_for_corrected_fact(tracker: Tracker) -> list[EventType] | None:
-    """The situation's advise action next (its answers now differ, so it sends the adjusted
-    steps in full) when the latest message corrected a fact they depend on, else None."""
+def steps_for_corrected_fact(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[EventType] | None:
+    """The steps in full for the corrected answers, when the latest message corrected a fact the
+    last steps depend on (None otherwise). They are new steps: no "already sent" reminder."""
     code = situation_depending_on(tracker, facts_changed_by_latest_message(tracker))
-    entry = situations().get(code)
-    return None if entry is None else [FollowupAction(entry.advise_action)]
+    if code is None:
+        return None
+    knowledge = get_knowledge_base()
+    situation = knowledge.situations[code]
+    answers = current_answers(tracker, situation)
+    send(dispatcher, render_situation(situation, answers, knowledge.common, include_core=True))
+    advised = list(tracker.get_slot(ADVISED_SLOT) or [])
+    return [SlotSet(ADVISED_SLOT, [*advised, answer_key(code, answers)])]
