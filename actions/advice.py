@@ -26,14 +26,22 @@ from actions.knowledge_replies import (
     scam_warning_in_this_reply,
     send,
 )
-from actions.memory import victim_reminder_response
+from actions.memory import readable, victim_reminder_response
 from actions.tracker_reading import (
     ADVISED_SLOT,
     SITUATION_SLOT,
     VICTIM_QUESTION_SLOT,
     latest_intent,
+    latest_text,
 )
-from actions.two_questions import announce_two_questions, answer_second_question
+from actions.two_questions import (
+    INTRO_RESPONSE,
+    SECOND_QUESTION_SLOT,
+    announce_two_questions,
+    answer_second_question,
+    faq_asked_first,
+    load_table,
+)
 from pos_assistant.knowledge import (
     KnowledgeError,
     get_knowledge_base,
@@ -160,6 +168,13 @@ class ActionAnswerFaq(Action):
         if answer is None:
             dispatcher.utter_message(response="utter_default")
             return []
+        first = faq_asked_first(readable(latest_text(tracker)), intent)
+        if first is not None:
+            # The question asked first is answered first; the one the message was read as second.
+            send(dispatcher, render_faq(knowledge.faq[first], knowledge.common))
+            dispatcher.utter_message(response=INTRO_RESPONSE, label=load_table().label(intent))
+            send(dispatcher, render_faq(answer, knowledge.common))
+            return [SlotSet(SECOND_QUESTION_SLOT, None)]
         send(dispatcher, render_faq(answer, knowledge.common))
         return answer_second_question(dispatcher, tracker)
 

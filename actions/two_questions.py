@@ -146,6 +146,20 @@ def second_question(text: str | None, intent: str | None) -> str | None:
     )
 
 
+def faq_asked_first(text: str | None, intent: str | None) -> str | None:
+    """The FAQ a message asked before the one it was read as ("办一台pos机要多少钱，顺便问下怎么
+    激活" read as the activation question): answered first, so the answers keep the asked order."""
+    if not text or text.startswith("/") or intent not in FAQ_INTENTS:
+        return None
+    table = load_table()
+    topics = [topic_of(part, table) for part in split_parts(text, table)]
+    if len(topics) < 2 or topics[0] is None or topics[0].key not in FAQ_INTENTS:
+        return None
+    if topics[0].key == intent or not any(t and t.key == intent for t in topics[1:]):
+        return None
+    return topics[0].key
+
+
 def second_question_events(tracker: Tracker) -> list[EventType]:
     """Remembers the latest message's second question; forgets an old one nobody is still on."""
     key = second_question(readable(latest_text(tracker)), latest_intent(tracker))

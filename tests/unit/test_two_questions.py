@@ -14,6 +14,7 @@ from actions.every_message import ActionValidateSlotMappings
 from actions.two_questions import (
     SECOND_QUESTION_SLOT,
     answer_second_question,
+    faq_asked_first,
     second_question,
 )
 from pos_assistant.knowledge import get_knowledge_base
@@ -161,3 +162,16 @@ def test_every_label_is_filled() -> None:
     from actions.two_questions import load_table
 
     assert all(topic.label for topic in load_table().topics)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "first"),
+    [
+        ("办一台pos机要多少钱，顺便问下怎么激活", "ask_activation", "ask_fees"),
+        ("办一台pos机要多少钱，顺便问下怎么激活", "ask_fees", None),  # already in order
+        ("怎么激活，还有办一台多少钱", "ask_activation", None),
+        ("押金怎么退？另外怎么激活", "ask_activation", None),  # a situation first: its questions
+    ],
+)
+def test_the_faq_asked_first_is_answered_first(text: str, intent: str, first: str | None) -> None:
+    assert faq_asked_first(text, intent) == first
