@@ -14,15 +14,23 @@ from typing import Any
 
 import yaml
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import (
+    ActionExecuted,
+    ConversationPaused,
+    EventType,
+    FollowupAction,
+    SessionStarted,
+    SlotSet,
+)
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fact_corrections import steps_for_corrected_fact
 from actions.knowledge_replies import answered_in_context
-from actions.memory import readable
+from actions.memory import is_correction, readable
 from actions.tracker_reading import SITUATION_SLOT, latest_intent, latest_text, previous_turn
 from actions.two_questions import load_table, topic_of
 from pos_assistant.knowledge import KnowledgeError, get_knowledge_base
+from pos_assistant.knowledge.prefill import whole_reply
 from pos_assistant.situations import situations
 
 TOPICS_FILE = Path(__file__).resolve().parent.parent / "data" / "topics.yml"
@@ -166,6 +174,26 @@ def reminded_of_advised_situation(dispatcher: CollectingDispatcher, tracker: Tra
     return True
 
 
+# Under this the classifier's "yes" / "no" is a guess: a message naming a situation is its report.
+YES_NO_GUESS_CONFIDENCE = 0.5
+
+
+def situation_reported_as_yes_no(tracker: Tracker) -> list[EventType] | None:
+    """ "部机冇开过，佢哋唔肯退按金" read, unsurely, as a "no": no yes/no word makes it one, and it
+    names a situation, so that situation's questions start (as for a second question)."""
+    text = readable(latest_text(tracker))
+    confidence = float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0)
+    if confidence >= YES_NO_GUESS_CONFIDENCE or whole_reply(text) is not None:
+        return None
+    if is_correction(text) or text.startswith("/"):
+        return None  # "不对，我没交押金" corrects the memory; it reports nothing new
+    topic = topic_of(text, load_table())
+    entry = situations().by_intent(topic.key) if topic else None
+    if entry is None or entry.scam:
+        return None  # a scam message is SafetyGuard's, never a guess here
+    return [*(SlotSet(slot, None) for slot in entry.asks), FollowupAction(entry.form)]
+
+
 class ActionOutOfScope(Action):
     """Says what the assistant covers; the second miss in a row offers a human."""
 
@@ -213,6 +241,9 @@ class ActionAcknowledgeYesNo(Action):
         adjusted = steps_for_corrected_fact(dispatcher, tracker)
         if adjusted is not None:
             return adjusted  # "不对，我不是网购": the steps for what is true now
+        reported = situation_reported_as_yes_no(tracker)
+        if reported is not None:
+            return reported
         response = "utter_ack_affirm" if latest_intent(tracker) == "affirm" else "utter_ack_deny"
         dispatcher.utter_message(response=response)
         return []

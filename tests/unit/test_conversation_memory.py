@@ -307,3 +307,24 @@ def test_an_angry_message_that_asks_something_gets_a_word_first() -> None:
     assert not needs_word_for_anger(build_tracker("😡😡😡"))  # no words: its own gentle question
     frustrated = parse_data("破助手 听不懂人话", "request_human", frustration_detected=True)
     assert not needs_word_for_anger(build_tracker("破助手 听不懂人话", message=frustrated))
+
+
+@pytest.mark.parametrize(
+    ("text", "confidence", "form"),
+    [
+        ("部机冇开过，佢哋唔肯退按金", 0.39, "no_activation_refund_form"),
+        ("没有", 0.39, None),  # a no word is a no
+        ("不对，我没交押金", 0.39, None),  # a correction, not a report
+        ("部机冇开过，佢哋唔肯退按金", 0.9, None),  # a sure "no" is left alone
+        ("好的谢谢", 0.4, None),  # names no situation
+    ],
+)
+async def test_a_situation_read_unsurely_as_a_no_starts_its_questions(
+    text: str, confidence: float, form: str | None
+) -> None:
+    said = build_tracker(text, message=parse_data(text, "deny", confidence=confidence))
+    dispatcher = CollectingDispatcher()
+    events = await ActionAcknowledgeYesNo().run(dispatcher, said, DOMAIN)
+    followed = [e["name"] for e in events if e.get("event") == "followup"]
+    assert followed == ([form] if form else [])
+    assert bool(dispatcher.messages) is (form is None)
