@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
-from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -25,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from pos_assistant.attachments.images import ImageRejected, ProcessedImage, process_image
 from pos_assistant.attachments.models import AttachmentRecord
+from pos_assistant.attachments.quota import UploadQuota
 from pos_assistant.attachments.storage import AttachmentStorage, storage_from_setting
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.cases.vocabulary import OPEN_STATUSES
@@ -81,37 +79,6 @@ class StoredPhoto:
         )
 
 
-class UploadLimiter:
-    """Files per sliding window per key (conversation, address), in this process; bounded."""
-
-    def __init__(self, limit: int, window_seconds: float = 60, max_keys: int = 10_000) -> None:
-        self.limit = limit
-        self.window = window_seconds
-        self.max_keys = max_keys
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, keys: Sequence[str], count: int, now: float | None = None) -> bool:
-        """Counts `count` files against every key, unless one of them would go over."""
-        moment = time.monotonic() if now is None else now
-        with self._lock:
-            windows = [self._window(key, moment) for key in keys]
-            if any(len(window) + count > self.limit for window in windows):
-                return False
-            for window in windows:
-                window.extend([moment] * count)
-            return True
-
-    def _window(self, key: str, moment: float) -> deque[float]:
-        window = self._hits.pop(key, None) or deque()
-        while window and window[0] <= moment - self.window:
-            window.popleft()
-        self._hits[key] = window
-        while len(self._hits) > self.max_keys:
-            self._hits.popitem(last=False)
-        return window
-
-
 class PhotoInbox:
     def __init__(
         self,
@@ -120,16 +87,14 @@ class PhotoInbox:
         *,
         max_bytes: int,
         per_message: int,
-        limiter: UploadLimiter,
-        daily_limiter: UploadLimiter | None = None,
+        quota: UploadQuota = UploadQuota(),
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         self.store = store
         self.storage = storage
         self.max_bytes = max_bytes
         self.per_message = per_message
-        self.limiter = limiter
-        self.daily_limiter = daily_limiter
+        self.quota = quota
         self.clock = clock
 
     @classmethod
@@ -139,8 +104,7 @@ class PhotoInbox:
             storage_from_setting(settings.attachment_storage, Path(settings.attachments_dir)),
             max_bytes=settings.photo_max_bytes,
             per_message=settings.photos_per_message,
-            limiter=UploadLimiter(settings.photo_uploads_per_minute),
-            daily_limiter=UploadLimiter(settings.photo_uploads_per_day, window_seconds=86_400),
+            quota=UploadQuota(settings.photo_uploads_per_minute, settings.photo_uploads_per_day),
         )
 
     def receive(
@@ -155,14 +119,7 @@ class PhotoInbox:
             raise PhotosRefused("no_photo")
         if len(files) > self.per_message:
             raise PhotosRefused("too_many_photos")
-        keys = [f"conversation:{conversation_id}"]
-        if client_address:
-            keys.append(f"address:{client_address}")
-        if not self.limiter.take(keys, len(files)):
-            raise PhotosRefused("too_fast")
-        # The disk a conversation or address can fill is bounded too, not only its pace.
-        if self.daily_limiter is not None and not self.daily_limiter.take(keys, len(files)):
-            raise PhotosRefused("too_many_today")
+        self._count_against_quota(conversation_id, client_address, len(files))
         processed: list[ProcessedImage] = []
         for position, data in enumerate(files, start=1):
             try:
@@ -175,6 +132,17 @@ class PhotoInbox:
         with database_transaction(self.store) as session:
             session.add_all(rows)
         return Receipt(len(rows), case_number)
+
+    def _count_against_quota(
+        self, conversation_id: str, client_address: str | None, count: int
+    ) -> None:
+        """Refused photos count too (a decompression bomb is work); a refusal counts nothing."""
+        with database_transaction(self.store) as session:
+            refused = self.quota.take(
+                session, naive_utc(self.clock()), conversation_id, client_address, count
+            )
+            if refused is not None:
+                raise PhotosRefused(refused)  # rolls the transaction back
 
     def _put(
         self,

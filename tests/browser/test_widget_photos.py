@@ -14,7 +14,7 @@ import pytest
 from PIL import ExifTags, Image
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from pos_assistant.attachments.inbox import PhotoInbox, UploadLimiter
+from pos_assistant.attachments.inbox import PhotoInbox
 from pos_assistant.attachments.storage import LocalFileStorage
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.identity import conversation_id
@@ -46,7 +46,6 @@ def inbox(rasa_stack: RasaStack) -> Iterator[PhotoInbox]:
         LocalFileStorage(Path(rasa_stack.env["ATTACHMENTS_DIR"])),
         max_bytes=10 * 1024 * 1024,
         per_message=5,
-        limiter=UploadLimiter(20),
     )
     store.dispose()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image
 
-from pos_assistant.attachments.inbox import PhotoInbox, UploadLimiter
+from pos_assistant.attachments.inbox import PhotoInbox
 from pos_assistant.attachments.storage import LocalFileStorage
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.identity import conversation_id
@@ -67,7 +67,6 @@ def inbox(stack: RasaStack) -> Iterator[PhotoInbox]:
         LocalFileStorage(Path(stack.env["ATTACHMENTS_DIR"])),
         max_bytes=10 * 1024 * 1024,
         per_message=5,
-        limiter=UploadLimiter(20),
     )
     store.dispose()
 
