@@ -79,6 +79,9 @@ class StoredPhoto:
         )
 
 
+DEFAULT_QUOTA = UploadQuota()
+
+
 class PhotoInbox:
     def __init__(
         self,
@@ -87,7 +90,7 @@ class PhotoInbox:
         *,
         max_bytes: int,
         per_message: int,
-        quota: UploadQuota = UploadQuota(),
+        quota: UploadQuota = DEFAULT_QUOTA,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         self.store = store
