@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from pos_assistant.attachments.images import ImageRejected, ProcessedImage, process_image
@@ -48,6 +48,7 @@ class PhotosRefused(ValueError):
 class Receipt:
     count: int
     case_number: str | None  # None: held with the conversation until it opens a case
+    conversation_total: int = 0  # photos the conversation has sent, these included
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,13 @@ class PhotoInbox:
         rows = [self._put(image, conversation_id, source, case_number, now) for image in processed]
         with database_transaction(self.store) as session:
             session.add_all(rows)
-        return Receipt(len(rows), case_number)
+            session.flush()
+            total = session.execute(
+                select(func.count())
+                .select_from(AttachmentRecord)
+                .where(AttachmentRecord.conversation_id == conversation_id[:128])
+            ).scalar_one()
+        return Receipt(len(rows), case_number, int(total))
 
     def _count_against_quota(
         self, conversation_id: str, client_address: str | None, count: int
