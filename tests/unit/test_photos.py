@@ -27,6 +27,7 @@ from pos_assistant.cases.records import NewCase
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.settings import get_settings
 from pos_assistant.staff.cli import main as staff_main
+from tests.pg import new_database, postgres_server_url  # noqa: F401  (fixture)
 
 MAX_BYTES = 10 * 1024 * 1024
 CONVERSATION = "web:0123456789abcdef0123456789abcdef"
@@ -254,10 +255,19 @@ def test_the_minute_cap_opens_again_a_minute_later(store: CaseStore, files_dir: 
     assert inbox.receive(CONVERSATION, "widget", [photo_bytes((64, 48))]).count == 1
 
 
-def test_two_processes_on_one_database_share_the_caps(tmp_path: Path, files_dir: Path) -> None:
-    """Two stores on one database file stand for two Rasa servers or relays: the 20-a-minute
-    cap (per conversation and per address) is one cap for both, not 20 each."""
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    return new_database(request.getfixturevalue("postgres_server_url"))
+
+
+def test_two_processes_on_one_database_share_the_caps(
+    shared_database_url: str, files_dir: Path
+) -> None:
+    """Two stores on one database stand for two Rasa servers or relays: the 20-a-minute cap
+    (per conversation and per address) is one cap for both, not 20 each."""
+    url = shared_database_url
     stores = [CaseStore(url), CaseStore(url)]
     try:
         first, second = (
@@ -289,9 +299,9 @@ def test_two_processes_on_one_database_share_the_caps(tmp_path: Path, files_dir:
 
 
 def test_photos_sent_at_once_from_two_processes_never_pass_the_cap(
-    tmp_path: Path, files_dir: Path
+    shared_database_url: str, files_dir: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    url = shared_database_url
     stores = [CaseStore(url) for _ in range(4)]
     inboxes = [
         PhotoInbox(
