@@ -36,6 +36,7 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.messages import BaseMessage
 
 from pos_assistant.attachments.provider import get_photo_inbox
+from pos_assistant.channels.heap import freeze_heap_after_start
 from pos_assistant.channels.limits import is_too_long, too_long_reply
 from pos_assistant.channels.wechat_api import ConfigurableWeChatClient, CustomerServiceSender
 from pos_assistant.channels.wechat_memory import OptionMemory, SignedQueryMemory, Turn, TurnCache
@@ -181,6 +182,7 @@ class WeChatInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("wechat_webhook", __name__)
+        freeze_heap_after_start(webhook)
 
         @webhook.listener("after_server_start")
         async def start_outbox(*_: Any) -> None:
