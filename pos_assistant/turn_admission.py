@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Any
 
 from rasa.core.agent import Agent
@@ -75,16 +76,19 @@ class TurnGate:
             self._places.release()
 
 
-_gate: TurnGate | None = None
+# One gate per event loop (a server has one; `rasa test` and tests may run several in turn).
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TurnGate] = weakref.WeakKeyDictionary()
 
 
 def gate() -> TurnGate:
-    """The process's gate, made on first use (inside the server's event loop)."""
-    global _gate
-    if _gate is None:
+    """The running loop's gate, made on first use."""
+    loop = asyncio.get_running_loop()
+    turns = _gates.get(loop)
+    if turns is None:
         settings = get_settings()
-        _gate = TurnGate(settings.rasa_concurrent_turns, settings.rasa_waiting_turns)
-    return _gate
+        turns = TurnGate(settings.rasa_concurrent_turns, settings.rasa_waiting_turns)
+        _gates[loop] = turns
+    return turns
 
 
 async def _handle_message(self: Agent, message: Any) -> Any:

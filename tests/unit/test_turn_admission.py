@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from pos_assistant.turn_admission import TooManyWaitingTurns, TurnGate
+from pos_assistant.turn_admission import TooManyWaitingTurns, TurnGate, gate
 from tests.fresh_python import fresh_python_output
 
 
@@ -79,3 +79,11 @@ async def test_a_turn_whose_client_gave_up_is_finished_all_the_same() -> None:
     second.cancel()
     await asyncio.sleep(0.4)
     assert saved == ["第一条", "第二条"]
+
+
+def test_each_event_loop_has_its_own_gate() -> None:
+    async def current() -> TurnGate:
+        return gate()
+
+    first, again = asyncio.run(current()), asyncio.run(current())
+    assert first is not again  # a semaphore bound to a closed loop is never reused
