@@ -39,7 +39,8 @@ bench: setup
 
 # Not part of `make test`: 2 Rasa processes on PostgreSQL + Redis behind one address, 200 users ×
 # 10 turns; 0 errors, 0 lost, 0 duplicated, every turn answered (docs/deployment.md).
-# `make loadtest ARGS="--users 20 --turns 4"` for a short run.
+# `make loadtest ARGS="--users 20 --turns 4"` for a short run; ARGS="--duration 1800" soaks for
+# 30 minutes and reports each server's memory growth.
 loadtest: train
 	@bash scripts/setup_system.sh
 	@PYTHONPATH=$$PWD .venv/bin/python scripts/loadtest.py $(ARGS)

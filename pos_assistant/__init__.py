@@ -18,3 +18,10 @@ if "rasa.core.actions.action" in sys.modules:
     from pos_assistant import action_timeouts
 
     action_timeouts.install()
+
+# There too: a bounded number of turns at once, each finished even if its client gave up
+# (pos_assistant/turn_admission.py).
+if "rasa.core.actions.action" in sys.modules:
+    from pos_assistant import turn_admission
+
+    turn_admission.install()

@@ -9,11 +9,13 @@ PostgreSQL (production). Times are stored as naive UTC datetimes so both behave 
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -74,11 +76,16 @@ class Database:
         database_url: str,
         *,
         clock: Callable[[], datetime] = utc_now,
-        connect_timeout_seconds: int = 5,
+        timeout_seconds: float | None = None,
+        pool_size: int | None = None,
     ) -> None:
+        """`timeout_seconds` bounds each wait for the database (SQLite's busy wait; PostgreSQL's
+        connect, statement, lock and pool waits); None: SQLite waits 30 s, PostgreSQL 5 s to
+        connect, with no other limit. `pool_size`: most connections at once (PostgreSQL)."""
         self._database_url = database_url
         self._clock = clock
-        self._connect_timeout_seconds = connect_timeout_seconds
+        self._timeout_seconds = timeout_seconds
+        self._pool_size = pool_size
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
 
@@ -92,20 +99,38 @@ class Database:
             in_memory = url.database in (None, "", ":memory:")
             if not in_memory:
                 Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            busy_wait = self._timeout_seconds if self._timeout_seconds is not None else 30
             engine = create_engine(
                 url,
                 future=True,
-                connect_args={"timeout": 30, "check_same_thread": False},
+                connect_args={"timeout": busy_wait, "check_same_thread": False},
                 **({"poolclass": StaticPool} if in_memory else {}),
             )
             _use_immediate_transactions(engine)
             return engine
-        return create_engine(
-            url,
-            future=True,
-            pool_pre_ping=True,
-            connect_args={"connect_timeout": self._connect_timeout_seconds},
-        )
+        return create_engine(url, future=True, pool_pre_ping=True, **self._postgres_limits())
+
+    def _postgres_limits(self) -> dict[str, Any]:
+        limits: dict[str, Any] = {}
+        if self._pool_size is not None:
+            # No overflow: the pool is the bound; a call waits for a free connection instead.
+            limits.update(pool_size=self._pool_size, max_overflow=0)
+        if self._timeout_seconds is None:
+            return {**limits, "connect_args": {"connect_timeout": 5}}
+        milliseconds = max(1, int(self._timeout_seconds * 1000))
+        return {
+            **limits,
+            "pool_timeout": self._timeout_seconds,
+            "connect_args": {
+                # libpq's smallest connect timeout is 2 s.
+                "connect_timeout": max(2, math.ceil(self._timeout_seconds)),
+                "options": f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}",
+            },
+        }
+
+    def is_ready(self) -> bool:
+        """The engine exists and the schema is migrated (the first call does both)."""
+        return self._engine is not None
 
     def _ready_engine(self) -> Engine:
         if self._engine is not None:
@@ -128,6 +153,10 @@ class Database:
         config.set_main_option("sqlalchemy.url", self._database_url.replace("%", "%%"))
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
+                # Migrating may take longer than one call is allowed to (and may wait for
+                # another process's migration).
+                connection.execute(text("SET LOCAL statement_timeout = 0"))
+                connection.execute(text("SET LOCAL lock_timeout = 0"))
                 # Several action-server processes may start at once: migrate one at a time.
                 connection.execute(
                     text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}

@@ -96,6 +96,16 @@ class Settings:
     # (pos_assistant/action_timeouts.py); Rasa's own default is 5 minutes. With the NLU and the
     # apology itself, the user hears back within 10 s even on a loaded machine.
     action_timeout_seconds: float = 6.0
+    # One case-store call from an action (pos_assistant/cases/deadline.py, pos_assistant/db.py):
+    # the longest it may wait for the database, and how many calls (and database connections)
+    # one process has at once. Shorter than ACTION_TIMEOUT_SECONDS, so the user is told which
+    # part failed ("工单系统暂时连不上") rather than the general apology.
+    case_store_timeout_seconds: float = 3.0
+    # Turns one Rasa server works on at once, and messages that may wait for a place
+    # (pos_assistant/turn_admission.py).
+    rasa_concurrent_turns: int = 16
+    rasa_waiting_turns: int = 1000
+    case_store_pool_size: int = 8
     # WeChat messages sent after the user's turn (pos_assistant/channels/wechat_outbox.py): the
     # first retry after this many seconds, doubling; failed after this many attempts.
     outbox_first_retry_seconds: float = 5.0
@@ -165,6 +175,13 @@ def get_settings() -> Settings:
             "ACTION_TIMEOUT_SECONDS",
             env("ACTION_TIMEOUT_SECONDS", str(Settings.action_timeout_seconds)),
         ),
+        case_store_timeout_seconds=_positive_float(
+            "CASE_STORE_TIMEOUT_SECONDS",
+            env("CASE_STORE_TIMEOUT_SECONDS", str(Settings.case_store_timeout_seconds)),
+        ),
+        case_store_pool_size=_positive_int("case_store_pool_size"),
+        rasa_concurrent_turns=_positive_int("rasa_concurrent_turns"),
+        rasa_waiting_turns=_positive_int("rasa_waiting_turns"),
         outbox_first_retry_seconds=_positive_float(
             "OUTBOX_FIRST_RETRY_SECONDS",
             env("OUTBOX_FIRST_RETRY_SECONDS", str(Settings.outbox_first_retry_seconds)),

@@ -10,12 +10,18 @@ any of that fails.
 
     make loadtest                        # 200 users × 10 turns
     make loadtest ARGS="--users 20 --turns 4"
+    make loadtest ARGS="--users 50 --duration 1800"   # soak: 30 minutes, memory growth per server
+
+In soak mode every user starts a new conversation (same script) after finishing one, until the
+duration is over; the report adds each server's memory after the warm-up, at the end and the
+growth between (bench/soak.py), and every conversation is read back as usual.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import sys
@@ -31,7 +37,7 @@ import httpx  # noqa: E402
 import yaml  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench import report  # noqa: E402
+from bench import report, soak  # noqa: E402
 from bench.load import SEQ_METADATA_KEY, Workload, check_trackers, new_client  # noqa: E402
 from bench.servers import API_TOKEN, REST_TOKEN, ProcessGroup  # noqa: E402
 from tests.pg import new_database  # noqa: E402
@@ -48,11 +54,16 @@ def log(message: str) -> None:
     print(f"loadtest: {time.strftime('%H:%M:%S')} {message}", flush=True)
 
 
-async def run_users(url: str, scripts: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """Every turn: sender, index, seconds, ok, error, replies (texts)."""
+async def run_users(
+    url: str, scripts: dict[str, list[str]], until: float | None, sent: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    """Every turn: sender, index, seconds, ok, error, replies (texts). Without `until` each user
+    types its script once; with it (soak) each starts a new conversation with the same script
+    after the last, until `until` (time.monotonic()). `sent` gets every conversation typed."""
     turns: list[dict[str, Any]] = []
 
-    async def user(client: httpx.AsyncClient, sender: str, script: list[str]) -> None:
+    async def conversation(client: httpx.AsyncClient, sender: str, script: list[str]) -> None:
+        sent[sender] = script
         for index, text in enumerate(script):
             body = {"sender": sender, "message": text, "metadata": {SEQ_METADATA_KEY: index}}
             started = time.perf_counter()
@@ -69,12 +80,41 @@ async def run_users(url: str, scripts: dict[str, list[str]]) -> list[dict[str, A
             turn["seconds"] = time.perf_counter() - started
             turns.append(turn)
 
+    async def user(client: httpx.AsyncClient, name: str, script: list[str]) -> None:
+        if until is None:
+            await conversation(client, name, script)
+            return
+        for round_number in itertools.count():
+            await conversation(client, f"{name}-r{round_number}", script)
+            if time.monotonic() >= until:
+                return
+
+    deadline = DEADLINE_SECONDS + (max(0.0, until - time.monotonic()) if until else 0.0)
     async with new_client() as client:
         tasks = [asyncio.create_task(user(client, s, script)) for s, script in scripts.items()]
-        _, pending = await asyncio.wait(tasks, timeout=DEADLINE_SECONDS)
+        _, pending = await asyncio.wait(tasks, timeout=deadline)
         for task in pending:
             task.cancel()
     return turns
+
+
+async def run_measured(
+    url: str,
+    scripts: dict[str, list[str]],
+    duration: float,
+    servers: list[Any],
+    sent: dict[str, list[str]],
+    memory: dict[str, list[tuple[float, float]]],
+) -> list[dict[str, Any]]:
+    """The users, with every server's memory sampled meanwhile."""
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(soak.sample_memory(servers, memory, stop))
+    until = time.monotonic() + duration if duration > 0 else None
+    try:
+        return await run_users(url, scripts, until, sent)
+    finally:
+        stop.set()
+        await sampler
 
 
 def main() -> int:
@@ -82,6 +122,13 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--rasa-processes", type=int, default=2)
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=0,
+        help="soak: seconds to keep the users typing (each starts a new conversation after "
+        "the last), reporting every server's memory growth; 0: one conversation each",
+    )
     parser.add_argument("--json", type=Path, default=PROJECT_ROOT / "results" / "loadtest.json")
     args = parser.parse_args()
     if not MODEL.exists():
@@ -136,9 +183,13 @@ def main() -> int:
         proxy = group.proxy([server.url for server in servers])
         log(f"{args.users} users × {args.turns} turns through one address")
         started = time.perf_counter()
-        turns = asyncio.run(run_users(proxy.url, scripts))
+        sent: dict[str, list[str]] = {}
+        memory: dict[str, list[tuple[float, float]]] = {}
+        turns = asyncio.run(
+            run_measured(proxy.url, scripts, args.duration, list(group.servers), sent, memory)
+        )
         wall = time.perf_counter() - started
-        check = asyncio.run(check_trackers(proxy.url, list(scripts), [scripts[s] for s in scripts]))
+        check = asyncio.run(check_trackers(proxy.url, list(sent), [sent[s] for s in sent]))
         unanswered = [t for t in turns if t["ok"] and not any(r.strip() for r in t["replies"])]
         apologies = [t for t in turns if any(APOLOGY in r for r in t["replies"])]
         seconds = [t["seconds"] for t in turns if t["ok"]]
@@ -146,8 +197,10 @@ def main() -> int:
             "users": args.users,
             "turns_per_user": args.turns,
             "rasa_processes": args.rasa_processes,
+            "soak_seconds": args.duration or None,
+            "conversations": len(sent),
             "turns_sent": len(turns),
-            "turns_expected": args.users * args.turns,
+            "turns_expected": sum(len(script) for script in sent.values()),
             "errors": sum(1 for t in turns if not t["ok"]),
             "latency": report.summarize_ms(seconds),
             "wall_seconds": round(wall, 1),
@@ -158,6 +211,7 @@ def main() -> int:
             "apologies": len(apologies),
             "problems": check["problems"],
             "rss_mb_per_rasa": [server.rss_mb() for server in servers],
+            "memory": soak.memory_growth(memory),
             "cores": os.cpu_count(),
             "loadavg": [round(x, 2) for x in os.getloadavg()],
         }

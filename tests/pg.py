@@ -9,10 +9,12 @@ skipped only when the binaries are missing.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -105,40 +107,76 @@ def _wait_until_accepting(url: str, process: subprocess.Popen, log_path: Path) -
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
+class PostgresServer:
+    """A throwaway cluster on a free port, which a test can stop and start again (same port)."""
+
+    def __init__(self, bin_dir: Path, max_connections: int = 60) -> None:
+        self._bin_dir = bin_dir
+        self._max_connections = max_connections
+        # Not under pytest's tmp dir: that one is private to root, and the server runs as nobody.
+        self.base = Path(tempfile.mkdtemp(prefix="pos-assistant-pg-"))
+        self.log_path = self.base / "postgres.log"
+        init_cluster(bin_dir, self.base)
+        self.port = free_port()
+        self.url = f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "a") as log:
+            if os.geteuid() == 0:
+                os.chown(self.log_path, pwd.getpwnam("nobody").pw_uid, -1)
+            self.process = subprocess.Popen(
+                server_command(self._bin_dir, self.base, self.port, self._max_connections),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        _wait_until_accepting(self.url, self.process, self.log_path)
+
+    def stop(self, fast: bool = False) -> None:
+        """SIGTERM ("smart": waits for clients to leave) or, `fast`, SIGINT (ends their
+        sessions, as `systemctl stop postgresql` does)."""
+        if self.process is None:
+            return
+        # The postmaster itself: under root, self.process is runuser, which forwards SIGTERM only.
+        pid_file = self.base / "data" / "postmaster.pid"
+        try:
+            postmaster = int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            postmaster = self.process.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(postmaster, signal.SIGINT if fast else signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def remove(self) -> None:
+        self.stop(fast=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def require_postgres_bin_dir() -> Path:
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
         pytest.skip(
             "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin "
             "(install them: apt-get install -y postgresql, or scripts/setup_system.sh)"
         )
-    # Not under pytest's tmp dir: that one is private to root, and the server runs as nobody.
-    base = Path(tempfile.mkdtemp(prefix="pos-assistant-pg-"))
-    log_path = base / "postgres.log"
-    init_cluster(bin_dir, base)
-    port = free_port()
-    with open(log_path, "w") as log:
-        if os.geteuid() == 0:
-            os.chown(log_path, pwd.getpwnam("nobody").pw_uid, -1)
-        process = subprocess.Popen(
-            server_command(bin_dir, base, port, max_connections=60),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+    return bin_dir
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    server = PostgresServer(require_postgres_bin_dir())
     try:
-        _wait_until_accepting(url, process, log_path)
-        yield url
+        server.start()
+        yield server.url
     finally:
-        process.terminate()  # SIGTERM: "smart" shutdown
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        shutil.rmtree(base, ignore_errors=True)
+        server.stop()
+        server.remove()
 
 
 def new_database(admin_url: str) -> str:

@@ -71,11 +71,12 @@ class CaseStore:
         max_failed_attempts: int = 3,
         lock_minutes: int = 15,
         duplicate_window_minutes: int = 10,
-        connect_timeout_seconds: int = 5,
+        timeout_seconds: float | None = None,
+        pool_size: int | None = None,
         limits: AbuseLimits | None = None,
     ) -> None:
         self._database = Database(
-            database_url, clock=clock, connect_timeout_seconds=connect_timeout_seconds
+            database_url, clock=clock, timeout_seconds=timeout_seconds, pool_size=pool_size
         )
         self._limits = limits or AbuseLimits()
         self._duplicate_window = timedelta(minutes=duplicate_window_minutes)

@@ -9,6 +9,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from tests.e2e.stack import (
     API_TOKEN,
     VENV_BIN,
@@ -84,6 +86,7 @@ class FaultStack(RasaStack):
 
 
 def fault_stack(workdir: Path, wechat_api_url: str) -> FaultStack:
+    """SQLite for cases and conversations, and the WeChat API stand-in."""
     workdir.mkdir(parents=True, exist_ok=True)
     action_port, rasa_port = free_port(), free_port()
     env = stack_env(
@@ -99,7 +102,39 @@ def fault_stack(workdir: Path, wechat_api_url: str) -> FaultStack:
             "OUTBOX_FIRST_RETRY_SECONDS": "0.5",
         },
     )
-    endpoints = write_endpoints(workdir, action_port)
+    return _stack(workdir, env, action_port, rasa_port, write_endpoints(workdir, action_port))
+
+
+def production_fault_stack(
+    workdir: Path, tracker_db_url: str, redis_port: int, case_db_url: str
+) -> FaultStack:
+    """The production stores (endpoints.production.yml): conversations in PostgreSQL, the lock
+    store in Redis, cases in a PostgreSQL database of their own."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    action_port, rasa_port = free_port(), free_port()
+    tracker = make_url(tracker_db_url)
+    env = stack_env(
+        workdir,
+        rasa_port,
+        {
+            "DATABASE_URL": case_db_url,
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+            "TRACKER_DB_HOST": tracker.host or "127.0.0.1",
+            "TRACKER_DB_PORT": str(tracker.port),
+            "TRACKER_DB_NAME": tracker.database or "",
+            "TRACKER_DB_USER": tracker.username or "postgres",
+            "TRACKER_DB_PASSWORD": tracker.password or "",
+            "REDIS_HOST": "127.0.0.1",
+            "REDIS_PORT": str(redis_port),
+        },
+    )
+    endpoints = PROJECT_ROOT / "endpoints.production.yml"
+    return _stack(workdir, env, action_port, rasa_port, endpoints)
+
+
+def _stack(
+    workdir: Path, env: dict[str, str], action_port: int, rasa_port: int, endpoints: Path
+) -> FaultStack:
     stack = FaultStack(
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         action_url=f"http://127.0.0.1:{action_port}",

@@ -136,9 +136,7 @@ def test_constructing_a_store_does_no_io_and_failures_are_typed(tmp_path: Path) 
     store = CaseStore(f"sqlite:///{blocker / 'cases.db'}")  # nothing happens yet
     with pytest.raises(StoreUnavailable):
         store.list_cases()
-    unreachable = CaseStore(
-        "postgresql+psycopg2://nobody@127.0.0.1:1/none", connect_timeout_seconds=1
-    )
+    unreachable = CaseStore("postgresql+psycopg2://nobody@127.0.0.1:1/none", timeout_seconds=1)
     with pytest.raises(StoreUnavailable):
         unreachable.get_case("CS2611260001")
 

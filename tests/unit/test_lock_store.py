@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 from rasa.core.lock_store import RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from pos_assistant.lock_store import AtomicRedisLockStore
+from tests.e2e.stack import free_port
 
 SERVERS = 6
 TICKETS_PER_SERVER = 20
@@ -124,3 +126,19 @@ def test_it_is_built_from_the_endpoints_file_entry(redis_server_port: int) -> No
     store = LockStore.create(config)
     assert isinstance(store, AtomicRedisLockStore)
     assert store.issue_ticket("from-config") == 0
+
+
+async def test_without_redis_a_conversation_is_still_served_one_message_at_a_time() -> None:
+    store = AtomicRedisLockStore(
+        EndpointConfig(url="127.0.0.1", port=free_port(), db=1, socket_timeout=1)
+    )  # nothing listens there: as when Redis is stopped
+    inside: list[str] = []
+
+    async def turn(name: str) -> None:
+        async with store.lock("rest:no-redis", wait_time_in_seconds=0.01):
+            inside.append(f"{name} in")
+            await asyncio.sleep(0.05)
+            inside.append(f"{name} out")
+
+    await asyncio.gather(turn("first"), turn("second"))
+    assert inside == ["first in", "first out", "second in", "second out"]
