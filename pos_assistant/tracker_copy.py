@@ -1,0 +1,89 @@
+"""A copy of a Rasa tracker without replaying its events.
+
+Rasa 3.6's `DialogueStateTracker.copy()` builds a new tracker and replays every event of the
+session into it (`travel_back_in_time(inf)`); Rasa copies the tracker before every action it runs,
+so each copy costs more the longer the conversation. The state that replay recreates is a fixed
+set of attributes ("current state of the tracker - MUST be re-creatable by processing all the
+events", rasa/shared/core/trackers.py): the slots, paused, the follow-up action, the latest
+action, user message and bot message, and the active loop. `clone_tracker` copies exactly those
+(the mutable ones deeply enough that changing the copy leaves the original alone) onto a tracker
+made by `init_copy()`, as Rasa's copy starts from.
+
+The one state Rasa changes without an event is the follow-up action (the processor clears it
+before running it). Replay would bring it back, so in that case `copy()` keeps Rasa's replay.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    BotUttered,
+    DefinePrevUserUtteredFeaturization,
+    LoopInterrupted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import AnySlotDict, DialogueStateTracker
+
+# Events that leave the follow-up action alone when applied (ActionExecuted and UserUttered
+# clear it; others set it, reset the tracker or replay it).
+_FOLLOWUP_NEUTRAL = (
+    BotUttered,
+    SlotSet,
+    ActiveLoop,
+    LoopInterrupted,
+    DefinePrevUserUtteredFeaturization,
+)
+_FOLLOWUP_CLEARING = (ActionExecuted, UserUttered)
+
+_INSTALLED_MARK = "_pos_assistant_fast_copy"
+
+
+def clone_tracker(tracker: DialogueStateTracker) -> DialogueStateTracker:
+    """A tracker in the state replaying `tracker.events` into `tracker.init_copy()` gives.
+
+    Valid when the tracker's state came from its events alone (see `replay_equivalent`).
+    """
+    clone = tracker.init_copy()
+    clone.events = clone._create_events(list(tracker.events))
+    clone.slots = {name: copy.copy(slot) for name, slot in tracker.slots.items()}
+    clone._paused = tracker._paused
+    clone.followup_action = tracker.followup_action
+    clone.latest_action = copy.copy(tracker.latest_action)
+    clone.latest_message = tracker.latest_message
+    clone.latest_bot_utterance = tracker.latest_bot_utterance
+    clone.active_loop = copy.copy(tracker.active_loop)
+    return clone
+
+
+def replay_equivalent(tracker: DialogueStateTracker) -> bool:
+    """Whether the state is what replaying the events gives (follow-up action not cleared by
+    hand, slots of the domain): checked on the last events only."""
+    if isinstance(tracker.slots, AnySlotDict):
+        return False
+    for event in reversed(tracker.events):
+        if isinstance(event, _FOLLOWUP_CLEARING):
+            return tracker.followup_action is None
+        if not isinstance(event, _FOLLOWUP_NEUTRAL):
+            return False  # a follow-up, a reset or a replay: let Rasa replay
+    return False
+
+
+_replaying_copy = DialogueStateTracker.copy
+
+
+def _copy(self: DialogueStateTracker) -> DialogueStateTracker:
+    if replay_equivalent(self):
+        return clone_tracker(self)
+    return _replaying_copy(self)
+
+
+def install() -> None:
+    """Makes `DialogueStateTracker.copy()` use `clone_tracker` where it is equivalent."""
+    if getattr(DialogueStateTracker, _INSTALLED_MARK, False):
+        return
+    DialogueStateTracker.copy = _copy  # type: ignore[method-assign]
+    setattr(DialogueStateTracker, _INSTALLED_MARK, True)
