@@ -16,7 +16,9 @@ ValidationError and Rasa's own message suffix. If a Rasa upgrade changes the sch
 alternatives are no longer told apart by their constant, the full compiled schema is used.
 
 `install()` also makes `DialogueStateTracker.copy()` (run before every action) copy the state
-instead of replaying every event of the session (pos_assistant/tracker_copy.py).
+instead of replaying every event of the session (pos_assistant/tracker_copy.py), and the
+policies' dialogue states continue from the previous prediction's instead of being rebuilt from
+the start of the session (pos_assistant/past_states.py).
 
 Installed by `pos_assistant/__init__.py` in any process that has loaded Rasa's action code (the
 Rasa server, `rasa test`, `rasa shell`), i.e. as soon as Rasa imports one of our modules.
@@ -36,7 +38,7 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
-from pos_assistant import tracker_copy
+from pos_assistant import past_states, tracker_copy
 
 _INSTALLED_MARK = "_pos_assistant_fast_validation"
 
@@ -110,6 +112,7 @@ def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
 def install() -> None:
     """Installs the patches (idempotent)."""
     tracker_copy.install()
+    past_states.install()
     if getattr(RemoteAction, _INSTALLED_MARK, False):
         return
     response_validator()  # prepare now, not in the first user's turn

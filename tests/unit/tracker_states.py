@@ -82,6 +82,12 @@ def turns() -> list[list[Event]]:
             ActionExecuted("action_listen"),
         ],
         [
+            _user("谢谢", "thank"),
+            ActionExecuted("utter_you_are_welcome", hide_rule_turn=True),
+            BotUttered("不客气"),
+            ActionExecuted("action_listen", hide_rule_turn=True),
+        ],
+        [
             _user("转人工", "request_human"),
             SlotSet("human_offered", True),
             ActionExecuted("action_handoff"),
