@@ -28,7 +28,11 @@ from rasa.shared.core.domain import Domain, State, SubState
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from pos_assistant.tracker_copy import clone_tracker
+
 MAX_CONVERSATIONS = 256
+# Set by the tracker store on the trackers it reads: how many of their events are stored ones.
+STORED_EVENTS_ATTRIBUTE = "_pos_assistant_stored_events"
 _INSTALLED_MARK = "_pos_assistant_incremental_states"
 
 
@@ -42,8 +46,31 @@ class _Fold:
     last_ml_action_sub_state: Any = None
     turn_was_hidden: bool = False
 
+    def branch(self) -> _Fold:
+        """A fold that continues from here without changing this one."""
+        return _Fold(
+            clone_tracker(self.replay),
+            list(self.applied),
+            list(self.states),
+            self.last_ml_action_sub_state,
+            self.turn_was_hidden,
+        )
 
-_folds: OrderedDict[tuple, _Fold] = OrderedDict()
+
+@dataclass
+class _Folds:
+    """A conversation's latest fold, and the fold up to the end of its stored events.
+
+    The next turn's tracker holds the same stored event objects (the tracker store's cache), but
+    this turn's new events come back from the database as new objects: that turn continues from
+    `stored`.
+    """
+
+    latest: _Fold
+    stored: _Fold | None = None
+
+
+_folds: OrderedDict[tuple, _Folds] = OrderedDict()
 
 
 def _step(
@@ -103,22 +130,53 @@ def states_for_tracker_history(
         ignore_rule_only_turns,
         json.dumps(rule_only_data, sort_keys=True, default=str),
     )
-    fold = _folds.pop(key, None)
-    if fold is None or not _is_start_of(fold.applied, applied):
-        fold = _Fold(replay=tracker.init_copy())
+    folds = _folds.pop(key, None)
+    fold = _continuable(folds, applied, tracker)
+    stored_end = _stored_end(tracker, applied)
+    stored: _Fold | None = folds.stored if folds else None
     params = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
-    for event in applied[len(fold.applied) :]:
+    for index in range(len(fold.applied), len(applied)):
+        if index == stored_end:
+            stored = fold.branch()
+        event = applied[index]
         if isinstance(event, ActionExecuted):
             _step(domain, fold, event.hide_rule_turn, *params, fold.states)
         fold.replay.update(event)
-    fold.applied = applied
+        fold.applied.append(event)
+    if stored_end == len(applied):
+        stored = fold.branch()
     # The loop's last pass (after every event) goes into a copy: the fold continues from here.
     last = _Fold(fold.replay, applied, list(fold.states), *_carried(fold))
     _step(domain, last, False, *params, last.states)
-    _folds[key] = fold
+    _folds[key] = _Folds(fold, stored)
     while len(_folds) > MAX_CONVERSATIONS:
         _folds.popitem(last=False)
     return [_copy_state(state) for state in last.states]
+
+
+def _continuable(
+    folds: _Folds | None, applied: list[Event], tracker: DialogueStateTracker
+) -> _Fold:
+    """The latest fold, else the stored events' fold, if they start `applied`; else a new one."""
+    if folds is not None:
+        if _is_start_of(folds.latest.applied, applied):
+            return folds.latest
+        if folds.stored is not None and _is_start_of(folds.stored.applied, applied):
+            return folds.stored.branch()
+    return _Fold(replay=tracker.init_copy())
+
+
+def _stored_end(tracker: DialogueStateTracker, applied: list[Event]) -> int | None:
+    """Where the applied events that came from the tracker store end (None: not known)."""
+    stored = getattr(tracker, STORED_EVENTS_ATTRIBUTE, None)
+    if stored is None:
+        return None
+    events = list(tracker.events)
+    new = {id(event) for event in events[stored:]}
+    end = len(applied)
+    while end and id(applied[end - 1]) in new:
+        end -= 1
+    return end
 
 
 def _carried(fold: _Fold) -> tuple[Any, bool]:

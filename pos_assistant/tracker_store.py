@@ -31,6 +31,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from pos_assistant.log_masking import install_log_masking
+from pos_assistant.past_states import STORED_EVENTS_ATTRIBUTE
 from pos_assistant.privacy import mask_data
 from pos_assistant.settings import VAR_DIR, get_settings
 from pos_assistant.tracker_cache import CachedSession, SessionCache
@@ -141,6 +142,13 @@ def unmask_event_data(data: dict[str, Any], cipher: SlotCipher) -> dict[str, Any
         return {**data, "value": None}
 
 
+def _handed_out(cached: DialogueStateTracker) -> DialogueStateTracker:
+    """A copy of a cached tracker, marked with how many of its events are stored ones."""
+    tracker = clone_tracker(cached)
+    setattr(tracker, STORED_EVENTS_ATTRIBUTE, len(tracker.events))
+    return tracker
+
+
 class MaskingSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore (SQLite or PostgreSQL): masked transcripts, encrypted personal slots."""
 
@@ -214,7 +222,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                         except Exception:
                             self._sessions.drop(sender_id)  # half-applied: read it all next time
                             raise
-                    return clone_tracker(cached.tracker)
+                    return _handed_out(cached.tracker)
             # No usable cache (first turn here, a new session, rows changed): a full read.
             rows = (
                 self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
@@ -237,7 +245,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                 tracker=tracker,
             ),
         )
-        return clone_tracker(tracker)
+        return _handed_out(tracker)
 
     def _cache_still_valid(self, session: Any, sender_id: str, cached: CachedSession) -> bool:
         """The cached rows are all still there (none deleted, none inserted between them)."""

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
+from pathlib import Path
+
 import pytest
+from cryptography.fernet import Fernet
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from pos_assistant import past_states
+from pos_assistant.tracker_store import MaskingSQLTrackerStore
 from tests.e2e.stack import PROJECT_ROOT
 from tests.unit.tracker_states import turns
 
+KEY = Fernet.generate_key().decode()
 RULE_ONLY = {"slots": ["human_offered"], "active_loops": ["unordered_device_form"]}
 PARAMETERS = [
     {},
@@ -77,3 +84,37 @@ def test_install_routes_rasa_through_the_fold(domain: Domain) -> None:
     past_states._folds.clear()
     assert tracker.past_states(domain) == _rasa(domain, tracker)
     assert any(key[1] == "rest:i" for key in past_states._folds)
+
+
+def test_turns_read_from_the_tracker_store_continue_the_fold(
+    domain: Domain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each turn's new events come back from the database as new objects next turn: the fold
+    # continues from the end of the events that were stored, not from the start.
+    store = MaskingSQLTrackerStore(
+        domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"), encryption_key=KEY
+    )
+    steps: list[int] = []
+    original_step = past_states._step
+
+    def counting_step(*args, **kwargs) -> None:
+        steps.append(1)
+        original_step(*args, **kwargs)
+
+    monkeypatch.setattr(past_states, "_step", counting_step)
+    first, *rest = turns()
+    conversation = [first] + rest * 3
+    for number, turn in enumerate(conversation):
+        tracker = asyncio.run(store.retrieve("rest:s")) or DialogueStateTracker(
+            "rest:s", domain.slots
+        )
+        for event in turn:
+            tracker.update(copy.deepcopy(event))
+        steps.clear()
+        for parameters in PARAMETERS:
+            ours = past_states.states_for_tracker_history(domain, tracker, **parameters)
+            assert ours == _rasa(domain, tracker, **parameters), f"turn {number}"
+        recent = conversation[number - 1] + turn if number else turn
+        recent_actions = sum(isinstance(event, ActionExecuted) for event in recent)
+        assert len(steps) <= len(PARAMETERS) * (recent_actions + 1), f"turn {number}: restarted"
+        asyncio.run(store.save(tracker))
