@@ -11,18 +11,26 @@ made by `init_copy()`, as Rasa's copy starts from.
 
 The one state Rasa changes without an event is the follow-up action (the processor clears it
 before running it). Replay would bring it back, so in that case `copy()` keeps Rasa's replay.
+
+Forms build a temporary tracker the same way on every validation (`FormAction._temporary_tracker`:
+every event replayed, then the form's own events); it is a clone plus those events too.
 """
 
 from __future__ import annotations
 
 import copy
 
+from rasa.core.actions.forms import FormAction
+from rasa.shared.core.constants import REQUESTED_SLOT
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
     ActiveLoop,
     BotUttered,
     DefinePrevUserUtteredFeaturization,
+    Event,
     LoopInterrupted,
+    Restarted,
     SlotSet,
     UserUttered,
 )
@@ -81,9 +89,38 @@ def _copy(self: DialogueStateTracker) -> DialogueStateTracker:
     return _replaying_copy(self)
 
 
+_replaying_temporary_tracker = FormAction._temporary_tracker
+
+
+def _temporary_tracker(
+    self: FormAction,
+    current_tracker: DialogueStateTracker,
+    additional_events: list[Event],
+    domain: Domain,
+) -> DialogueStateTracker:
+    # Rasa's: the events after the latest restart, replayed into a tracker with the domain's
+    # slots, then these. Without a restart, with the domain's slots, that is a clone.
+    same_slots = list(current_tracker.slots) == [slot.name for slot in domain.slots]
+    restarted = any(isinstance(event, Restarted) for event in current_tracker.events)
+    if not same_slots or restarted or not replay_equivalent(current_tracker):
+        return _replaying_temporary_tracker(self, current_tracker, additional_events, domain)
+    tracker = clone_tracker(current_tracker)
+    tracker._max_event_history = None
+    tracker.is_rule_tracker = False
+    for event in [
+        SlotSet(REQUESTED_SLOT, self.get_slot_to_fill(current_tracker)),
+        ActionExecuted(self.name()),
+        *additional_events,
+    ]:
+        tracker.update(event)
+    return tracker
+
+
 def install() -> None:
-    """Makes `DialogueStateTracker.copy()` use `clone_tracker` where it is equivalent."""
+    """Makes `DialogueStateTracker.copy()` and forms' temporary trackers clone where that is
+    equivalent."""
     if getattr(DialogueStateTracker, _INSTALLED_MARK, False):
         return
     DialogueStateTracker.copy = _copy  # type: ignore[method-assign]
+    FormAction._temporary_tracker = _temporary_tracker  # type: ignore[method-assign]
     setattr(DialogueStateTracker, _INSTALLED_MARK, True)

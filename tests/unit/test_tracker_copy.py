@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from rasa.core.actions.forms import FormAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, LoopInterrupted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -62,3 +65,27 @@ def test_the_patched_copy_clones_where_equivalent(domain: Domain) -> None:
     tracker_copy.install()
     assert replay_equivalent(tracker)
     assert full_state(tracker.copy(), domain) == full_state(_replayed(tracker), domain)
+
+
+def test_a_forms_temporary_tracker_is_rasas(domain: Domain) -> None:
+    form = FormAction("unordered_device_form", None)
+    extra = [SlotSet("asked_for_codes_or_money", True)]
+    events = all_events()
+    for length in range(1, len(events) + 1):
+        tracker = DialogueStateTracker.from_events("u", events[:length], domain.slots)
+        ours = tracker_copy._temporary_tracker(form, tracker, extra, domain)
+        rasas = tracker_copy._replaying_temporary_tracker(form, tracker, extra, domain)
+        # The form's two new events are made in each call: their times differ.
+        assert _timeless(full_state(ours, domain)) == _timeless(full_state(rasas, domain))
+
+
+def _timeless(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _timeless(item)
+            for key, item in value.items()
+            if key not in ("timestamp", "latest_event_time")
+        }
+    if isinstance(value, list):
+        return [_timeless(item) for item in value]
+    return value
