@@ -61,11 +61,13 @@ def take_quota(
     window: timedelta,
     *,
     count_when_full: bool = True,
+    amount: int = 1,
 ) -> datetime | None:
-    """Counts one use against each (scope, identity, limit) in fixed windows.
+    """Counts `amount` uses against each (scope, identity, limit) in fixed windows.
 
-    Returns when the earliest full counter frees up (and counts nothing) if any is full;
-    with `count_when_full=False` it counts regardless and returns None.
+    Returns when the earliest full counter frees up (and counts nothing) if any would go over
+    its limit; with `count_when_full=False` it counts regardless and returns None. The counters
+    are read for update in the caller's transaction, so processes sharing the database share them.
     """
     counters = []
     blocked_until: datetime | None = None
@@ -73,7 +75,7 @@ def take_quota(
         counter = _counter_for_update(session, now, scope, identity_hash(scope, value))
         if counter.window_started <= now - window:
             counter.window_started, counter.count = now, 0
-        if counter.count >= limit:
+        if counter.count + amount > limit:
             until = counter.window_started + window
             blocked_until = (
                 until if blocked_until is None or until > blocked_until else blocked_until
@@ -82,7 +84,7 @@ def take_quota(
     if blocked_until is not None and count_when_full:
         return blocked_until
     for counter in counters:
-        counter.count += 1
+        counter.count += amount
     return None
 
 

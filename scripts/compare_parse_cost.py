@@ -1,8 +1,10 @@
-"""CPU per parse of the fuzz messages for two or more trained models, under the same load.
+"""CPU per parse of the fuzz messages for one or more trained models, under the same load.
 
-The models are loaded in one process and parse each message in turn (best of two parses each),
-so a busy machine slows them alike. Used for the token-window figures in docs/security.md:
+The models are loaded in one process, the heap is frozen as the Rasa server freezes it
+(pos_assistant/channels/heap.py), and they parse each message in turn (best of two parses each),
+so a busy machine slows them alike. The per-parse figures in docs/security.md:
 
+    PYTHONPATH=$PWD .venv/bin/python scripts/compare_parse_cost.py 5000 models/pos-assistant.tar.gz
     PYTHONPATH=$PWD .venv/bin/python scripts/compare_parse_cost.py 500 old.tar.gz new.tar.gz
 """
 
@@ -16,6 +18,7 @@ import time
 
 import structlog
 
+from pos_assistant.channels.heap import freeze_loaded_heap
 from tests.security.fuzz_messages import fuzz_messages
 
 WARM_UP = ("你好", "SN 88001234AB", "押金两百九十九")
@@ -30,6 +33,7 @@ async def compare(message_count: int, model_paths: list[str]) -> None:
     from rasa.core.agent import Agent
 
     agents = [Agent.load(path) for path in model_paths]
+    freeze_loaded_heap()
     for agent in agents:
         for text in WARM_UP * 4:
             await agent.parse_message(text)

@@ -5,6 +5,8 @@ is the conversation `web:<session>`) and up to PHOTOS_PER_MESSAGE `photo` files.
 read in chunks and refused past PHOTO_MAX_BYTES, so a large upload never sits in memory whole.
 The answer is the assistant's reply in Chinese (`text`), also on refusal; the reply is added
 to the conversation in Rasa (when RASA_API_TOKEN is set) so agents read it in the transcript.
+During a situation's advice the reply also carries the evidence checklist, read from the
+conversation's state in Rasa (pos_assistant/attachments/evidence.py).
 
 GET /attachments/<public id>[?size=thumb]: the JPEG, for the conversation that sent it
 (`X-Widget-Session` header) or staff (`Authorization: Bearer <RASA_API_TOKEN>`); 404 otherwise,
@@ -107,7 +109,7 @@ async def upload(request: web.Request) -> web.Response:
         return _refusal(PhotosRefused("unavailable"), settings, 503)
     except ValueError:  # a malformed multipart body
         return _refusal(PhotosRefused("no_photo"), settings, 400)
-    text = receipt_text(receipt)
+    text = receipt_text(receipt, await _conversation_state(request, conversation))
     await _record_in_conversation(request, conversation, text)
     return web.json_response({"ok": True, "text": text, "count": receipt.count})
 
@@ -117,6 +119,30 @@ def _refusal(refusal: PhotosRefused, settings: Settings, status: int) -> web.Res
         refusal, max_bytes=settings.photo_max_bytes, max_count=settings.photos_per_message
     )
     return web.json_response({"ok": False, "reason": refusal.reason, "text": text}, status=status)
+
+
+async def _conversation_state(request: web.Request, conversation: str) -> dict | None:
+    """The conversation's slots and active form from Rasa (for the evidence checklist during
+    advice); None without RASA_API_TOKEN or when Rasa does not answer: the plain receipt."""
+    token = request.app[SETTINGS].rasa_api_token
+    if not token:
+        return None
+    url = f"{request.app[RASA_BASE]}/conversations/{quote(conversation, safe=':')}/tracker"
+    try:
+        async with (
+            aiohttp.ClientSession() as client,
+            client.get(
+                url,
+                params={"token": token, "include_events": "NONE"},
+                timeout=aiohttp.ClientTimeout(total=5),
+            ) as answer,
+        ):
+            if answer.status == 200:
+                return await answer.json()
+            logger.warning("conversation state not read from Rasa: HTTP %s", answer.status)
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+        logger.warning("conversation state not read from Rasa: %s", error.__class__.__name__)
+    return None
 
 
 async def _record_in_conversation(request: web.Request, conversation: str, text: str) -> None:

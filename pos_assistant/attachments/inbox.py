@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
-from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from pos_assistant.attachments.images import ImageRejected, ProcessedImage, process_image
 from pos_assistant.attachments.models import AttachmentRecord
+from pos_assistant.attachments.quota import UploadQuota
 from pos_assistant.attachments.storage import AttachmentStorage, storage_from_setting
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.cases.vocabulary import OPEN_STATUSES
@@ -50,6 +48,7 @@ class PhotosRefused(ValueError):
 class Receipt:
     count: int
     case_number: str | None  # None: held with the conversation until it opens a case
+    conversation_total: int = 0  # photos the conversation has sent, these included
 
 
 @dataclass(frozen=True)
@@ -81,35 +80,7 @@ class StoredPhoto:
         )
 
 
-class UploadLimiter:
-    """Files per sliding window per key (conversation, address), in this process; bounded."""
-
-    def __init__(self, limit: int, window_seconds: float = 60, max_keys: int = 10_000) -> None:
-        self.limit = limit
-        self.window = window_seconds
-        self.max_keys = max_keys
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, keys: Sequence[str], count: int, now: float | None = None) -> bool:
-        """Counts `count` files against every key, unless one of them would go over."""
-        moment = time.monotonic() if now is None else now
-        with self._lock:
-            windows = [self._window(key, moment) for key in keys]
-            if any(len(window) + count > self.limit for window in windows):
-                return False
-            for window in windows:
-                window.extend([moment] * count)
-            return True
-
-    def _window(self, key: str, moment: float) -> deque[float]:
-        window = self._hits.pop(key, None) or deque()
-        while window and window[0] <= moment - self.window:
-            window.popleft()
-        self._hits[key] = window
-        while len(self._hits) > self.max_keys:
-            self._hits.popitem(last=False)
-        return window
+DEFAULT_QUOTA = UploadQuota()
 
 
 class PhotoInbox:
@@ -120,16 +91,14 @@ class PhotoInbox:
         *,
         max_bytes: int,
         per_message: int,
-        limiter: UploadLimiter,
-        daily_limiter: UploadLimiter | None = None,
+        quota: UploadQuota = DEFAULT_QUOTA,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         self.store = store
         self.storage = storage
         self.max_bytes = max_bytes
         self.per_message = per_message
-        self.limiter = limiter
-        self.daily_limiter = daily_limiter
+        self.quota = quota
         self.clock = clock
 
     @classmethod
@@ -139,8 +108,7 @@ class PhotoInbox:
             storage_from_setting(settings.attachment_storage, Path(settings.attachments_dir)),
             max_bytes=settings.photo_max_bytes,
             per_message=settings.photos_per_message,
-            limiter=UploadLimiter(settings.photo_uploads_per_minute),
-            daily_limiter=UploadLimiter(settings.photo_uploads_per_day, window_seconds=86_400),
+            quota=UploadQuota(settings.photo_uploads_per_minute, settings.photo_uploads_per_day),
         )
 
     def receive(
@@ -155,14 +123,7 @@ class PhotoInbox:
             raise PhotosRefused("no_photo")
         if len(files) > self.per_message:
             raise PhotosRefused("too_many_photos")
-        keys = [f"conversation:{conversation_id}"]
-        if client_address:
-            keys.append(f"address:{client_address}")
-        if not self.limiter.take(keys, len(files)):
-            raise PhotosRefused("too_fast")
-        # The disk a conversation or address can fill is bounded too, not only its pace.
-        if self.daily_limiter is not None and not self.daily_limiter.take(keys, len(files)):
-            raise PhotosRefused("too_many_today")
+        self._count_against_quota(conversation_id, client_address, len(files))
         processed: list[ProcessedImage] = []
         for position, data in enumerate(files, start=1):
             try:
@@ -174,7 +135,24 @@ class PhotoInbox:
         rows = [self._put(image, conversation_id, source, case_number, now) for image in processed]
         with database_transaction(self.store) as session:
             session.add_all(rows)
-        return Receipt(len(rows), case_number)
+            session.flush()
+            total = session.execute(
+                select(func.count())
+                .select_from(AttachmentRecord)
+                .where(AttachmentRecord.conversation_id == conversation_id[:128])
+            ).scalar_one()
+        return Receipt(len(rows), case_number, int(total))
+
+    def _count_against_quota(
+        self, conversation_id: str, client_address: str | None, count: int
+    ) -> None:
+        """Refused photos count too (a decompression bomb is work); a refusal counts nothing."""
+        with database_transaction(self.store) as session:
+            refused = self.quota.take(
+                session, naive_utc(self.clock()), conversation_id, client_address, count
+            )
+            if refused is not None:
+                raise PhotosRefused(refused)  # rolls the transaction back
 
     def _put(
         self,

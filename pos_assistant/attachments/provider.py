@@ -19,7 +19,7 @@ def get_photo_inbox() -> PhotoInbox:
 
 @lru_cache(maxsize=4)
 def _inbox_over(store: CaseStore) -> PhotoInbox:
-    # One inbox per store, so its upload limits are counted once per process.
+    # One inbox per store (its upload limits are counted in the store's database).
     return PhotoInbox.from_settings(get_settings(), store)
 
 

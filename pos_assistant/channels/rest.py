@@ -36,6 +36,7 @@ from pos_assistant.channels.addresses import (
     parse_trusted_proxies,
     with_client_address,
 )
+from pos_assistant.channels.heap import freeze_heap_after_start
 from pos_assistant.channels.limits import cap_request_size, is_too_long, too_long_reply
 from pos_assistant.identity import conversation_id, raw_sender
 from pos_assistant.settings import Settings, get_settings
@@ -102,6 +103,7 @@ class RestInput(RasaRestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         webhook = Blueprint("custom_webhook_pos_rest", __name__)
         cap_request_size(webhook, self.max_request_bytes)
+        freeze_heap_after_start(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

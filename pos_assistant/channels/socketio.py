@@ -33,6 +33,7 @@ from pos_assistant.channels.addresses import (
     parse_trusted_proxies,
     with_client_address,
 )
+from pos_assistant.channels.heap import freeze_heap_after_start
 from pos_assistant.channels.limits import cap_request_size, is_too_long, too_long_reply
 from pos_assistant.identity import conversation_id, raw_sender
 from pos_assistant.settings import get_settings
@@ -67,6 +68,7 @@ class SocketIOInput(RasaSocketIOInput):
         trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)
         webhook = super().blueprint(on_new_message)
         cap_request_size(webhook, settings.max_request_bytes)
+        freeze_heap_after_start(webhook)
         sio = self.sio
         sio.eio.max_http_buffer_size = settings.max_request_bytes
         sessions: dict[str, str] = {}  # socket id -> confirmed session id (this process only)

@@ -36,6 +36,7 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.messages import BaseMessage
 
 from pos_assistant.attachments.provider import get_photo_inbox
+from pos_assistant.channels.heap import freeze_heap_after_start
 from pos_assistant.channels.limits import is_too_long, too_long_reply
 from pos_assistant.channels.wechat_api import ConfigurableWeChatClient, CustomerServiceSender
 from pos_assistant.channels.wechat_memory import OptionMemory, SignedQueryMemory, Turn, TurnCache
@@ -175,15 +176,18 @@ class WeChatInput(InputChannel):
         self.options = OptionMemory()
         self.signed_queries = SignedQueryMemory(SIGNED_QUERY_WINDOW_SECONDS)
         self._background: set[asyncio.Task] = set()
+        self.rasa_app: Any = None
 
     def get_output_channel(self) -> OutputChannel | None:
         return CustomerServiceOutput(self.late_replies)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("wechat_webhook", __name__)
+        freeze_heap_after_start(webhook)
 
         @webhook.listener("after_server_start")
-        async def start_outbox(*_: Any) -> None:
+        async def start_outbox(app: Any, *_: Any) -> None:
+            self.rasa_app = app  # its agent's tracker store: where a photo's sender is in advice
             # Also sends what a previous server left pending.
             if self.late_replies.worker is not None:
                 self.late_replies.worker.start()
@@ -334,7 +338,8 @@ class WeChatInput(InputChannel):
 
     async def _receive_photo(self, openid: str, media_id: str) -> RenderedReply:
         inbox = get_photo_inbox()
-        text = await receive_photo(self.api_client, inbox, openid, media_id, self.media_lock)
+        agent = getattr(getattr(self.rasa_app, "ctx", None), "agent", None)
+        text = await receive_photo(self.api_client, inbox, openid, media_id, self.media_lock, agent)
         return RenderedReply(parts=[text])
 
     def _deliver_late(self, turn: Turn, openid: str, key: str) -> None:

@@ -108,4 +108,6 @@ async def open_case(request: web.Request) -> web.Response:
         ),
     )
     await run(context.audit.record, agent, "case.open", case.case_number, conversation_id)
+    # Photos the customer sent before there was a case go onto it, as when the assistant opens one.
+    await run(context.photos.attach_held, conversation_id, case.case_number)
     return web.json_response(case_card(case, context.labels), status=201)

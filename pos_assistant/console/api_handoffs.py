@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from pos_assistant.console.api_photos import photos_view
 from pos_assistant.console.assist import MAX_QUESTION_CHARS, ask_assistant
 from pos_assistant.console.auth import account_of, error
 from pos_assistant.console.context import ConsoleContext, context_of, json_body, run
@@ -42,7 +43,10 @@ def queue_snapshot(context: ConsoleContext, agent: str) -> list[dict[str, Any]]:
 
 def view_of(context: ConsoleContext, conversation_id: str, agent: str) -> dict[str, Any]:
     conversation = context.handoffs.conversation(conversation_id)
-    return conversation_view(conversation, context.store, context.labels, agent)
+    view = conversation_view(conversation, context.store, context.labels, agent)
+    case_number = view["case"]["case_number"] if view["case"] else None
+    view["photos"] = photos_view(context.photos, conversation_id, case_number)
+    return view
 
 
 @routes.get("/api/handoffs")

@@ -13,9 +13,17 @@ from typing import Any
 
 from aiohttp import web
 
+from pos_assistant.attachments.inbox import PhotoInbox
 from pos_assistant.cases.labels import load_case_labels
 from pos_assistant.cases.store import CaseStore
-from pos_assistant.console import api_cases, api_corrections, api_handoffs, api_session, events
+from pos_assistant.console import (
+    api_cases,
+    api_corrections,
+    api_handoffs,
+    api_photos,
+    api_session,
+    events,
+)
 from pos_assistant.console.accounts import AccountStore
 from pos_assistant.console.audit import AuditLog
 from pos_assistant.console.auth import CookieSigner, auth_middleware, read_or_create_secret
@@ -97,10 +105,11 @@ def create_app(
         labels=load_case_labels(),
         signer=signer,
         corrections=Corrections(store),
+        photos=PhotoInbox.from_settings(settings, store),
     )
     app[events.STREAMS] = set()
     app.cleanup_ctx.append(requeue_abandoned_takes)
-    for module in (api_session, api_handoffs, api_cases, api_corrections, events):
+    for module in (api_session, api_handoffs, api_cases, api_corrections, api_photos, events):
         app.router.add_routes(module.routes)
     app.router.add_get("/", page)
     app.router.add_get("/console/texts", texts)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from pos_assistant.attachments.inbox import PhotoInbox
 from pos_assistant.cases.errors import (
     CaseNotFound,
     CaseStoreError,
@@ -44,6 +45,7 @@ class ConsoleContext:
     labels: CaseLabels
     signer: CookieSigner
     corrections: Corrections
+    photos: PhotoInbox
     trackers: TrackerCache = field(default_factory=TrackerCache)
 
 

@@ -18,6 +18,7 @@ from pos_assistant.knowledge.models import (
     Button,
     ChannelUse,
     CommonTexts,
+    EvidenceCheck,
     FaqAnswer,
     FaqSection,
     FollowUp,
@@ -38,6 +39,8 @@ FAQ_INTENTS = ("ask_fees", "ask_apply", "ask_activation")
 HEADING_KEYS = ("causes", "steps", "more_steps", "risks", "legal", "evidence", "channels")
 LEGAL_LABEL_KEYS = ("gist", "applies", "caveat")
 QUESTION_READERS = frozenset({"already_given"})
+# The ID slots a typed number fills (domain.yml, from the IdEntityExtractor's entities).
+TYPED_EVIDENCE_SLOTS = frozenset({"tracking_number", "device_sn"})
 
 
 def _load_question(reader: KnowledgeFileReader, data: Any, where: str) -> Question:
@@ -115,6 +118,20 @@ def _load_follow_ups(
             raise reader.fail(where, f"topic {topic!r} is answered twice")
         follow_ups.append(FollowUp(**vars(base), topic=topic))
     return tuple(follow_ups)
+
+
+def _load_evidence_checklist(
+    reader: KnowledgeFileReader, data: Mapping[str, Any], slots: tuple[str, ...]
+) -> tuple[EvidenceCheck, ...]:
+    checks = []
+    for i, raw in enumerate(reader.sequence(data, "evidence_checklist", "top level")):
+        where = f"evidence_checklist[{i}]"
+        base = reader.item(raw, where, slots)
+        typed = raw.get("typed") or ""
+        if typed and typed not in TYPED_EVIDENCE_SLOTS:
+            raise reader.fail(where, f"`typed` must be one of {sorted(TYPED_EVIDENCE_SLOTS)}")
+        checks.append(EvidenceCheck(**vars(base), typed=typed))
+    return tuple(checks)
 
 
 def load_situation(path: Path, follow_up_topics: frozenset[str] | None = None) -> Situation:
@@ -199,6 +216,7 @@ def load_situation(path: Path, follow_up_topics: frozenset[str] | None = None) -
         money_involved=money_involved,
         more_steps=items("more_steps"),
         follow_ups=_load_follow_ups(reader, data, slots, follow_up_topics),
+        evidence_checklist=_load_evidence_checklist(reader, data, slots),
     )
 
 

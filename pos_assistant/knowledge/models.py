@@ -32,6 +32,14 @@ class Item:
 
 
 @dataclass(frozen=True)
+class EvidenceCheck(Item):
+    """One thing the steps ask the user to keep that a photo covers (`text`: what to photograph,
+    short); `typed` names the ID slot (tracking_number, device_sn) that covers it when typed."""
+
+    typed: str = ""
+
+
+@dataclass(frozen=True)
 class LegalPoint(Item):
     """A legal point in summary (`text` is the gist, never presented as a quotation)."""
 
@@ -95,6 +103,8 @@ class Situation:
     more_steps: tuple[Item, ...] = ()
     # Answers to the questions asked after the steps, for this situation.
     follow_ups: tuple[FollowUp, ...] = ()
+    # What the steps ask to keep that a photo (or a typed ID) covers: the photo checklist.
+    evidence_checklist: tuple[EvidenceCheck, ...] = ()
 
     @property
     def question_slots(self) -> tuple[str, ...]:
@@ -111,6 +121,7 @@ class Situation:
             *self.evidence,
             *self.channels,
             *self.follow_ups,
+            *self.evidence_checklist,
         )
 
     def follow_up(self, topic: str) -> FollowUp | None:

@@ -158,7 +158,8 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
             neural = ranking_as_distribution(message.get(INTENT_RANKING_KEY) or [])
             if not text.strip() or not neural or self._model is None:
                 continue
-            lexical = self.lexical_distribution(text)
+            # A long message is read through the same window as DIET's tokens (TokenWindow).
+            lexical = self.lexical_distribution(message.get(message_keys.WINDOWED_TEXT) or text)
             blended = blend(neural, lexical, self._config["lexical_weight"])
             ranking = sorted(blended.items(), key=lambda item: item[1], reverse=True)
             message.set(

@@ -12,3 +12,7 @@ SENSITIVE_DATA = "sensitive_data"
 # Set by LexicalIntentBlender only when its `report_sources` option is on (cross-validation):
 # the full DIET and character n-gram distributions before blending.
 INTENT_SOURCES = "intent_sources"
+# Set by TokenWindow on a message longer than its window: the text of the kept tokens (head and
+# tail joined by a space), which the LexicalIntentBlender classifies instead of the whole text.
+# Internal to the pipeline.
+WINDOWED_TEXT = "pos_windowed_text"

@@ -152,6 +152,7 @@ class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
         self._resource = resource
         self._nlp = nlp
         self._known_words: frozenset[str] | None = None
+        self._compact_patterns: tuple[str, ...] | None = None
 
     @classmethod
     def create(
@@ -185,6 +186,7 @@ class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
         brands = load_brands(self._config["brands_path"])
         self._nlp = build_brand_pipeline(brands)
         self._known_words = None
+        self._compact_patterns = None
         with self._model_storage.write_to(self._resource) as directory:
             self._nlp.to_disk(Path(directory) / PIPELINE_DIR)
             spellings = [spelling for brand in brands for spelling in brand.spellings]
@@ -198,6 +200,8 @@ class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
             raise RuntimeError("SpacyBrandExtractor used before training or loading")
         from spacy.tokens import Doc
 
+        if not self.may_name_a_brand(text):
+            return []
         words, spaces = jieba_words_and_spaces(text)
         offsets: list[tuple[int, int]] = []
         position = 0
@@ -224,6 +228,29 @@ class SpacyBrandExtractor(GraphComponent, EntityExtractorMixin):
             for span in doc.ents
             if span.label_ == BRAND_ENTITY
         ]
+
+    def may_name_a_brand(self, text: str) -> bool:
+        """False when no brand pattern can match: segmenting with jieba and running the ruler is
+        most of this component's cost, and most messages name no brand.
+
+        A ruler match is consecutive tokens whose lower-case texts are a pattern's words, so the
+        pattern's letters appear in a row in the lower-cased text once whitespace is removed.
+        """
+        compact = "".join(text.lower().split())
+        return any(pattern in compact for pattern in self._patterns_without_whitespace())
+
+    def _patterns_without_whitespace(self) -> tuple[str, ...]:
+        if self._compact_patterns is None:
+            assert self._nlp is not None
+            ruler = self._nlp.get_pipe("entity_ruler")
+            self._compact_patterns = tuple(
+                {
+                    "".join(pattern["pattern"].lower().split())
+                    for pattern in ruler.patterns
+                    if isinstance(pattern["pattern"], str)
+                }
+            )
+        return self._compact_patterns
 
     def _brand_words(self) -> frozenset[str]:
         """The lower-case words of every brand pattern, as the ruler segmented them."""

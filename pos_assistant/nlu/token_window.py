@@ -5,8 +5,9 @@ a 1,000-character message is about 500 tokens and cost 40–80 ms of CPU to pars
 message (under 40 tokens; the longest training example is 39) costs 6 ms. People who write that
 much tell a story: how it began and what they ask at the end decide the intent. So after the IDs
 and brands have been read from the whole text (the extractors before this component), only the
-first `head` and last `tail` tokens go on to the featurizers. The safety guard and the scam
-phrases read the whole text, never the tokens, so nothing long hides a warning.
+first `head` and last `tail` tokens go on to the featurizers, and the text they span to the
+character n-gram classifier (LexicalIntentBlender). The safety guard and the scam phrases read
+the whole text, never the tokens, so nothing long hides a warning.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
-from rasa.shared.nlu.constants import TEXT_TOKENS
+from rasa.shared.nlu.constants import TEXT, TEXT_TOKENS
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from pos_assistant.nlu import message_keys
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -61,6 +64,11 @@ class TokenWindow(GraphComponent):
         for message in messages:
             tokens = message.get(TEXT_TOKENS)
             if tokens and len(tokens) > self.head + self.tail:
-                kept = tokens[: self.head] + (tokens[-self.tail :] if self.tail else [])
-                message.set(TEXT_TOKENS, kept)
+                head, tail = tokens[: self.head], tokens[-self.tail :] if self.tail else []
+                message.set(TEXT_TOKENS, head + tail)
+                text = message.get(TEXT)
+                kept_text = text[head[0].start : head[-1].end]
+                if tail:
+                    kept_text += " " + text[tail[0].start : tail[-1].end]
+                message.set(message_keys.WINDOWED_TEXT, kept_text)
         return messages

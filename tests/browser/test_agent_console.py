@@ -1,7 +1,8 @@
 """The agent console in headless Chromium (1366×768) through the real servers: the widget user
-asks for a person, the agent finds the conversation in the live queue, reads it, takes it, sends
-an edited suggestion that the widget shows, sees the customer's next message live, and releases
-it; the assistant then answers again. Screenshots go to results/console-screenshots/."""
+sends two photos and asks for a person, the agent finds the conversation in the live queue, reads
+it, opens and downloads the photos, takes it, sends an edited suggestion that the widget shows,
+sees the customer's next message live, and releases it; the assistant then answers again.
+Screenshots go to results/console-screenshots/."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
+from PIL import Image, ImageDraw
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
@@ -22,6 +25,7 @@ from tests.browser.test_chat_widget import (
     wait,
     wait_for_new_bot_reply,
 )
+from tests.browser.test_widget_photos import attach
 from tests.console.server import ConsoleProcess, running_console_process
 from tests.e2e.stack import PROJECT_ROOT, RasaStack, WebServer, conversation_id
 
@@ -76,6 +80,76 @@ def click(browser: WebDriver, selector: str, last: bool = False) -> None:
     )
 
 
+def parcel_photo(path: Path) -> Path:
+    """A drawn parcel with its waybill (1024×768), so the screenshots show photos of something."""
+    image = Image.new("RGB", (1024, 768), (214, 222, 230))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((150, 140, 880, 660), fill=(176, 128, 78), outline=(120, 84, 48), width=8)
+    draw.rectangle((460, 180, 840, 420), fill=(250, 250, 245))
+    for x in range(490, 810, 14):
+        draw.rectangle((x, 210, x + (8 if x % 3 else 4), 300), fill=(20, 20, 20))
+    for y in (330, 360, 390):
+        draw.line((490, y, 800, y), fill=(90, 90, 90), width=6)
+    image.save(path, format="JPEG")
+    return path
+
+
+def terminal_photo(path: Path) -> Path:
+    """A drawn POS terminal with its serial-number sticker (1024×768)."""
+    image = Image.new("RGB", (1024, 768), (236, 230, 218))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((330, 80, 700, 700), radius=40, fill=(52, 58, 64))
+    draw.rectangle((380, 130, 650, 300), fill=(120, 170, 200))
+    for row in range(4):
+        for column in range(3):
+            x, y = 395 + column * 85, 340 + row * 80
+            draw.rounded_rectangle((x, y, x + 60, y + 55), radius=8, fill=(200, 204, 208))
+    draw.rectangle((560, 620, 690, 680), fill=(250, 250, 245))
+    image.save(path, format="JPEG")
+    return path
+
+
+def thumbnails_loaded(browser: WebDriver) -> list[int]:
+    """Natural widths of the photo thumbnails that loaded (0 for one the server refused)."""
+    return browser.execute_script(
+        "return [...document.querySelectorAll('#photos img')]"
+        ".filter((img) => img.complete && img.naturalWidth > 0).map((img) => img.naturalWidth)"
+    )
+
+
+def fetch(browser: WebDriver, url: str) -> dict:
+    """GET `url` from the page with its cookies: status, Content-Disposition, image width."""
+    return browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0], {credentials: 'same-origin'}).then(async (answer) => {"
+        "  let width = 0;"
+        "  if (answer.ok) width = (await createImageBitmap(await answer.blob())).width;"
+        "  done({status: answer.status, disposition: answer.headers.get('content-disposition'),"
+        "        width});"
+        "}).catch((failure) => done({status: -1, error: String(failure)}));",
+        url,
+    )
+
+
+def check_photo_opens_and_downloads(browser: WebDriver) -> None:
+    """A thumbnail opens the full image in a new tab; the download link names a JPEG file."""
+    page = browser.current_window_handle
+    before = set(browser.window_handles)
+    click(browser, ".photo-open")
+    wait(browser, lambda: len(browser.window_handles) == len(before) + 1)
+    [opened] = set(browser.window_handles) - before
+    browser.switch_to.window(opened)
+    wait(browser, lambda: browser.execute_script("return document.images.length") == 1)
+    wait(browser, lambda: browser.execute_script("return document.images[0].naturalWidth") > 0)
+    assert browser.execute_script("return document.images[0].naturalWidth") == 1024
+    browser.close()
+    browser.switch_to.window(page)
+    link = browser.execute_script("return document.querySelector('.photo-download').href")
+    answer = fetch(browser, link)
+    assert answer["status"] == 200 and answer["width"] == 1024, answer
+    assert answer["disposition"].startswith("attachment; filename="), answer
+
+
 def login(browser: WebDriver, url: str, username: str) -> None:
     browser.get(url)
     wait(browser, lambda: browser.find_element(By.ID, "username").is_displayed(), 30)
@@ -86,7 +160,11 @@ def login(browser: WebDriver, url: str, username: str) -> None:
 
 
 def test_an_agent_takes_a_widget_conversation_over_in_the_console(
-    browser: WebDriver, web_server: WebServer, rasa_stack: RasaStack, console: ConsoleProcess
+    browser: WebDriver,
+    web_server: WebServer,
+    rasa_stack: RasaStack,
+    console: ConsoleProcess,
+    tmp_path: Path,
 ) -> None:
     browser.set_window_size(1366, 768)
     widget = browser.current_window_handle
@@ -96,6 +174,9 @@ def test_an_agent_takes_a_widget_conversation_over_in_the_console(
     wait_for_new_bot_reply(browser, seen)
     session_id = browser.execute_script("return localStorage.getItem('posAssistant.sessionId')")
     conversation = conversation_id(session_id, "socketio")
+    # The customer photographs the parcel and the terminal's serial number.
+    photos = [parcel_photo(tmp_path / "parcel.jpg"), terminal_photo(tmp_path / "terminal.jpg")]
+    assert attach(browser, *photos).startswith("已收到2张照片")
 
     browser.switch_to.new_window("tab")
     agent_tab = browser.current_window_handle
@@ -126,7 +207,11 @@ def test_an_agent_takes_a_widget_conversation_over_in_the_console(
     beijing_hours = {f"{(time.gmtime().tm_hour + 8 + extra) % 24:02d}:" for extra in (-1, 0)}
     first_time = texts(browser, "#transcript .msg .meta")[0].split()[-1]
     assert first_time[:3] in beijing_hours, first_time
+    # The photos: thumbnails loaded with the agent's session, each opening the full image.
+    wait(browser, lambda: len(thumbnails_loaded(browser)) == 2)
+    assert text_of(browser, "#photo-count") == "2"
     shot(browser, "2-conversation")
+    check_photo_opens_and_downloads(browser)
 
     browser.find_element(By.ID, "take").click()
     wait(browser, lambda: text_of(browser, "#notice") == PAGE_TEXTS["taken_ok"])
@@ -177,8 +262,16 @@ def test_an_agent_takes_a_widget_conversation_over_in_the_console(
 
     # The lead reviews the agent's correction and reads the audit log.
     browser.switch_to.window(agent_tab)
+    photo_url = browser.execute_script("return document.querySelector('.photo-open').href")
     browser.find_element(By.ID, "logout").click()
     wait(browser, lambda: browser.find_element(By.ID, "login-view").is_displayed(), 30)
+    assert (
+        not css(browser, "#photos li")
+        and not browser.find_element(By.ID, "photos-box").is_displayed()
+    )
+    # Signed out, the same browser gets nothing at the photo's address.
+    assert fetch(browser, photo_url)["status"] == 401
+    assert httpx.get(photo_url, timeout=30).status_code == 401
     browser.find_element(By.ID, "username").clear()
     browser.find_element(By.ID, "username").send_keys("lead1")
     browser.find_element(By.ID, "password").send_keys("correct horse battery")

@@ -1,5 +1,6 @@
 """Evidence photos from the widget: through the relay into the case, without EXIF, readable only
-by their sender and staff; bad files refused with nothing stored."""
+by their sender and staff; bad files refused with nothing stored; during a situation's advice the
+receipt counts them against the evidence checklist."""
 
 from __future__ import annotations
 
@@ -11,21 +12,23 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from PIL import ExifTags, Image
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from pos_assistant.attachments.inbox import PhotoInbox, UploadLimiter
+from pos_assistant.attachments.inbox import PhotoInbox
 from pos_assistant.attachments.storage import LocalFileStorage
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.identity import conversation_id
 from tests.browser.conftest import HostPage
 from tests.browser.widget_page import bubbles, find, open_widget, say, wait_for_new_bot_reply
-from tests.e2e.stack import API_TOKEN, RasaStack, WebServer
+from tests.e2e.stack import API_TOKEN, PROJECT_ROOT, RasaStack, WebServer
 from tests.e2e.test_cases_flow import staff
 
 pytestmark = pytest.mark.browser
 
 CASE_NUMBER = re.compile(r"CS\d{10}")
+PHOTO_TEXTS = PROJECT_ROOT / "data" / "channels" / "photos.yml"
 
 
 def write_photo(path: Path, size: tuple[int, int] = (1024, 768)) -> Path:
@@ -46,7 +49,6 @@ def inbox(rasa_stack: RasaStack) -> Iterator[PhotoInbox]:
         LocalFileStorage(Path(rasa_stack.env["ATTACHMENTS_DIR"])),
         max_bytes=10 * 1024 * 1024,
         per_message=5,
-        limiter=UploadLimiter(20),
     )
     store.dispose()
 
@@ -172,3 +174,31 @@ def test_a_photo_from_the_widget_on_another_site_is_received(
     assert reply.startswith("已收到1张照片")
     conversation = conversation_id("socketio", session_of(browser))
     assert len(inbox.photos_of_conversation(conversation)) == 1
+
+
+def test_photos_during_advice_are_counted_against_the_evidence_checklist(
+    browser: WebDriver, web_server: WebServer, rasa_stack: RasaStack, tmp_path: Path
+) -> None:
+    texts = yaml.safe_load(PHOTO_TEXTS.read_text(encoding="utf-8"))["evidence"]
+    open_widget(browser, web_server.url)
+    assert "有没有人打电话" in chat(browser, "我没买POS机却收到一台")
+    # The relay reads where the conversation is from Rasa: inside the situation's questions.
+    receipt, checklist = attach(browser, write_photo(tmp_path / "parcel.jpg")).split("\n")
+    assert receipt.startswith("已收到1张照片，先保存在这次对话里")
+    assert checklist == texts["checklist"].format(
+        count=4, items="包裹、快递单（或打字发快递单号）、机器、机器背面的编号（或打字发机身号）"
+    ) + texts["photos_so_far"].format(total=1)
+    chat(browser, "没有")
+    assert "保留证据" in chat(browser, "没有")
+    chat(browser, "快递单号SF1234567890123")
+    photos = [write_photo(tmp_path / "terminal.jpg"), write_photo(tmp_path / "serial.jpg")]
+    reply = attach(browser, *photos)
+    assert reply.startswith("已收到2张照片")
+    assert reply.split("\n")[1] == (
+        texts["typed_done"].format(names="快递单号")
+        + texts["checklist"].format(count=3, items="包裹、机器、机器背面的编号（或打字发机身号）")
+        + texts["photos_enough"].format(total=3)
+    )
+    # The agent taking the conversation over reads the same receipt in the transcript.
+    events = rasa_stack.tracker(session_of(browser), "socketio")["events"]
+    assert any(e["event"] == "bot" and e["text"] == reply for e in events)

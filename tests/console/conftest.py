@@ -28,7 +28,11 @@ def rasa() -> RasaStandIn:
 def console(tmp_path: Path, clock: Clock, rasa: RasaStandIn) -> Iterator[RunningConsole]:
     store = CaseStore(f"sqlite:///{tmp_path / 'cases.db'}", clock=clock)
     settings = Settings(
-        database_url="unused", rasa_url="http://127.0.0.1:9", rasa_api_token="t", environment="test"
+        database_url="unused",
+        rasa_url="http://127.0.0.1:9",
+        rasa_api_token="t",
+        environment="test",
+        attachments_dir=str(tmp_path / "attachments"),
     )
     handoffs = HandoffService(store, settings, resume=rasa.resume, send=rasa.send, fetch=rasa.fetch)
     with running_console(store, settings, handoffs) as running:

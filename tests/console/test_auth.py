@@ -67,6 +67,7 @@ def test_the_route_list_covers_the_documented_api() -> None:
         ("GET", "/api/audit"),
         ("POST", "/api/conversations/1/corrections"),
         ("GET", "/api/corrections/export"),
+        ("GET", "/api/photos/1"),
     ]:
         assert expected in ROUTES
 

@@ -1,5 +1,6 @@
 """WeChat image messages: fetched through the media API of the WeChat stand-in, stored without
-EXIF, held until the user opens a case over WeChat, then attached to it."""
+EXIF, held until the user opens a case over WeChat, then attached to it; during a situation's
+advice the receipt counts them against the evidence checklist."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from PIL import ExifTags, Image
 
-from pos_assistant.attachments.inbox import PhotoInbox, UploadLimiter
+from pos_assistant.attachments.inbox import PhotoInbox
 from pos_assistant.attachments.storage import LocalFileStorage
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.identity import conversation_id
-from tests.e2e.stack import RasaStack, running_stack
+from tests.e2e.stack import PROJECT_ROOT, RasaStack, running_stack
 from tests.fakes.wechat_api import FakeWeChatApi, running_fake_wechat_api
 from tests.fakes.wechat_server import image_message, post_signed, reply_fields, text_message
 
@@ -26,6 +28,7 @@ pytestmark = pytest.mark.e2e
 TOKEN = "photos-wechat-token"
 APPID, APPSECRET = "wx-photos-app", "photos-secret"
 CASE_NUMBER = re.compile(r"CS\d{10}")
+PHOTO_TEXTS = PROJECT_ROOT / "data" / "channels" / "photos.yml"
 _msg_ids = itertools.count(int(time.time() * 1000))
 
 
@@ -67,7 +70,6 @@ def inbox(stack: RasaStack) -> Iterator[PhotoInbox]:
         LocalFileStorage(Path(stack.env["ATTACHMENTS_DIR"])),
         max_bytes=10 * 1024 * 1024,
         per_message=5,
-        limiter=UploadLimiter(20),
     )
     store.dispose()
 
@@ -142,3 +144,42 @@ def test_a_bad_wechat_photo_gets_a_clear_reply_and_nothing_is_stored(
     assert inbox.photos_of_conversation(conversation_id("wechat", sender)) == []
     # The conversation goes on.
     assert "有没有人打电话或发消息联系您" in say(stack, sender, "我没买POS机却收到一台")
+
+
+def test_photos_during_advice_are_counted_against_the_evidence_checklist(
+    stack: RasaStack, fake_api: FakeWeChatApi, sender: str
+) -> None:
+    texts = yaml.safe_load(PHOTO_TEXTS.read_text(encoding="utf-8"))["evidence"]
+    assert "有没有人打电话或发消息联系您" in say(stack, sender, "我没买POS机却收到一台")
+    # While the situation's questions are asked: the checklist for what is known so far.
+    fake_api.add_media(f"{sender}-parcel", jpeg_with_gps())
+    receipt, checklist = send_image(stack, sender, f"{sender}-parcel").split("\n")
+    assert receipt.startswith("已收到1张照片，先保存在这次对话里")
+    assert checklist == texts["checklist"].format(
+        count=4, items="包裹、快递单（或打字发快递单号）、机器、机器背面的编号（或打字发机身号）"
+    ) + texts["photos_so_far"].format(total=1)
+    say(stack, sender, "没有")
+    assert "保留证据" in say(stack, sender, "没有")
+    # After the steps, with the waybill number typed: that item is done, two photos cover less
+    # than the three left, and the receipt stays short enough for a phone.
+    say(stack, sender, "快递单号SF1234567890123")
+    fake_api.add_media(f"{sender}-terminal", jpeg_with_gps())
+    reply = send_image(stack, sender, f"{sender}-terminal")
+    assert reply.split("\n")[1] == (
+        texts["typed_done"].format(names="快递单号")
+        + texts["checklist"].format(count=3, items="包裹、机器、机器背面的编号（或打字发机身号）")
+        + texts["photos_so_far"].format(total=2)
+    )
+    assert len(reply) <= 160
+    fake_api.add_media(f"{sender}-serial", jpeg_with_gps())
+    reply = send_image(stack, sender, f"{sender}-serial")
+    assert reply.endswith(texts["photos_enough"].format(total=3))
+
+
+def test_a_photo_outside_any_advice_gets_the_plain_receipt(
+    stack: RasaStack, fake_api: FakeWeChatApi, sender: str
+) -> None:
+    say(stack, sender, "你好")
+    fake_api.add_media(f"{sender}-photo", jpeg_with_gps())
+    reply = send_image(stack, sender, f"{sender}-photo")
+    assert reply == "已收到1张照片，先保存在这次对话里；您登记工单后，照片会自动附到工单上。"

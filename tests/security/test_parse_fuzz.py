@@ -24,13 +24,15 @@ from dataclasses import dataclass
 import pytest
 import structlog
 
+from pos_assistant.channels.heap import freeze_loaded_heap
 from tests.e2e.stack import model_under_test
 from tests.security.fuzz_messages import MAX_LENGTH, fuzz_messages
 
 MESSAGES = 5000
-# The issue asks for 50 ms. Measured on 2 shared cores (docs/security.md): CPU p50 24 ms, p99
-# 46 ms, max 60 ms for 1,000-character messages, so the test holds the work to 100 ms of CPU,
-# which still fails on any super-linear path (the old serial-number regex alone took 32 s).
+# A guard against super-linear work, not the speed target: the old serial-number regex alone took
+# 32 s. The issue's 50 ms per parse is measured by scripts/compare_parse_cost.py on a quiet
+# machine and recorded in docs/security.md (a timed assertion would fail whenever the shared
+# machine is busy).
 BOUND_SECONDS = 0.100
 LONG_MESSAGE_BOUND_SECONDS = 1.0
 WARM_UP = ("你好", "SN 88001234AB", "我的电话13812345678", "验证码是483920", "押金两百九十九")
@@ -53,6 +55,7 @@ async def _measure() -> Timings:
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model_under_test()))
+    freeze_loaded_heap()  # as the Rasa server does once started (pos_assistant/channels/heap.py)
     for text in WARM_UP * 4:
         await agent.parse_message(text)
 

@@ -16,6 +16,7 @@ from pos_assistant.nlu.id_entity_extractor import IdEntityExtractor
 from pos_assistant.nlu.safety_guard import SafetyGuard
 from pos_assistant.nlu.spacy_brand_extractor import SpacyBrandExtractor
 from pos_assistant.nlu.text_normalizer import TextNormalizer
+from tests.paths import PROJECT_ROOT
 
 
 def execution_context() -> ExecutionContext:
@@ -56,3 +57,14 @@ class CustomPipeline:
         for component in (self.normalizer, self.ids, self.brands, self.guard, self.restorer):
             messages = component.process(messages)
         return messages[0]
+
+
+def training_and_held_out_texts() -> list[str]:
+    """Every NLU training example and held-out message: what the model learns and is scored on."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return [
+        example.get(TEXT)
+        for source in (PROJECT_ROOT / "data" / "nlu", PROJECT_ROOT / "tests/nlu/heldout_nlu.yml")
+        for example in load_data(str(source)).training_examples
+    ]

@@ -12,7 +12,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from pos_assistant.nlu.lexical_intent_blender import LexicalIntentBlender, blend
-from pos_assistant.nlu.message_keys import INTENT_SOURCES
+from pos_assistant.nlu.message_keys import INTENT_SOURCES, WINDOWED_TEXT
 from tests.unit.nlu_helpers import execution_context
 
 TRAINING = {
@@ -79,6 +79,16 @@ def test_sources_are_reported_only_when_asked(tmp_path: Path) -> None:
     sources = message.get(INTENT_SOURCES)
     assert sources["neural"] == {"greet": 0.9, "thank": 0.1}
     assert max(sources["lexical"], key=sources["lexical"].__getitem__) == "greet"
+
+
+def test_a_long_message_is_classified_by_the_text_of_its_window(tmp_path: Path) -> None:
+    blender = trained(tmp_path, report_sources=True)
+    message = diet_says("谢谢 " + "嗯" * 400, {"greet": 0.5, "thank": 0.5})
+    message.set(WINDOWED_TEXT, "你好")  # what TokenWindow kept of it
+    [message] = blender.process([message])
+    lexical = message.get(INTENT_SOURCES)["lexical"]
+    assert lexical == blender.lexical_distribution("你好")
+    assert max(lexical, key=lexical.__getitem__) == "greet"
 
 
 def test_messages_without_a_neural_ranking_are_left_alone(tmp_path: Path) -> None:

@@ -10,7 +10,11 @@ from rasa.shared.nlu.constants import ENTITIES
 
 from pos_assistant.nlu.brands import DICTIONARY_PATH, load_brands
 from tests.paths import PROJECT_ROOT
-from tests.unit.nlu_helpers import CustomPipeline, trained_brand_extractor
+from tests.unit.nlu_helpers import (
+    CustomPipeline,
+    trained_brand_extractor,
+    training_and_held_out_texts,
+)
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +84,34 @@ def test_trained_pipeline_lives_in_model_storage_not_in_the_brand_file(tmp_path:
     extractor = trained_brand_extractor(storage, brands_path=str(brands_file))
     brands_file.unlink()  # loading must not need the source file any more
     assert [e["value"] for e in extractor.extract("CeshiPay的机器")] == ["测试支付"]
+
+
+def _texts_to_compare() -> list[str]:
+    from tests.security.fuzz_messages import fuzz_messages
+
+    spellings = [
+        s for brand in load_brands(PROJECT_ROOT / "data" / "brands.yml") for s in brand.spellings
+    ]
+    variants = [
+        variant
+        for spelling in spellings
+        for variant in (
+            f"{spelling}的机器",
+            spelling.upper(),
+            " ".join(spelling),
+            f"用的{spelling}\t吗",
+        )
+    ]
+    return [*training_and_held_out_texts(), *variants, *fuzz_messages(300)]
+
+
+def test_the_quick_brand_check_finds_exactly_what_the_ruler_finds(
+    pipeline: CustomPipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Skipping messages that cannot name a brand must not lose a brand the ruler would find."""
+    extractor = pipeline.brands
+    texts = _texts_to_compare()
+    quick = [extractor.extract(text) for text in texts]
+    assert sum(map(bool, quick)) > 100  # the comparison includes many brand mentions
+    monkeypatch.setattr(type(extractor), "may_name_a_brand", lambda self, text: True)
+    assert [extractor.extract(text) for text in texts] == quick

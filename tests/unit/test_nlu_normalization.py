@@ -11,7 +11,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from pos_assistant.nlu import message_keys
 from pos_assistant.nlu.normalization import TextNormalization
-from tests.unit.nlu_helpers import CustomPipeline, trained_normalizer
+from tests.unit.nlu_helpers import CustomPipeline, trained_normalizer, training_and_held_out_texts
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +166,21 @@ def test_the_guard_marks_the_secrets_the_normalizer_cut(pipeline: CustomPipeline
     assert pipeline.parse("他让我报验证码，我报了483920").get(INTENT)["name"] == (
         "report_suspicious_call"
     )
+
+
+def test_texts_skipped_by_the_traditional_check_convert_to_themselves() -> None:
+    """The quick check must never skip a text OpenCC would change."""
+    from pos_assistant.nlu.normalization import (
+        _traditional_to_simplified_converter,
+        characters_the_conversion_changes,
+    )
+    from tests.security.fuzz_messages import fuzz_messages
+
+    changing = characters_the_conversion_changes()
+    convert = _traditional_to_simplified_converter()
+    traditional = ["我的機器沒激活", "押金退不了怎麼辦", "情有獨鍾", "乾燥", "著名的東西"]
+    texts = [*training_and_held_out_texts(), *traditional, *fuzz_messages(1000)]
+    skipped = [text for text in texts if changing.isdisjoint(text)]
+    assert [text for text in skipped if convert(text) != text] == []
+    assert not any(text in skipped for text in traditional)
+    assert len(skipped) > len(texts) * 0.8  # most messages are Simplified: the check pays off

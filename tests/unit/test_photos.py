@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import io
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -15,16 +17,17 @@ from pos_assistant.attachments.images import process_image
 from pos_assistant.attachments.inbox import (
     PhotoInbox,
     PhotosRefused,
-    UploadLimiter,
     database_transaction,
 )
 from pos_assistant.attachments.models import AttachmentRecord
+from pos_assistant.attachments.quota import UploadQuota
 from pos_assistant.attachments.storage import LocalFileStorage
 from pos_assistant.attachments.texts import receipt_text, refusal_text
 from pos_assistant.cases.records import NewCase
 from pos_assistant.cases.store import CaseStore
 from pos_assistant.settings import get_settings
 from pos_assistant.staff.cli import main as staff_main
+from tests.pg import new_database, postgres_server_url  # noqa: F401  (fixture)
 
 MAX_BYTES = 10 * 1024 * 1024
 CONVERSATION = "web:0123456789abcdef0123456789abcdef"
@@ -77,7 +80,6 @@ def inbox(store: CaseStore, files_dir: Path) -> PhotoInbox:
         LocalFileStorage(files_dir),
         max_bytes=MAX_BYTES,
         per_message=5,
-        limiter=UploadLimiter(20),
     )
 
 
@@ -218,8 +220,7 @@ def test_a_day_of_photos_is_bounded_too(store: CaseStore, files_dir: Path) -> No
         LocalFileStorage(files_dir),
         max_bytes=MAX_BYTES,
         per_message=5,
-        limiter=UploadLimiter(20),
-        daily_limiter=UploadLimiter(3, window_seconds=86_400),
+        quota=UploadQuota(per_minute=20, per_day=3),
     )
     assert inbox.receive(CONVERSATION, "widget", [photo_bytes((64, 48))] * 3).count == 3
     with pytest.raises(PhotosRefused, match="too_many_today") as refused:
@@ -228,11 +229,107 @@ def test_a_day_of_photos_is_bounded_too(store: CaseStore, files_dir: Path) -> No
     assert row_count(store) == 3
 
 
-def test_the_window_slides(inbox: PhotoInbox) -> None:
-    limiter = UploadLimiter(3, window_seconds=60)
-    assert limiter.take(["a"], 3, now=0)
-    assert not limiter.take(["a"], 1, now=59)
-    assert limiter.take(["a"], 1, now=61)
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 2, 8, 0, 30, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_the_minute_cap_opens_again_a_minute_later(store: CaseStore, files_dir: Path) -> None:
+    clock = Clock()
+    inbox = PhotoInbox(
+        store,
+        LocalFileStorage(files_dir),
+        max_bytes=MAX_BYTES,
+        per_message=5,
+        quota=UploadQuota(per_minute=3, per_day=100),
+        clock=clock,
+    )
+    assert inbox.receive(CONVERSATION, "widget", [photo_bytes((64, 48))] * 3).count == 3
+    clock.now += timedelta(seconds=59)
+    with pytest.raises(PhotosRefused, match="too_fast"):
+        inbox.receive(CONVERSATION, "widget", [photo_bytes((64, 48))])
+    clock.now += timedelta(seconds=2)
+    assert inbox.receive(CONVERSATION, "widget", [photo_bytes((64, 48))]).count == 1
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    return new_database(request.getfixturevalue("postgres_server_url"))
+
+
+def test_two_processes_on_one_database_share_the_caps(
+    shared_database_url: str, files_dir: Path
+) -> None:
+    """Two stores on one database stand for two Rasa servers or relays: the 20-a-minute cap
+    (per conversation and per address) is one cap for both, not 20 each."""
+    url = shared_database_url
+    stores = [CaseStore(url), CaseStore(url)]
+    try:
+        first, second = (
+            PhotoInbox(
+                store,
+                LocalFileStorage(files_dir),
+                max_bytes=MAX_BYTES,
+                per_message=5,
+                quota=UploadQuota(per_minute=20, per_day=200),
+            )
+            for store in stores
+        )
+        outcomes = []
+        for turn in range(30):
+            inbox = first if turn % 2 == 0 else second
+            try:
+                inbox.receive(CONVERSATION, "widget", [photo_bytes((64, 48))], "203.0.113.9")
+                outcomes.append("stored")
+            except PhotosRefused as refused:
+                outcomes.append(refused.reason)
+        assert outcomes == ["stored"] * 20 + ["too_fast"] * 10
+        # The address's cap is shared too: a new conversation from it gets nothing more.
+        with pytest.raises(PhotosRefused, match="too_fast"):
+            second.receive("web:" + "d" * 32, "widget", [photo_bytes()], "203.0.113.9")
+        assert row_count(stores[0]) == 20
+    finally:
+        for store in stores:
+            store.dispose()
+
+
+def test_photos_sent_at_once_from_two_processes_never_pass_the_cap(
+    shared_database_url: str, files_dir: Path
+) -> None:
+    url = shared_database_url
+    stores = [CaseStore(url) for _ in range(4)]
+    inboxes = [
+        PhotoInbox(
+            store,
+            LocalFileStorage(files_dir),
+            max_bytes=MAX_BYTES,
+            per_message=5,
+            quota=UploadQuota(per_minute=10, per_day=200),
+        )
+        for store in stores
+    ]
+    photo = photo_bytes((64, 48))
+
+    def send(number: int) -> str:
+        try:
+            inboxes[number % 4].receive(CONVERSATION, "widget", [photo, photo])
+            return "stored"
+        except PhotosRefused as refused:
+            return refused.reason
+
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            outcomes = list(pool.map(send, range(16)))
+        assert outcomes.count("stored") == 5 and outcomes.count("too_fast") == 11
+        assert row_count(stores[0]) == 10
+    finally:
+        for store in stores:
+            store.dispose()
 
 
 def test_more_than_five_photos_in_one_message_are_refused(

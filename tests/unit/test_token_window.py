@@ -7,6 +7,7 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import TEXT, TEXT_TOKENS
 from rasa.shared.nlu.training_data.message import Message
 
+from pos_assistant.nlu import message_keys
 from pos_assistant.nlu.token_window import TokenWindow
 from tests.paths import PROJECT_ROOT
 
@@ -34,11 +35,18 @@ def test_a_long_message_keeps_its_first_and_last_tokens() -> None:
     assert message.get(TEXT).startswith("w0 w1")  # the text itself is whole for later readers
 
 
+def test_a_long_message_hands_the_lexical_classifier_the_text_of_the_kept_tokens() -> None:
+    message = _message(500)
+    TokenWindow(head=3, tail=2).process([message])
+    assert message.get(message_keys.WINDOWED_TEXT) == "w0 w1 w2 w498 w499"
+
+
 @pytest.mark.parametrize("token_count", [1, 39, 128])
 def test_a_message_within_the_window_is_untouched(token_count: int) -> None:
     message = _message(token_count)
     TokenWindow(head=64, tail=64).process([message])
     assert _words(message) == [f"w{index}" for index in range(token_count)]
+    assert message.get(message_keys.WINDOWED_TEXT) is None
 
 
 def test_the_configured_window_covers_every_training_and_held_out_message() -> None:

@@ -12,6 +12,7 @@
   let stream = null;
   let countdown = null;
   let intents = []; // [{name, label}] for corrections
+  let shownPhotos = ""; // ids of the photos on screen
 
   const el = (tag, cls, text) => {
     const node = document.createElement(tag);
@@ -57,7 +58,8 @@
     // Nothing of the previous agent's work stays on screen for the next one.
     $("conversation").hidden = true;
     $("no-conversation").hidden = false;
-    for (const id of ["transcript", "steps", "suggestions", "case-card", "assist-answer", "queue"]) $(id).replaceChildren();
+    for (const id of ["transcript", "steps", "suggestions", "case-card", "assist-answer", "queue", "photos"]) $(id).replaceChildren();
+    $("photos-box").hidden = true; shownPhotos = "";
     $("situation-title").textContent = "";
     $("reply-text").value = ""; $("release-summary").value = "";
     $("case-form").hidden = true; $("open-case-form").hidden = true; $("lead-box").hidden = true;
@@ -203,7 +205,34 @@
       suggestions.append(item);
     }
     renderCase(data);
+    renderPhotos(data.photos || []);
     renderWindow(data.wechat_window_ends);
+  }
+
+  // The customer's evidence photos: thumbnails that open the full image in a new tab, and a
+  // download link. Served by /api/photos/ to this signed-in session only (the cookie goes along).
+  function renderPhotos(photos) {
+    const key = photos.map((p) => p.id + ":" + (p.case_number || "")).join(",");
+    if (key === shownPhotos) return; // unchanged: the images are not fetched again
+    shownPhotos = key;
+    $("photos-box").hidden = photos.length === 0;
+    $("photo-count").textContent = String(photos.length);
+    $("photos").replaceChildren(...photos.map((photo, index) => {
+      const item = el("li", "photo");
+      const open = el("a", "photo-open");
+      open.href = photo.url; open.target = "_blank"; open.rel = "noopener";
+      const image = el("img");
+      image.src = photo.thumbnail_url;
+      image.alt = T.photo_alt.replace("{n}", index + 1);
+      image.loading = "lazy";
+      open.append(image);
+      const where = photo.case_number ? T.photo_case + photo.case_number : T.photo_held;
+      const meta = el("span", "meta", (T["source_" + photo.source] || photo.source) + " " + clock(photo.at) + " · " + where);
+      const download = el("a", "photo-download", T.photo_download);
+      download.href = photo.download_url; download.setAttribute("download", "");
+      item.append(open, meta, download);
+      return item;
+    }));
   }
 
   function showCorrection(reading, entry) {
