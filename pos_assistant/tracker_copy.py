@@ -13,15 +13,19 @@ The one state Rasa changes without an event is the follow-up action (the process
 before running it). Replay would bring it back, so in that case `copy()` keeps Rasa's replay.
 
 Forms build a temporary tracker the same way on every validation (`FormAction._temporary_tracker`:
-every event replayed, then the form's own events); it is a clone plus those events too.
+every event replayed, then the form's own events), and so does slot extraction on every message
+before `action_validate_slot_mappings` (`ActionExtractSlots._execute_validation_action`); both
+are a clone plus those events too.
 """
 
 from __future__ import annotations
 
 import copy
+from typing import Any
 
+from rasa.core.actions.action import ActionExtractSlots
 from rasa.core.actions.forms import FormAction
-from rasa.shared.core.constants import REQUESTED_SLOT
+from rasa.shared.core.constants import ACTION_VALIDATE_SLOT_MAPPINGS, REQUESTED_SLOT
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -92,28 +96,63 @@ def _copy(self: DialogueStateTracker) -> DialogueStateTracker:
 _replaying_temporary_tracker = FormAction._temporary_tracker
 
 
+def replayed_with(
+    tracker: DialogueStateTracker, events: list[Event], domain: Domain
+) -> DialogueStateTracker:
+    """`DialogueStateTracker.from_events(sender, tracker.events_after_latest_restart() + events,
+    slots=domain.slots)`, by a clone where that is the same."""
+    same_slots = list(tracker.slots) == [slot.name for slot in domain.slots]
+    restarted = any(isinstance(event, Restarted) for event in tracker.events)
+    if not same_slots or restarted or not replay_equivalent(tracker):
+        return DialogueStateTracker.from_events(
+            tracker.sender_id, tracker.events_after_latest_restart() + events, slots=domain.slots
+        )
+    clone = clone_tracker(tracker)
+    clone._max_event_history = None
+    clone.is_rule_tracker = False
+    for event in events:
+        clone.update(event)
+    return clone
+
+
 def _temporary_tracker(
     self: FormAction,
     current_tracker: DialogueStateTracker,
     additional_events: list[Event],
     domain: Domain,
 ) -> DialogueStateTracker:
-    # Rasa's: the events after the latest restart, replayed into a tracker with the domain's
-    # slots, then these. Without a restart, with the domain's slots, that is a clone.
-    same_slots = list(current_tracker.slots) == [slot.name for slot in domain.slots]
-    restarted = any(isinstance(event, Restarted) for event in current_tracker.events)
-    if not same_slots or restarted or not replay_equivalent(current_tracker):
-        return _replaying_temporary_tracker(self, current_tracker, additional_events, domain)
-    tracker = clone_tracker(current_tracker)
-    tracker._max_event_history = None
-    tracker.is_rule_tracker = False
-    for event in [
+    # Rasa's, line for line, with `replayed_with` for the replay.
+    events = [
         SlotSet(REQUESTED_SLOT, self.get_slot_to_fill(current_tracker)),
         ActionExecuted(self.name()),
         *additional_events,
-    ]:
-        tracker.update(event)
-    return tracker
+    ]
+    return replayed_with(current_tracker, events, domain)
+
+
+_replaying_validation = ActionExtractSlots._execute_validation_action
+
+
+async def _execute_validation_action(
+    self: ActionExtractSlots,
+    extraction_events: list[Event],
+    output_channel: Any,
+    nlg: Any,
+    tracker: DialogueStateTracker,
+    domain: Domain,
+) -> list[Event]:
+    # Rasa's, line for line, with `replayed_with` for the replay.
+    slot_events: list[Event] = [event for event in extraction_events if isinstance(event, SlotSet)]
+    if ACTION_VALIDATE_SLOT_MAPPINGS not in domain.user_actions:
+        return slot_events
+    _tracker = replayed_with(tracker, slot_events, domain)
+    validate_events = await self._run_custom_action(
+        ACTION_VALIDATE_SLOT_MAPPINGS, output_channel, nlg, _tracker, domain
+    )
+    validated_slot_names = [event.key for event in validate_events if isinstance(event, SlotSet)]
+    return validate_events + [
+        event for event in slot_events if event.key not in validated_slot_names
+    ]
 
 
 def install() -> None:
@@ -123,4 +162,7 @@ def install() -> None:
         return
     DialogueStateTracker.copy = _copy  # type: ignore[method-assign]
     FormAction._temporary_tracker = _temporary_tracker  # type: ignore[method-assign]
+    # Only over Rasa's own: pos_assistant/action_timeouts.py wraps whatever is there first.
+    if ActionExtractSlots._execute_validation_action is _replaying_validation:
+        ActionExtractSlots._execute_validation_action = _execute_validation_action  # type: ignore[method-assign]
     setattr(DialogueStateTracker, _INSTALLED_MARK, True)

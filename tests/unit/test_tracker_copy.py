@@ -89,3 +89,15 @@ def _timeless(value: Any) -> Any:
     if isinstance(value, list):
         return [_timeless(item) for item in value]
     return value
+
+
+def test_the_tracker_slot_validation_gets_is_rasas(domain: Domain) -> None:
+    extra = [SlotSet("brand", "拉卡拉")]
+    events = all_events()
+    for length in range(1, len(events) + 1):
+        tracker = DialogueStateTracker.from_events("u", events[:length], domain.slots)
+        ours = tracker_copy.replayed_with(tracker, extra, domain)
+        rasas = DialogueStateTracker.from_events(
+            "u", tracker.events_after_latest_restart() + extra, slots=domain.slots
+        )
+        assert full_state(ours, domain) == full_state(rasas, domain), f"after {events[length - 1]}"
