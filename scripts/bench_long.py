@@ -6,9 +6,9 @@ bench/workload.yml one after another, a new sender each round) over REST, one me
 answer to the previous one. Per round: the p50 turn time of turns 1–10 and of turns 100–110,
 and the CPU milliseconds per message of each server over those turns (/proc, the processes' own
 accounting).
-`--profile` records turns 100–110 of the last round with py-spy (collapsed stacks and a flame
-graph in results/). Writes results/bench-long.json; the figure of `make bench` that it repeats
-quickly is "one conversation: growth 1–10 → 100–110".
+`--profile` records turns 100–110 of the last round with py-spy (collapsed stacks of both servers
+and a flame graph of the Rasa server in results/). Writes results/bench-long.json; the figure of
+`make bench` that it repeats quickly is "one conversation: growth 1–10 → 100–110".
 
   PYTHONPATH=$PWD .venv/bin/python scripts/bench_long.py --rounds 3 [--profile]
 """
@@ -148,6 +148,11 @@ def main() -> int:
                     ("flamegraph", "turn-flamegraph-long.svg"),
                 ):
                     spies.append(start_profiler(rasa.pid, 12, results_dir / name, kind))
+                spies.append(
+                    start_profiler(
+                        actions.pid, 12, results_dir / "turn-profile-long-actions.txt", "raw"
+                    )
+                )
 
             sender = f"long-{time.strftime('%H%M%S')}-{round_number}"
             turns = asyncio.run(
