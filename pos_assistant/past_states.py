@@ -12,8 +12,8 @@ It is continued only when the events folded so far are, object for object, the s
 tracker's applied events now (`applied_events()` is computed in full every time, so a revert,
 an undone loop turn or a new session simply starts the fold again). The loop body is Rasa's
 own, line for line; tests/unit/test_past_states.py compares the result with Rasa's on every
-prefix of a conversation with every kind of event. The fold is kept for the 256 most recent
-conversations.
+prefix of a conversation with every kind of event. Folds are kept for the most recent
+conversations, at most 256 and 50,000 states.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from pos_assistant.tracker_copy import clone_tracker
 
 MAX_CONVERSATIONS = 256
+# About 1 KB a state: the kept folds stay under ~50 MB however long the conversations.
+MAX_STATES = 50_000
 # Set by the tracker store on the trackers it reads: how many of their events are stored ones.
 STORED_EVENTS_ATTRIBUTE = "_pos_assistant_stored_events"
 _INSTALLED_MARK = "_pos_assistant_incremental_states"
@@ -149,7 +151,9 @@ def states_for_tracker_history(
     last = _Fold(fold.replay, applied, list(fold.states), *_carried(fold))
     _step(domain, last, False, *params, last.states)
     _folds[key] = _Folds(fold, stored)
-    while len(_folds) > MAX_CONVERSATIONS:
+    while len(_folds) > MAX_CONVERSATIONS or (
+        len(_folds) > 1 and sum(len(kept.latest.states) for kept in _folds.values()) > MAX_STATES
+    ):
         _folds.popitem(last=False)
     return [_copy_state(state) for state in last.states]
 

@@ -118,3 +118,16 @@ def test_turns_read_from_the_tracker_store_continue_the_fold(
         recent_actions = sum(isinstance(event, ActionExecuted) for event in recent)
         assert len(steps) <= len(PARAMETERS) * (recent_actions + 1), f"turn {number}: restarted"
         asyncio.run(store.save(tracker))
+
+
+def test_the_kept_folds_are_bounded_by_states(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = _long_conversation()
+    one = len(_rasa(domain, DialogueStateTracker.from_events("x", events, domain.slots)))
+    monkeypatch.setattr(past_states, "MAX_STATES", 2 * one + one // 2)  # room for two
+    past_states._folds.clear()
+    for number in range(5):
+        tracker = DialogueStateTracker.from_events(f"rest:m{number}", events, domain.slots)
+        past_states.states_for_tracker_history(domain, tracker)
+    assert [key[1] for key in past_states._folds] == ["rest:m3", "rest:m4"]
