@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         install_log_masking()
         self._cipher = slot_cipher(encryption_key)
         self._sessions = SessionCache()
+        # The server reads and saves on its event loop; a tool calling from threads stays safe.
+        self._cache_lock = threading.Lock()
         super().__init__(*args, **kwargs)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -185,7 +188,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         if not self.domain:
             return None
         if not fetch_events_from_all_sessions:
-            return self._current_session(sender_id)
+            with self._cache_lock:
+                return self._current_session(sender_id)
         with self.session_scope() as session:
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=True)
             events = deserialise_events([self._stored_event(row.data) for row in rows])
