@@ -589,11 +589,10 @@ COST_NOTES = [
     "  | main f95281b, 17:44 | 1.7–4.8 | 117 → 534 ms | +364 % | 70 → 265 ms | 10 → 30 ms |",
     "  | main 69c2dc3 (heap frozen), 18:31 | 2.5–2.8 | 54 → 237 ms | +287 % | 44 → 218 ms | 7"
     " → 29 ms |",
-    "  | this change (before slot-validation clone), 18:32 | 3.1–3.4 | 60 → 105 ms | +85 % | "
-    "50 → 83 ms | 8 → 31 ms |",
+    "  | this change, 18:49 | 2.1 | 66 → 140 ms | +111 % | 54 → 96 ms | 10 → 35 ms |",
     "  | this change, 18:35 | 4.3–6.5 | 90 → 326 ms | +133 % | 48 → 111 ms | 9 → 38 ms |",
     "",
-    "  The Rasa server's CPU for a late turn halved (218 → 83–111 ms) but the target (turns "
+    "  The Rasa server's CPU for a late turn halved (218 → 96–111 ms) but the target (turns "
     "100–110 within 15 % of turns 1–10) is not reached: late turns still cost more because "
     "the whole tracker is still sent to the action server on every call (JSON-encoded by "
     "Rasa, parsed by the action server, whose CPU per message grows 8 → 30–40 ms; our actions"
