@@ -599,13 +599,14 @@ COST_NOTES = [
     " read past events), `applied_events`/states are still copied per call, and wall-clock "
     "figures at load 3–6 on 2 cores vary by ±50 % between rounds.",
     "- Training from nothing (`rasa train` with an empty RASA_CACHE_DIRECTORY, timed with "
-    "/usr/bin/time, 2026-12-02): with config.yml as it is (DIET 100 epochs) 11 min 48 s at "
-    "load average 4.6–6 under py-spy; the debug log's component times: validation and loading"
-    " 16 s, tokenizer and featurizers 7 s, DIET 10 min 36 s, LexicalIntentBlender 18 s, "
-    "Memoization and RulePolicy 21 s, packing 10 s. DIET 25 epochs: 6 min 13 s at load "
-    "4.3–6.3 (144 s user CPU), held-out accuracy 0.958, macro-F1 0.954; DIET 30 epochs: 6 min"
-    " 59 s at load 6.4–7.4 (149 s user CPU), 0.951 / 0.951. Neither draw keeps macro-F1 ≥ "
-    "0.955, so config.yml is unchanged; on this loaded machine no run came near 2 minutes.",
+    "/usr/bin/time, 2026-12-02): with config.yml as it is (DIET 100 epochs) 8 min 35 s at "
+    "load average 2.3–4.5 (377 s user + 17 s system CPU), 11 min 48 s at load 4.6–6 under "
+    "py-spy; the debug log's component times: validation and loading 16 s, tokenizer and "
+    "featurizers 7 s, DIET 10 min 36 s, LexicalIntentBlender 18 s, Memoization and RulePolicy"
+    " 21 s, packing 10 s. DIET 25 epochs: 6 min 13 s at load 4.3–6.3 (144 s user + 6 s system"
+    " CPU, 62 % less), held-out accuracy 0.958, macro-F1 0.954; DIET 30 epochs: 6 min 59 s at"
+    " load 6.4–7.4 (149 s user CPU), 0.951 / 0.951. Neither draw keeps macro-F1 ≥ 0.955, so "
+    "config.yml is unchanged; on this loaded machine no run came near 2 minutes.",
     "- docs/turn-profile.md shows where the rest of a turn goes now (written by"
     " `make bench ARGS=--profile-seconds=20`).",
     "",
