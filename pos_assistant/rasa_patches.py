@@ -15,6 +15,12 @@ alternatives are told apart by that constant, so "exactly one of them matches" i
 ValidationError and Rasa's own message suffix. If a Rasa upgrade changes the schema so that the
 alternatives are no longer told apart by their constant, the full compiled schema is used.
 
+`install()` also makes `DialogueStateTracker.copy()` (run before every action) copy the state
+instead of replaying every event of the session (pos_assistant/tracker_copy.py), and the
+policies' dialogue states continue from the previous prediction's instead of being rebuilt from
+the start of the session (pos_assistant/past_states.py), and so does the list of applied
+events they are built from (pos_assistant/applied_events.py).
+
 Installed by `pos_assistant/__init__.py` in any process that has loaded Rasa's action code (the
 Rasa server, `rasa test`, `rasa shell`), i.e. as soon as Rasa imports one of our modules.
 """
@@ -32,6 +38,8 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+
+from pos_assistant import applied_events, past_states, tracker_copy
 
 _INSTALLED_MARK = "_pos_assistant_fast_validation"
 
@@ -104,6 +112,9 @@ def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
 
 def install() -> None:
     """Installs the patches (idempotent)."""
+    tracker_copy.install()
+    past_states.install()
+    applied_events.install()
     if getattr(RemoteAction, _INSTALLED_MARK, False):
         return
     response_validator()  # prepare now, not in the first user's turn

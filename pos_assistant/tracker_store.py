@@ -19,18 +19,24 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from pos_assistant.log_masking import install_log_masking
+from pos_assistant.past_states import STORED_EVENTS_ATTRIBUTE
 from pos_assistant.privacy import mask_data
 from pos_assistant.settings import VAR_DIR, get_settings
+from pos_assistant.tracker_cache import CachedSession, SessionCache
+from pos_assistant.tracker_copy import clone_tracker
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +143,13 @@ def unmask_event_data(data: dict[str, Any], cipher: SlotCipher) -> dict[str, Any
         return {**data, "value": None}
 
 
+def _handed_out(cached: DialogueStateTracker) -> DialogueStateTracker:
+    """A copy of a cached tracker, marked with how many of its events are stored ones."""
+    tracker = clone_tracker(cached)
+    setattr(tracker, STORED_EVENTS_ATTRIBUTE, len(tracker.events))
+    return tracker
+
+
 class MaskingSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore (SQLite or PostgreSQL): masked transcripts, encrypted personal slots."""
 
@@ -144,6 +157,9 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         # Created once the server has set up its logging (Sanic's included): mask all of it.
         install_log_masking()
         self._cipher = slot_cipher(encryption_key)
+        self._sessions = SessionCache()
+        # The server reads and saves on its event loop; a tool calling from threads stays safe.
+        self._cache_lock = threading.Lock()
         super().__init__(*args, **kwargs)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -167,12 +183,80 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
-        # SQLTrackerStore._retrieve, with the slot values decrypted.
+        # SQLTrackerStore._retrieve, with the slot values decrypted; the current session read
+        # through the cache (only rows written since the last turn are read and deserialised).
+        if not self.domain:
+            return None
+        if not fetch_events_from_all_sessions:
+            with self._cache_lock:
+                return self._current_session(sender_id)
         with self.session_scope() as session:
-            rows = self._event_query(
-                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
-            ).all()
-            events = [unmask_event_data(json.loads(row.data), self._cipher) for row in rows]
-        if self.domain and events:
-            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=True)
+            events = deserialise_events([self._stored_event(row.data) for row in rows])
+        if events:
+            return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
         return None
+
+    def _stored_event(self, data: str) -> dict[str, Any]:
+        return unmask_event_data(json.loads(data), self._cipher)
+
+    def _current_session(self, sender_id: str) -> DialogueStateTracker | None:
+        """The current session: the cached tracker with the rows written since applied."""
+        columns = (self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.timestamp)
+        with self.session_scope() as session:
+            cached = self._sessions.get(sender_id)
+            if cached is not None and self._cache_still_valid(session, sender_id, cached):
+                newer = (
+                    session.query(*columns, self.SQLEvent.data)
+                    .filter(
+                        self.SQLEvent.sender_id == sender_id, self.SQLEvent.id > cached.last_row_id
+                    )
+                    .order_by(self.SQLEvent.id)
+                    .all()
+                )
+                if not any(row.type_name == SessionStarted.type_name for row in newer):
+                    if cached.session_start is not None:
+                        newer = [row for row in newer if row.timestamp >= cached.session_start]
+                    if newer:
+                        cached.last_row_id = newer[-1].id
+                        cached.rows += len(newer)
+                        added = deserialise_events([self._stored_event(r.data) for r in newer])
+                        try:
+                            self._sessions.extend(sender_id, cached, added)
+                        except Exception:
+                            self._sessions.drop(sender_id)  # half-applied: read it all next time
+                            raise
+                    return _handed_out(cached.tracker)
+            # No usable cache (first turn here, a new session, rows changed): a full read.
+            rows = (
+                self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+                .with_entities(*columns, self.SQLEvent.data)
+                .all()
+            )
+            events = deserialise_events([self._stored_event(row.data) for row in rows])
+        self._sessions.drop(sender_id)
+        if not events:
+            return None
+        tracker = DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+        starts = [row.timestamp for row in rows if row.type_name == SessionStarted.type_name]
+        self._sessions.put(
+            sender_id,
+            CachedSession(
+                first_row_id=rows[0].id,
+                last_row_id=rows[-1].id,
+                session_start=max(starts) if starts else None,
+                rows=len(rows),
+                tracker=tracker,
+            ),
+        )
+        return _handed_out(tracker)
+
+    def _cache_still_valid(self, session: Any, sender_id: str, cached: CachedSession) -> bool:
+        """The cached rows are all still there (none deleted, none inserted between them)."""
+        query = session.query(sa.func.count(self.SQLEvent.id)).filter(
+            self.SQLEvent.sender_id == sender_id,
+            self.SQLEvent.id.between(cached.first_row_id, cached.last_row_id),
+        )
+        if cached.session_start is not None:
+            query = query.filter(self.SQLEvent.timestamp >= cached.session_start)
+        return query.scalar() == cached.rows

@@ -571,8 +571,42 @@ COST_NOTES = [
     "- TEDPolicy: rules and memoization alone predict all 43 test conversations (283 actions) of"
     " tests/stories and pass the end-to-end conversation tests; the held-out NLU figures are"
     " unchanged (same NLU). Removing it saved about 23 ms of CPU per message.",
-    "- Not yet: a turn still costs more the longer the conversation (every turn loads, replays"
-    " and sends the whole session); docs/turn-profile-long.md measures what grows.",
+    "- Long conversations (`PYTHONPATH=$PWD .venv/bin/python scripts/bench_long.py --rounds "
+    "3`: one REST user, 110 turns of bench/workload.yml, a new sender per round; p50 of turns"
+    " 1–10 and 100–110, the servers' CPU per message over those turns from /proc; medians of "
+    "3 rounds; results/bench-long.json). Each turn used to decode, deserialise and replay "
+    "every event of the session, and Rasa replayed it again for every action (tracker copy, "
+    "form and slot-validation trackers) and rebuilt every policy's dialogue states from the "
+    "start. Now the tracker store keeps each recent conversation's replayed session and reads"
+    " only the rows written since (pos_assistant/tracker_cache.py), copies are made without "
+    "replay (pos_assistant/tracker_copy.py), and the applied events and dialogue states "
+    "continue from the previous prediction's (pos_assistant/applied_events.py, "
+    "pos_assistant/past_states.py); each is checked against Rasa's own result in tests/unit.",
+    "",
+    "  | 2026-12-02, 2 shared cores | load average | turn p50 1–10 → 100–110 | growth | Rasa "
+    "CPU/message 1–10 → 100–110 | action server CPU/message |",
+    "  |---|---|---|---|---|---|",
+    "  | main f95281b, 17:44 | 1.7–4.8 | 117 → 534 ms | +364 % | 70 → 265 ms | 10 → 30 ms |",
+    "  | main 69c2dc3 (heap frozen), 18:31 | 2.5–2.8 | 54 → 237 ms | +287 % | 44 → 218 ms | 7"
+    " → 29 ms |",
+    "  | this change, 18:49 | 2.1 | 66 → 140 ms | +111 % | 54 → 96 ms | 10 → 35 ms |",
+    "  | this change, 18:35 | 4.3–6.5 | 90 → 326 ms | +133 % | 48 → 111 ms | 9 → 38 ms |",
+    "",
+    "  The Rasa server's CPU for a late turn halved (218 → 96–111 ms) but the target (turns "
+    "100–110 within 15 % of turns 1–10) is not reached: late turns still cost more because "
+    "the whole tracker is still sent to the action server on every call (JSON-encoded by "
+    "Rasa, parsed by the action server, whose CPU per message grows 8 → 30–40 ms; our actions"
+    " read past events), `applied_events`/states are still copied per call, and wall-clock "
+    "figures at load 3–6 on 2 cores vary by ±50 % between rounds.",
+    "- Training from nothing (`rasa train` with an empty RASA_CACHE_DIRECTORY, timed with "
+    "/usr/bin/time, 2026-12-02): with config.yml as it is (DIET 100 epochs) 8 min 35 s at "
+    "load average 2.3–4.5 (377 s user + 17 s system CPU), 11 min 48 s at load 4.6–6 under "
+    "py-spy; the debug log's component times: validation and loading 16 s, tokenizer and "
+    "featurizers 7 s, DIET 10 min 36 s, LexicalIntentBlender 18 s, Memoization and RulePolicy"
+    " 21 s, packing 10 s. DIET 25 epochs: 6 min 13 s at load 4.3–6.3 (144 s user + 6 s system"
+    " CPU, 62 % less), held-out accuracy 0.958, macro-F1 0.954; DIET 30 epochs: 6 min 59 s at"
+    " load 6.4–7.4 (149 s user CPU), 0.951 / 0.951. Neither draw keeps macro-F1 ≥ 0.955, so "
+    "config.yml is unchanged; on this loaded machine no run came near 2 minutes.",
     "- docs/turn-profile.md shows where the rest of a turn goes now (written by"
     " `make bench ARGS=--profile-seconds=20`).",
     "",

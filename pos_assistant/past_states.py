@@ -1,0 +1,210 @@
+"""Rasa's dialogue states of a tracker, continued from the previous prediction's.
+
+Before every prediction RulePolicy (twice) and MemoizationPolicy turn the whole session into
+dialogue states (`Domain.states_for_tracker_history`, Rasa 3.6.21): a fresh tracker replays every
+applied event and a state is built before each action. A turn therefore costs more the longer
+the conversation. The computation is a left fold over the applied events, so the states of a
+prefix never change when events are appended: this module keeps the fold (the replaying
+tracker, the states so far and the two values the loop carries) per conversation and parameters,
+and continues it over the new applied events only.
+
+It is continued only when the events folded so far are, object for object, the start of the
+tracker's applied events now (`applied_events()` is computed in full every time, so a revert,
+an undone loop turn or a new session simply starts the fold again). The loop body is Rasa's
+own, line for line; tests/unit/test_past_states.py compares the result with Rasa's on every
+prefix of a conversation with every kind of event. Folds are kept for the most recent
+conversations, at most 256 and 50,000 states.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from rasa.shared.core.constants import PREVIOUS_ACTION
+from rasa.shared.core.domain import Domain, State, SubState
+from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from pos_assistant.tracker_copy import clone_tracker
+
+MAX_CONVERSATIONS = 256
+# About 1 KB a state: the kept folds stay under ~50 MB however long the conversations.
+MAX_STATES = 50_000
+# Set by the tracker store on the trackers it reads: how many of their events are stored ones.
+STORED_EVENTS_ATTRIBUTE = "_pos_assistant_stored_events"
+_INSTALLED_MARK = "_pos_assistant_incremental_states"
+
+
+@dataclass
+class _Fold:
+    """`states_for_tracker_history`'s loop, stopped after the events in `applied`."""
+
+    replay: DialogueStateTracker
+    applied: list[Event] = field(default_factory=list)
+    states: list[State] = field(default_factory=list)
+    last_ml_action_sub_state: Any = None
+    turn_was_hidden: bool = False
+
+    def branch(self) -> _Fold:
+        """A fold that continues from here without changing this one."""
+        return _Fold(
+            clone_tracker(self.replay),
+            list(self.applied),
+            list(self.states),
+            self.last_ml_action_sub_state,
+            self.turn_was_hidden,
+        )
+
+
+@dataclass
+class _Folds:
+    """A conversation's latest fold, and the fold up to the end of its stored events.
+
+    The next turn's tracker holds the same stored event objects (the tracker store's cache), but
+    this turn's new events come back from the database as new objects: that turn continues from
+    `stored`.
+    """
+
+    latest: _Fold
+    stored: _Fold | None = None
+
+
+_folds: OrderedDict[tuple, _Folds] = OrderedDict()
+
+
+def _step(
+    domain: Domain,
+    fold: _Fold,
+    hide_rule_turn: bool,
+    omit_unset_slots: bool,
+    ignore_rule_only_turns: bool,
+    rule_only_data: dict[str, Any] | None,
+    states: list[State],
+) -> None:
+    """One pass of Rasa's loop body with `fold.replay` as the prior tracker."""
+    tr = fold.replay
+    if ignore_rule_only_turns:
+        if not fold.turn_was_hidden:
+            fold.last_ml_action_sub_state = domain._get_prev_action_sub_state(tr)
+        if not tr.followup_action and not tr.latest_action_name == tr.active_loop_name:
+            fold.turn_was_hidden = hide_rule_turn
+        if fold.turn_was_hidden:
+            return
+    state = domain.get_active_state(tr, omit_unset_slots=omit_unset_slots)
+    if ignore_rule_only_turns:
+        domain._remove_rule_only_features(state, rule_only_data)
+        if states:
+            domain._substitute_rule_only_user_input(state, states[-1])
+        if fold.last_ml_action_sub_state:
+            state[PREVIOUS_ACTION] = cast(SubState, fold.last_ml_action_sub_state)
+    states.append(domain._clean_state(state))
+
+
+def _is_start_of(folded: list[Event], applied: list[Event]) -> bool:
+    return len(folded) <= len(applied) and all(
+        a is b for a, b in zip(folded, applied, strict=False)
+    )
+
+
+def _copy_state(state: State) -> State:
+    # Callers change the states they get (the last user input); the kept ones must not change.
+    return {kind: dict(sub_state) for kind, sub_state in state.items()}  # type: ignore[misc]
+
+
+def states_for_tracker_history(
+    domain: Domain,
+    tracker: DialogueStateTracker,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list[State]:
+    """The same list as Rasa's `Domain.states_for_tracker_history`."""
+    applied = tracker.applied_events()
+    key = (
+        id(domain),
+        tracker.sender_id,
+        tracker.is_rule_tracker,
+        tracker._max_event_history,
+        omit_unset_slots,
+        ignore_rule_only_turns,
+        json.dumps(rule_only_data, sort_keys=True, default=str),
+    )
+    folds = _folds.pop(key, None)
+    fold = _continuable(folds, applied, tracker)
+    stored_end = _stored_end(tracker, applied)
+    stored: _Fold | None = folds.stored if folds else None
+    params = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    for index in range(len(fold.applied), len(applied)):
+        if index == stored_end:
+            stored = fold.branch()
+        event = applied[index]
+        if isinstance(event, ActionExecuted):
+            _step(domain, fold, event.hide_rule_turn, *params, fold.states)
+        fold.replay.update(event)
+        fold.applied.append(event)
+    if stored_end == len(applied):
+        stored = fold.branch()
+    # The loop's last pass (after every event) goes into a copy: the fold continues from here.
+    last = _Fold(fold.replay, applied, list(fold.states), *_carried(fold))
+    _step(domain, last, False, *params, last.states)
+    _folds[key] = _Folds(fold, stored)
+    while len(_folds) > MAX_CONVERSATIONS or (
+        len(_folds) > 1 and sum(len(kept.latest.states) for kept in _folds.values()) > MAX_STATES
+    ):
+        _folds.popitem(last=False)
+    return [_copy_state(state) for state in last.states]
+
+
+def _continuable(
+    folds: _Folds | None, applied: list[Event], tracker: DialogueStateTracker
+) -> _Fold:
+    """The latest fold, else the stored events' fold, if they start `applied`; else a new one."""
+    if folds is not None:
+        if _is_start_of(folds.latest.applied, applied):
+            return folds.latest
+        if folds.stored is not None and _is_start_of(folds.stored.applied, applied):
+            return folds.stored.branch()
+    return _Fold(replay=tracker.init_copy())
+
+
+def _stored_end(tracker: DialogueStateTracker, applied: list[Event]) -> int | None:
+    """Where the applied events that came from the tracker store end (None: not known)."""
+    stored = getattr(tracker, STORED_EVENTS_ATTRIBUTE, None)
+    if stored is None:
+        return None
+    events = list(tracker.events)
+    new = {id(event) for event in events[stored:]}
+    end = len(applied)
+    while end and id(applied[end - 1]) in new:
+        end -= 1
+    return end
+
+
+def _carried(fold: _Fold) -> tuple[Any, bool]:
+    return fold.last_ml_action_sub_state, fold.turn_was_hidden
+
+
+def _patched(
+    self: Domain,
+    tracker: DialogueStateTracker,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list[State]:
+    return states_for_tracker_history(
+        self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data
+    )
+
+
+original_states_for_tracker_history = Domain.states_for_tracker_history
+
+
+def install() -> None:
+    """Makes `Domain.states_for_tracker_history` continue the previous fold (idempotent)."""
+    if getattr(Domain, _INSTALLED_MARK, False):
+        return
+    Domain.states_for_tracker_history = _patched  # type: ignore[method-assign]
+    setattr(Domain, _INSTALLED_MARK, True)

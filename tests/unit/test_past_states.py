@@ -1,0 +1,133 @@
+"""The dialogue states continued from the previous prediction equal Rasa's, recomputed."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from pos_assistant import past_states
+from pos_assistant.tracker_store import MaskingSQLTrackerStore
+from tests.e2e.stack import PROJECT_ROOT
+from tests.unit.tracker_states import turns
+
+KEY = Fernet.generate_key().decode()
+RULE_ONLY = {"slots": ["human_offered"], "active_loops": ["unordered_device_form"]}
+PARAMETERS = [
+    {},
+    {"ignore_rule_only_turns": True, "rule_only_data": RULE_ONLY},
+    {"omit_unset_slots": True},
+]
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(PROJECT_ROOT / "domain.yml"))
+
+
+def _long_conversation() -> list:
+    first, *rest = turns()
+    events = list(first)
+    for _ in range(3):
+        events += [event for turn in rest for event in turn]
+    return events
+
+
+def _rasa(domain: Domain, tracker: DialogueStateTracker, **parameters) -> list:
+    return past_states.original_states_for_tracker_history(domain, tracker, **parameters)
+
+
+@pytest.mark.parametrize("parameters", PARAMETERS)
+def test_states_continued_over_a_growing_conversation_equal_rasas(
+    domain: Domain, parameters: dict
+) -> None:
+    events = _long_conversation()
+    tracker = DialogueStateTracker("rest:grow", domain.slots)
+    for event in events:
+        tracker.update(event)
+        ours = past_states.states_for_tracker_history(domain, tracker, **parameters)
+        assert ours == _rasa(domain, tracker, **parameters), f"after {event}"
+
+
+def test_a_branch_and_a_shorter_tracker_start_the_fold_again(domain: Domain) -> None:
+    events = _long_conversation()
+    long = DialogueStateTracker.from_events("rest:b", events, domain.slots)
+    past_states.states_for_tracker_history(domain, long)
+    for length in (len(events) // 2, 5, len(events) - 3):
+        short = DialogueStateTracker.from_events("rest:b", events[:length], domain.slots)
+        assert past_states.states_for_tracker_history(domain, short) == _rasa(domain, short)
+    branch = DialogueStateTracker.from_events("rest:b", events[:20], domain.slots)
+    branch.update(UserUttered("另一条路", {"name": "deny", "confidence": 1.0}))
+    branch.update(ActionExecuted("utter_goodbye"))
+    assert past_states.states_for_tracker_history(domain, branch) == _rasa(domain, branch)
+
+
+def test_changing_the_returned_states_changes_no_later_result(domain: Domain) -> None:
+    events = _long_conversation()
+    tracker = DialogueStateTracker.from_events("rest:c", events[:30], domain.slots)
+    for state in past_states.states_for_tracker_history(domain, tracker):
+        for sub_state in state.values():
+            sub_state.clear()
+    tracker.update(events[30])
+    assert past_states.states_for_tracker_history(domain, tracker) == _rasa(domain, tracker)
+
+
+def test_install_routes_rasa_through_the_fold(domain: Domain) -> None:
+    past_states.install()
+    tracker = DialogueStateTracker.from_events("rest:i", _long_conversation(), domain.slots)
+    past_states._folds.clear()
+    assert tracker.past_states(domain) == _rasa(domain, tracker)
+    assert any(key[1] == "rest:i" for key in past_states._folds)
+
+
+def test_turns_read_from_the_tracker_store_continue_the_fold(
+    domain: Domain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each turn's new events come back from the database as new objects next turn: the fold
+    # continues from the end of the events that were stored, not from the start.
+    store = MaskingSQLTrackerStore(
+        domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"), encryption_key=KEY
+    )
+    steps: list[int] = []
+    original_step = past_states._step
+
+    def counting_step(*args, **kwargs) -> None:
+        steps.append(1)
+        original_step(*args, **kwargs)
+
+    monkeypatch.setattr(past_states, "_step", counting_step)
+    first, *rest = turns()
+    conversation = [first] + rest * 3
+    for number, turn in enumerate(conversation):
+        tracker = asyncio.run(store.retrieve("rest:s")) or DialogueStateTracker(
+            "rest:s", domain.slots
+        )
+        for event in turn:
+            tracker.update(copy.deepcopy(event))
+        steps.clear()
+        for parameters in PARAMETERS:
+            ours = past_states.states_for_tracker_history(domain, tracker, **parameters)
+            assert ours == _rasa(domain, tracker, **parameters), f"turn {number}"
+        recent = conversation[number - 1] + turn if number else turn
+        recent_actions = sum(isinstance(event, ActionExecuted) for event in recent)
+        assert len(steps) <= len(PARAMETERS) * (recent_actions + 1), f"turn {number}: restarted"
+        asyncio.run(store.save(tracker))
+
+
+def test_the_kept_folds_are_bounded_by_states(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = _long_conversation()
+    one = len(_rasa(domain, DialogueStateTracker.from_events("x", events, domain.slots)))
+    monkeypatch.setattr(past_states, "MAX_STATES", 2 * one + one // 2)  # room for two
+    past_states._folds.clear()
+    for number in range(5):
+        tracker = DialogueStateTracker.from_events(f"rest:m{number}", events, domain.slots)
+        past_states.states_for_tracker_history(domain, tracker)
+    assert [key[1] for key in past_states._folds] == ["rest:m3", "rest:m4"]
