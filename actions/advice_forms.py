@@ -26,6 +26,7 @@ from actions.tracker_reading import (
     REQUESTED_SLOT,
     VICTIM_QUESTION_SLOT,
     as_bool,
+    asks_for_something_else,
     latest_text,
     scam_guard_fired,
 )
@@ -74,7 +75,11 @@ class ValidateSituationForm(FormValidationAction, ABC):
             answer = fact_for_question(tracker, question.slot)
             if answer is None:
                 answer = read_answer(question, text)
-            if answer is None and question.slot == tracker.get_slot(REQUESTED_SLOT):
+            if (
+                answer is None
+                and question.slot == tracker.get_slot(REQUESTED_SLOT)
+                and not asks_for_something_else(tracker)
+            ):
                 answer = detect_direct_reply(text)
             if answer is not None:
                 events.append(SlotSet(question.slot, answer))

@@ -60,3 +60,17 @@ def category_named_in_request(tracker: Tracker) -> str | None:
         return None
     category = load_case_labels().category_from_text(text)
     return None if category == "other" else category
+
+
+def situation_interrupted_by_case_form(tracker: Tracker) -> str | None:
+    """The situation whose questions were started before the case form, if any.
+
+    "我要退钱 马上" in the middle of the unordered-device questions starts the case form before
+    any advice was given (so the `situation` slot is still empty): the category is that situation.
+    The summary shows it and the user can still correct it.
+    """
+    form_by_name = {entry.form: entry.code for entry in situations().entries}
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") in form_by_name:
+            return form_by_name[event["name"]]
+    return None

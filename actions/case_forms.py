@@ -19,7 +19,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from actions.case_form_bends import category_named_in_request
+from actions.case_form_bends import category_named_in_request, situation_interrupted_by_case_form
 from actions.summary_corrections import corrections_at_confirmation
 from actions.tracker_reading import (
     CASE_NUMBER_SLOT,
@@ -110,7 +110,7 @@ class ValidateOpenCaseForm(CaseFormValidation):
         named = category_named_in_request(tracker)
         if named and tracker.get_slot(REQUESTED_SLOT) is None:
             return {"case_category": named}  # "帮我登记一下，未激活退押金的"
-        situation = tracker.get_slot(SITUATION_SLOT)
+        situation = tracker.get_slot(SITUATION_SLOT) or situation_interrupted_by_case_form(tracker)
         if situation and tracker.get_slot(REQUESTED_SLOT) != "case_category":
             return {"case_category": situation}  # the advice the user just got tells us
         if tracker.get_slot(REQUESTED_SLOT) != "case_category":

@@ -30,6 +30,32 @@ def latest_intent(tracker: Tracker) -> str | None:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
+# A message the classifier confidently reads as one of these asks for something else, even
+# when it begins with 是 / 有 / 没 ("是我儿子帮我买的吧 怎么开通"): it is not a yes/no reply.
+OTHER_REQUEST_INTENTS = frozenset(
+    {
+        "ask_fees",
+        "ask_apply",
+        "ask_activation",
+        "bot_challenge",
+        "request_human",
+        "open_case",
+        "check_case_status",
+        "cancel",
+    }
+)
+OTHER_REQUEST_MIN_CONFIDENCE = 0.5
+
+
+def asks_for_something_else(tracker: Tracker) -> bool:
+    """The latest message is confidently a question or request of another kind."""
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return (
+        intent.get("name") in OTHER_REQUEST_INTENTS
+        and (intent.get("confidence") or 0.0) >= OTHER_REQUEST_MIN_CONFIDENCE
+    )
+
+
 def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 

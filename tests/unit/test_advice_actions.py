@@ -23,7 +23,7 @@ from actions.knowledge_replies import MoreAboutSituationAction
 from pos_assistant.knowledge import MAX_MESSAGE_CHARS, get_knowledge_base
 from pos_assistant.situations import situations
 from tests.paths import PROJECT_ROOT
-from tests.unit.trackers import build_tracker
+from tests.unit.trackers import build_tracker, parse_data
 
 SITUATIONS = situations().codes
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -270,6 +270,32 @@ async def test_a_typed_answer_misread_as_a_scam_report_still_answers_the_questio
     )
     events = await validate(situation_form("gift_not_mailed"), t)
     assert SlotSet("gift_promise_in_writing", False) in events
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "confidence", "expected"),
+    [
+        # "是我儿子…" is not a yes, when the message confidently asks how to activate.
+        ("是我儿子帮我买的吧 怎么开通", "ask_activation", 0.77, None),
+        # An unsure classification still leaves the opening to decide.
+        ("是 有人打过电话", "ask_activation", 0.3, True),
+        ("是的", "affirm", 1.0, True),
+        ("没有", "deny", 1.0, False),
+    ],
+)
+async def test_a_reply_opening_with_yes_is_not_an_answer_when_it_asks_something_else(
+    text: str, intent: str, confidence: float, expected: bool | None
+) -> None:
+    message = parse_data(text, intent, confidence=confidence)
+    t = build_tracker(
+        message=message,
+        slots={"requested_slot": "asked_for_codes_or_money"},
+        active_loop="unordered_device_form",
+    )
+    form = situation_form("unordered_device")
+    events = await form.get_extraction_events(CollectingDispatcher(), t, DOMAIN)
+    values = [e["value"] for e in events if e.get("name") == "asked_for_codes_or_money"]
+    assert values == ([] if expected is None else [expected])
 
 
 # --- the domain matches the knowledge files ------------------------------------------------------

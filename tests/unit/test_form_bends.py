@@ -10,7 +10,7 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.advice import ActionResetAdviceAnswers
-from actions.case_form_bends import category_named_in_request
+from actions.case_form_bends import category_named_in_request, situation_interrupted_by_case_form
 from actions.form_resume import ActionResumeForm, interrupted_form
 from actions.memory import remember_facts
 from actions.summary_corrections import corrections_at_confirmation
@@ -204,3 +204,23 @@ async def test_a_case_request_read_as_a_situation_starts_the_case_form(
         CollectingDispatcher(), tracker(text, intent), DOMAIN
     )
     assert (FollowupAction("open_case_form") in events) is diverted
+
+
+def test_a_case_form_started_inside_the_questions_takes_their_situation() -> None:
+    # "我要退钱 马上" while the unordered-device questions were asked: no advice given yet.
+    events = [
+        {"event": "active_loop", "name": "unordered_device_form"},
+        {"event": "user", "text": "我要退钱 马上"},
+        {"event": "active_loop", "name": None},
+        {"event": "active_loop", "name": "open_case_form"},
+    ]
+    assert situation_interrupted_by_case_form(
+        tracker("我要退钱 马上", "open_case", events=events)
+    ) == ("unordered_device")
+
+
+def test_a_case_form_with_no_situation_before_it_has_no_category() -> None:
+    events = [{"event": "active_loop", "name": "open_case_form"}]
+    assert (
+        situation_interrupted_by_case_form(tracker("登记工单", "open_case", events=events)) is None
+    )
