@@ -80,7 +80,7 @@ class ValidateSituationForm(FormValidationAction, ABC):
                 and question.slot == tracker.get_slot(REQUESTED_SLOT)
                 and not asks_for_something_else(tracker)
             ):
-                answer = detect_direct_reply(text)
+                answer = detect_direct_reply(text, question)
             if answer is not None:
                 events.append(SlotSet(question.slot, answer))
         return events

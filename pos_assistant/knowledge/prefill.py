@@ -110,8 +110,36 @@ def _reply_openings() -> list[tuple[str, bool | None]]:
     return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
 
 
-def detect_direct_reply(text: str | None) -> bool | None:
-    """Yes/no from how a short reply to the question just asked begins ("没有 就是口头说的")."""
+# Openings that, joined straight to the next word, negate or name that word instead of answering:
+# "还没签收" (not yet signed for) to "交过押金吗？", "是我儿子买的" to "有人联系您吗？".
+_SCOPING_OPENINGS = frozenset(
+    {"是", "有", "没", "没有", "不", "不是", "还没", "并没", "从没", "从来没", "应该没", "未", "无"}
+)
+# After such an opening these still leave it a plain yes/no ("没有呢", "有啊").
+_SENTENCE_PARTICLES = frozenset("啊呀呢吧哦嘛啦喔哈的滴")
+# Too common to show that the next word is about the question.
+_PRONOUNS = frozenset("我你您他她它")
+
+
+def _is_cjk(character: str) -> bool:
+    return "\u4e00" <= character <= "\u9fff"
+
+
+def _about_the_question(rest: str, question: Question) -> bool:
+    """Whether what follows a scoping opening stays on the question's subject."""
+    if not rest or not _is_cjk(rest[0]) or rest[0] in _SENTENCE_PARTICLES:
+        return True
+    if not (question.yes_phrases or question.no_phrases):
+        return True  # a reader-based question has no vocabulary to compare with
+    vocabulary = set(question.about).union(*question.yes_phrases, *question.no_phrases)
+    return rest[0] in vocabulary - _PRONOUNS
+
+
+def detect_direct_reply(text: str | None, question: Question | None = None) -> bool | None:
+    """Yes/no from how a short reply to the question just asked begins ("没有 就是口头说的").
+
+    With the question, an opening joined to a word off its subject is no answer ("还没签收").
+    """
     if not text or text.startswith("/"):
         return None
     reply = _LEADING_NOISE.sub("", text.strip()).lower()
@@ -119,7 +147,14 @@ def detect_direct_reply(text: str | None) -> bool | None:
         return None
     for opening, answer in _reply_openings():
         if reply.startswith(opening):
-            if opening.isascii() and reply[len(opening) : len(opening) + 1].isalpha():
+            rest = reply[len(opening) :]
+            if opening.isascii() and rest[:1].isalpha():
                 continue  # "no" must not match "now", nor "y" match "yesterday"
+            if (
+                question is not None
+                and opening in _SCOPING_OPENINGS
+                and not _about_the_question(rest, question)
+            ):
+                return None
             return answer
     return None
