@@ -65,6 +65,9 @@ def is_skip(text: str) -> bool:
 class CaseFormValidation(FormValidationAction, ABC):
     """Counts invalid answers per slot and offers a way out after two misses."""
 
+    # The way out after two misses names what 取消 stops (登记 or 查询).
+    offer_human_response = "utter_case_form_offer_human"
+
     @abstractmethod
     def name(self) -> str:
         """Abstract, so that the action server does not register this base class itself."""
@@ -83,9 +86,7 @@ class CaseFormValidation(FormValidationAction, ABC):
         if misses[slot] >= MAX_MISSES_BEFORE_HELP:
             dispatcher.utter_message(response=example_response)
             dispatcher.utter_message(
-                response="utter_case_form_offer_skip"
-                if skippable
-                else "utter_case_form_offer_human"
+                response="utter_case_form_offer_skip" if skippable else self.offer_human_response
             )
         else:
             dispatcher.utter_message(response=example_response)
@@ -216,6 +217,8 @@ class ValidateCaseLookupForm(CaseFormValidation):
     The outcome slot ends the form early: verified, locked, mine (list the asker's own cases)
     or unavailable. Unknown numbers go through the same questions and answers as real ones.
     """
+
+    offer_human_response = "utter_case_lookup_offer_human"
 
     def name(self) -> str:
         return "validate_case_lookup_form"

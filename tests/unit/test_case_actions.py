@@ -412,6 +412,28 @@ async def test_a_malformed_case_number_is_reasked_with_an_example(store: CaseSto
     assert responses(dispatcher) == ["utter_case_number_invalid"]
 
 
+async def test_a_second_malformed_case_number_offers_a_way_out_of_the_lookup(
+    store: CaseStore,
+) -> None:
+    first, _ = await validate(
+        ValidateCaseLookupForm(),
+        lookup_tracker("stranger", case_number="POS20261203-0001", requested_slot="case_number"),
+    )
+    slots, dispatcher = await validate(
+        ValidateCaseLookupForm(),
+        lookup_tracker(
+            "stranger",
+            case_number="1234",
+            requested_slot="case_number",
+            case_form_misses=first["case_form_misses"],
+        ),
+    )
+    assert slots["case_number"] is None
+    # The way out says 不查了, not the case form's 不登记了.
+    assert responses(dispatcher) == ["utter_case_number_invalid", "utter_case_lookup_offer_human"]
+    assert "不查了" in DOMAIN["responses"]["utter_case_lookup_offer_human"][0]["text"]
+
+
 async def test_my_cases_are_listed_for_the_same_trusted_identity(store: CaseStore) -> None:
     number = open_case(store, sender="web:session-1")
     slots, _ = await validate(
