@@ -19,7 +19,8 @@ alternatives are no longer told apart by their constant, the full compiled schem
 instead of replaying every event of the session (pos_assistant/tracker_copy.py), and the
 policies' dialogue states continue from the previous prediction's instead of being rebuilt from
 the start of the session (pos_assistant/past_states.py), and so does the list of applied
-events they are built from (pos_assistant/applied_events.py).
+events they are built from (pos_assistant/applied_events.py), and each call to the action server
+carries only the events it was not sent before (pos_assistant/sent_events.py).
 
 Installed by `pos_assistant/__init__.py` in any process that has loaded Rasa's action code (the
 Rasa server, `rasa test`, `rasa shell`), i.e. as soon as Rasa imports one of our modules.
@@ -39,7 +40,7 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
-from pos_assistant import applied_events, past_states, tracker_copy
+from pos_assistant import applied_events, past_states, sent_events, tracker_copy
 
 _INSTALLED_MARK = "_pos_assistant_fast_validation"
 
@@ -115,6 +116,7 @@ def install() -> None:
     tracker_copy.install()
     past_states.install()
     applied_events.install()
+    sent_events.install()
     if getattr(RemoteAction, _INSTALLED_MARK, False):
         return
     response_validator()  # prepare now, not in the first user's turn
