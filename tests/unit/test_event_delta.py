@@ -16,7 +16,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import EntitiesAdded, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
-from rasa_sdk import Action
 from rasa_sdk.executor import ActionExecutor
 
 from pos_assistant import event_delta, sent_events
@@ -170,18 +169,6 @@ def test_kept_events_are_bounded_least_recent_first() -> None:
     assert not server.complete(late)  # "a" was forgotten first
 
 
-class _Recorder(Action):
-    def __init__(self) -> None:
-        self.seen: list[list[dict[str, Any]]] = []
-
-    def name(self) -> str:
-        return "action_record_events"
-
-    def run(self, dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:
-        self.seen.append(list(tracker.events))
-        return []
-
-
 def test_the_installed_executor_runs_actions_on_the_full_list_or_asks_again(
     domain: Domain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -190,8 +177,14 @@ def test_the_installed_executor_runs_actions_on_the_full_list_or_asks_again(
     monkeypatch.setattr(event_delta, "received", ReceivedEvents())
     event_delta.install()
     executor = ActionExecutor()
-    recorder = _Recorder()
-    executor.register_action(recorder)
+    seen: list[list[dict[str, Any]]] = []
+
+    # A function, not an Action subclass: test_action_registry registers every subclass.
+    def record_events(dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:
+        seen.append(list(tracker.events))
+        return []
+
+    executor.register_function("action_record_events", record_events)
     events = all_events()
     for length, name in ((20, "action_record_events"), (len(events), "action_record_events")):
         tracker = DialogueStateTracker.from_events("u", events[:length], domain.slots)
@@ -199,13 +192,13 @@ def test_the_installed_executor_runs_actions_on_the_full_list_or_asks_again(
         answer = asyncio.run(executor.run(over_the_wire(call)))
         assert MISSING_KEY not in answer
         call.answered()
-        assert recorder.seen[-1] == upstream(tracker, domain)["tracker"]["events"]
+        assert seen[-1] == upstream(tracker, domain)["tracker"]["events"]
     # A server that forgot: the action is not run, the answer asks for every event.
     monkeypatch.setattr(event_delta, "received", ReceivedEvents())
     tracker.update(SlotSet("brand", "x"))
     call = action_call(RemoteAction("action_record_events", ENDPOINT), tracker, domain)
     answer = asyncio.run(executor.run(over_the_wire(call)))
-    assert answer[MISSING_KEY] is True and len(recorder.seen) == 2
+    assert answer[MISSING_KEY] is True and len(seen) == 2
 
 
 def test_the_request_sends_every_event_when_the_server_asks(
