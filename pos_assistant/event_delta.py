@@ -13,10 +13,11 @@ server), in one extra key of the call's JSON body:
 
 With `base` null the call carries every event, as Rasa's. With `base`, the call's
 `tracker.events` are only the events after the first `keep` events of the call `base`, which
-the action server kept: it rebuilds the full list and runs the action on it as if Rasa had sent
-it. When it does not have `base` (restarted, another action server, forgotten), it answers
-`{"pos_events_missing": true}` without running the action, and the Rasa server sends the call
-again with every event. A call without the key (Rasa without our patches) is run as it is.
+the action server kept (the last few calls of each conversation): it rebuilds the full list and
+runs the action on it as if Rasa had sent it. When it does not have `base` (restarted, another
+action server, forgotten), it answers `{"pos_events_missing": true}` without running the
+action, and the Rasa server sends the call again with every event. A call without the key (Rasa
+without our patches) is run as it is.
 
 The kept lists are bounded by their total number of events (least recently used conversations
 are forgotten first; forgetting only costs one full call).
@@ -31,6 +32,8 @@ PROTOCOL_KEY = "pos_events"
 MISSING_KEY = "pos_events_missing"
 # Each event is a dict of about 1 KB (user messages with their parse data): at most ~20 MB.
 MAX_KEPT_EVENTS = 20_000
+# Calls kept per conversation (their lists share the event dicts).
+KEPT_CALLS = 4
 
 _INSTALLED_MARK = "_pos_assistant_event_delta"
 
@@ -38,11 +41,18 @@ Event = dict[str, Any]
 
 
 class ReceivedEvents:
-    """The events of each conversation's latest call, by the call's id."""
+    """The events of each conversation's latest calls, by the call's id.
 
-    def __init__(self, max_events: int = MAX_KEPT_EVENTS) -> None:
+    A few calls per conversation, not only the latest: Rasa servers behind one address take a
+    conversation's turns in turn, and each builds on the call it made itself.
+    """
+
+    def __init__(
+        self, max_events: int = MAX_KEPT_EVENTS, calls_per_conversation: int = KEPT_CALLS
+    ) -> None:
         self._max_events = max_events
-        self._calls: OrderedDict[str, tuple[str, list[Event]]] = OrderedDict()
+        self._calls_per_conversation = calls_per_conversation
+        self._calls: OrderedDict[str, OrderedDict[str, list[Event]]] = OrderedDict()
         self._events = 0
 
     def complete(self, action_call: dict[str, Any]) -> bool:
@@ -68,41 +78,40 @@ class ReceivedEvents:
         if base is None:
             full = list(events)
         else:
-            kept = self._calls.get(sender_id)
-            if (
-                kept is None
-                or kept[0] != base
-                or not isinstance(keep, int)
-                or not 0 <= keep <= len(kept[1])
-            ):
-                self.forget(sender_id)
+            kept = self._calls.get(sender_id, {}).get(base)
+            if kept is None or not isinstance(keep, int) or not 0 <= keep <= len(kept):
                 return False
-            full = kept[1][:keep] + list(events)
+            full = kept[:keep] + list(events)
         self._put(sender_id, delta["id"], full)
         # The action's own list: rasa_sdk appends to `tracker.events` (Tracker.add_slots).
         tracker["events"] = list(full)
         return True
 
     def _put(self, sender_id: str, call_id: str, events: list[Event]) -> None:
-        self.forget(sender_id)
         if len(events) > self._max_events:
             return
-        self._calls[sender_id] = (call_id, events)
+        calls = self._calls.pop(sender_id, None) or OrderedDict()
+        self._calls[sender_id] = calls  # the most recently used conversation last
+        calls[call_id] = events
         self._events += len(events)
-        while self._events > self._max_events:
-            _, (_, oldest) = self._calls.popitem(last=False)
+        while len(calls) > self._calls_per_conversation:
+            _, oldest = calls.popitem(last=False)
             self._events -= len(oldest)
+        while self._events > self._max_events:
+            _, forgotten = self._calls.popitem(last=False)
+            self._events -= sum(len(kept) for kept in forgotten.values())
 
     def forget(self, sender_id: str) -> None:
-        old = self._calls.pop(sender_id, None)
-        if old is not None:
-            self._events -= len(old[1])
+        calls = self._calls.pop(sender_id, None)
+        if calls is not None:
+            self._events -= sum(len(kept) for kept in calls.values())
 
     def __len__(self) -> int:
         return len(self._calls)
 
     @property
     def events(self) -> int:
+        """Events kept, counted once per call that holds them (an upper bound)."""
         return self._events
 
 

@@ -7,6 +7,7 @@ The Rasa server's side (pos_assistant/sent_events.py) and the action server's
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from typing import Any
 
@@ -241,3 +242,28 @@ def test_the_request_sends_every_event_when_the_server_asks(
     asyncio.run(sent_events._request(ENDPOINT, "post", json=body))
     assert sent_counts[-1] < len(events) / 3
     assert bodies[-1] == upstream(tracker, domain)
+
+
+def test_two_rasa_servers_taking_turns_each_build_on_their_own_calls(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each Rasa process has its own event objects (read from the shared tracker store) and its
+    # own memory of what it sent; one action server answers both.
+    server = ReceivedEvents()
+    processes = [(SentEvents(), all_events()), (SentEvents(), copy.deepcopy(all_events()))]
+    total = len(processes[0][1])
+    retries = 0
+    for step, length in enumerate(range(4, total + 1, 4)):
+        memory, events = processes[step % 2]
+        monkeypatch.setattr(sent_events, "sent_events", memory)
+        tracker = DialogueStateTracker.from_events("u", events[:length], domain.slots)
+        call = action_call(RemoteAction("action_x", ENDPOINT), tracker, domain)
+        received = over_the_wire(call)
+        if not server.complete(received):
+            retries += 1
+            call = call.with_every_event()
+            received = over_the_wire(call)
+            assert server.complete(received)
+        call.answered()
+        assert received == upstream(tracker, domain)
+    assert retries == 0  # the first call of each process had nothing to build on
