@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from rasa_sdk.__main__ import main_from_args
 from rasa_sdk.endpoint import create_argument_parser
 
-from pos_assistant import action_threads
+from pos_assistant import action_threads, event_delta
 from pos_assistant.settings import get_settings
 
 
@@ -44,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     os.environ["SANIC_HOST"] = listen_host(args.host)
     # Each action in a worker thread: a slow database holds up only the turns that need it.
     action_threads.install()
+    # Our Rasa server's calls carry only the events not sent before (pos_assistant/event_delta.py).
+    event_delta.install()
     main_from_args(args)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies import rule_policy
+from rasa.core.policies.policy import Policy
+from rasa.core.policies.rule_policy import RulePolicy
 
 from pos_assistant import rasa_patches
 from tests.fresh_python import fresh_python_output
@@ -96,3 +100,28 @@ def test_not_loaded_where_rasa_core_is_not() -> None:
     # The action server and the staff tools import pos_assistant without Rasa's dialogue engine.
     code = "import sys, pos_assistant\nprint('rasa.core.actions.action' in sys.modules)\n"
     assert fresh_python_output(code) == "False"
+
+
+STATES = [
+    {},
+    {
+        "user": {"intent": "report_unordered_device"},
+        "prev_action": {"action_name": "action_listen"},
+    },
+    {"prev_action": {"action_name": "unordered_device_form"}, "active_loop": {"name": "x"}},
+]
+
+
+def test_rule_states_are_formatted_only_for_a_debug_log() -> None:
+    rasa_patches.install()
+    logger = logging.getLogger(rule_policy.__name__)
+    level = logger.level
+    try:
+        logger.setLevel(logging.INFO)
+        assert RulePolicy.format_tracker_states(STATES) == ""
+        logger.setLevel(logging.DEBUG)
+        formatted = RulePolicy.format_tracker_states(STATES)
+    finally:
+        logger.setLevel(level)
+    assert formatted == Policy.format_tracker_states(STATES)
+    assert "report_unordered_device" in formatted

@@ -1,0 +1,150 @@
+"""The action server keeps each conversation's events; the Rasa server sends only the new ones.
+
+Rasa 3.6 sends the action server every event of the session, as JSON, on every custom-action
+call (`RemoteAction._action_call_format`, `EventVerbosity.ALL`), several calls a turn: encoding
+them in the Rasa server and decoding them in the action server cost more the longer the
+conversation (docs/benchmarks.md). Our actions do read old events (the summary for an agent,
+the reminder given once, the interrupted form to resume), so they cannot simply be cut off.
+
+The protocol, between pos_assistant/sent_events.py (Rasa server) and this module (action
+server), in one extra key of the call's JSON body:
+
+    "pos_events": {"id": "<this call>", "base": "<an earlier call>" | null, "keep": <int>}
+
+With `base` null the call carries every event, as Rasa's. With `base`, the call's
+`tracker.events` are only the events after the first `keep` events of the call `base`, which
+the action server kept (the last few calls of each conversation): it rebuilds the full list and
+runs the action on it as if Rasa had sent it. When it does not have `base` (restarted, another
+action server, forgotten), it answers `{"pos_events_missing": true}` without running the
+action, and the Rasa server sends the call again with every event. A call without the key (Rasa
+without our patches) is run as it is.
+
+The kept lists are bounded by their total number of events (least recently used conversations
+are forgotten first; forgetting only costs one full call).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+PROTOCOL_KEY = "pos_events"
+MISSING_KEY = "pos_events_missing"
+# Each event is a dict of about 1 KB (user messages with their parse data): at most ~20 MB.
+MAX_KEPT_EVENTS = 20_000
+# Calls kept per conversation (their lists share the event dicts).
+KEPT_CALLS = 4
+
+_INSTALLED_MARK = "_pos_assistant_event_delta"
+
+Event = dict[str, Any]
+
+
+class ReceivedEvents:
+    """The events of each conversation's latest calls, by the call's id.
+
+    A few calls per conversation, not only the latest: Rasa servers behind one address take a
+    conversation's turns in turn, and each builds on the call it made itself.
+    """
+
+    def __init__(
+        self, max_events: int = MAX_KEPT_EVENTS, calls_per_conversation: int = KEPT_CALLS
+    ) -> None:
+        self._max_events = max_events
+        self._calls_per_conversation = calls_per_conversation
+        self._calls: OrderedDict[str, OrderedDict[str, list[Event]]] = OrderedDict()
+        self._events = 0
+
+    def complete(self, action_call: dict[str, Any]) -> bool:
+        """Puts the whole event list into a call that carries only the new events.
+
+        False if the call builds on events this server does not have (the call is unchanged
+        then, apart from the protocol key being removed).
+        """
+        delta = action_call.pop(PROTOCOL_KEY, None)
+        if delta is None:
+            return True  # a call as Rasa makes it: every event is in it
+        tracker = action_call.get("tracker")
+        sender_id = action_call.get("sender_id")
+        if not (
+            isinstance(delta, dict)
+            and isinstance(tracker, dict)
+            and isinstance(sender_id, str)
+            and isinstance(delta.get("id"), str)
+        ):
+            return False
+        events = tracker.get("events") or []
+        base, keep = delta.get("base"), delta.get("keep")
+        if base is None:
+            full = list(events)
+        else:
+            kept = self._calls.get(sender_id, {}).get(base)
+            if kept is None or not isinstance(keep, int) or not 0 <= keep <= len(kept):
+                return False
+            full = kept[:keep] + list(events)
+        self._put(sender_id, delta["id"], full)
+        # The action's own list: rasa_sdk appends to `tracker.events` (Tracker.add_slots).
+        tracker["events"] = list(full)
+        return True
+
+    def _put(self, sender_id: str, call_id: str, events: list[Event]) -> None:
+        if len(events) > self._max_events:
+            return
+        calls = self._calls.pop(sender_id, None) or OrderedDict()
+        self._calls[sender_id] = calls  # the most recently used conversation last
+        calls[call_id] = events
+        self._events += len(events)
+        while len(calls) > self._calls_per_conversation:
+            _, oldest = calls.popitem(last=False)
+            self._events -= len(oldest)
+        while self._events > self._max_events:
+            _, forgotten = self._calls.popitem(last=False)
+            self._events -= sum(len(kept) for kept in forgotten.values())
+
+    def forget(self, sender_id: str) -> None:
+        calls = self._calls.pop(sender_id, None)
+        if calls is not None:
+            self._events -= sum(len(kept) for kept in calls.values())
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    @property
+    def events(self) -> int:
+        """Events kept, counted once per call that holds them (an upper bound)."""
+        return self._events
+
+
+received = ReceivedEvents()
+
+
+def missing_answer() -> dict[str, Any]:
+    """The answer to a call whose earlier events this server does not have."""
+    return {"events": [], "responses": [], MISSING_KEY: True}
+
+
+def install() -> None:
+    """Makes the action server complete calls before running them (idempotent).
+
+    Wraps whatever `ActionExecutor.run` is at the time (e.g. pos_assistant/action_threads.py's
+    thread hop): the kept lists are read and written on the server's event loop only.
+    """
+    from rasa_sdk.executor import ActionExecutor
+
+    if getattr(ActionExecutor, _INSTALLED_MARK, False):
+        return
+    previous_run = ActionExecutor.run
+
+    async def run(self: ActionExecutor, action_call: dict[str, Any]) -> Any:
+        if not received.complete(action_call):
+            return missing_answer()
+        return await previous_run(self, action_call)
+
+    ActionExecutor.run = run  # type: ignore[method-assign]
+    setattr(ActionExecutor, _INSTALLED_MARK, True)
+
+
+def installed() -> bool:
+    from rasa_sdk.executor import ActionExecutor
+
+    return bool(getattr(ActionExecutor, _INSTALLED_MARK, False))
