@@ -23,6 +23,6 @@ export PYTHONHASHSEED=0 TF_DETERMINISTIC_OPS=1 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEM
 export PYTHONWARNINGS=ignore
 # No story augmentation: MemoizationPolicy and RulePolicy (our only policies) learn from the
 # stories as written and skip augmented ones (rasa/core/policies/memoization.py), so the default
-# 50x augmentation only cost time (about 20 s; docs/benchmarks.md).
+# 50x augmentation only cost time (core training 17.7 -> 10.8 s CPU; docs/benchmarks.md).
 .venv/bin/rasa train --fixed-model-name pos-assistant --out models --quiet --augmentation 0
 echo "$inputs_hash" > "$stamp_file"
