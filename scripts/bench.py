@@ -622,12 +622,13 @@ COST_NOTES = [
     " is: 5 min 11 s at load 3.2–5.2, 301 s user + 12 s system CPU. What the rest costs "
     "(`rasa train nlu --debug` with DIET at 1 epoch, load 1.7–1.9): start-up and loading 7 s, "
     "tokenizer and featurizers 6 s, DIET set-up and one epoch 15 s, LexicalIntentBlender 5 s, "
-    "packing 4 s; 36 s CPU in all. The best fast option, DIET at "
-    "20 epochs in batches of 256 with learning rate 0.003, trained through `make train` in "
-    "1 min 59 s at load 2.0–4.7 (96 s user + 6 s system CPU) but measured lower than config.yml"
-    " on every comparison (held-out macro-F1 0.958 against 0.961 over seeds, `make eval` "
-    "0.954 / 0.954, `make eval-dialogue` 309/312 turns); config.yml keeps 100 epochs. Every "
-    'option measured, with its figures: docs/nlu-method.md, "Training in under 2 minutes".',
+    "packing 4 s; 36 s CPU in all. DIET at 20 epochs in batches of 256 with learning rate "
+    "0.003 trained through `make train` in 1 min 59 s at load 2.0–4.7 (96 s user + 6 s system "
+    "CPU); without the char_wb CountVectorsFeaturizer as well, in 1 min 38 s at load 1.7–2.9 "
+    "(92 s user + 3 s system CPU). Both scored lower than config.yml (`make eval` 0.954 / 0.954"
+    " and 0.958 / 0.952 against 0.958 / 0.958, `make eval-dialogue` 309–310/312 turns against "
+    "311/312), so config.yml keeps 100 epochs. Every option measured, with its figures: "
+    'docs/nlu-method.md, "Training in under 2 minutes".',
     "- docs/turn-profile.md shows where the rest of a turn goes now (written by"
     " `make bench ARGS=--profile-seconds=20`).",
     "",
