@@ -105,14 +105,23 @@ def rules_for(form: str) -> list[dict[str, Any]]:
                 )
             )
     for intent, target in CASE_FORMS.items():
-        if target != form:
+        if target == form:
+            # "帮我登记" while already registering: go on with the question that was asked.
             rules.append(
                 rule(
-                    f"{form} - switch to {target}",
+                    f"{form} - asked for the same again, go on",
                     form,
-                    [{"intent": intent}, *end_form(), *start_form(target, reset_answers=False)],
+                    [{"intent": intent}, {"action": form}, {"active_loop": form}],
                 )
             )
+            continue
+        rules.append(
+            rule(
+                f"{form} - switch to {target}",
+                form,
+                [{"intent": intent}, *end_form(), *start_form(target, reset_answers=False)],
+            )
+        )
     if form in CASE_FORMS.values():
         rules.append(
             rule(
