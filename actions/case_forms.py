@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
@@ -67,6 +68,21 @@ class CaseFormValidation(FormValidationAction, ABC):
 
     # The way out after two misses names what 取消 stops (登记 or 查询).
     offer_human_response = "utter_case_form_offer_human"
+    # The intent that starts this form: asked again inside it, the form goes on.
+    own_intent = ""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        if latest_intent(tracker) != self.own_intent or not tracker.get_slot(REQUESTED_SLOT):
+            return events
+        if any(e.get("event") == "slot" and e.get("name") != REQUESTED_SLOT for e in events):
+            return events
+        # "帮我登记" while registering fills nothing, and Rasa would reject the form and fall back
+        # ("没太明白"). A slot event (the miss counter, unchanged) keeps the form going: it asks
+        # the same question again.
+        return [*events, SlotSet(MISSES_SLOT, tracker.get_slot(MISSES_SLOT))]
 
     @abstractmethod
     def name(self) -> str:
@@ -100,6 +116,8 @@ class CaseFormValidation(FormValidationAction, ABC):
 
 
 class ValidateOpenCaseForm(CaseFormValidation):
+    own_intent = "open_case"
+
     def name(self) -> str:
         return "validate_open_case_form"
 
@@ -219,6 +237,7 @@ class ValidateCaseLookupForm(CaseFormValidation):
     """
 
     offer_human_response = "utter_case_lookup_offer_human"
+    own_intent = "check_case_status"
 
     def name(self) -> str:
         return "validate_case_lookup_form"

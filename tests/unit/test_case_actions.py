@@ -412,6 +412,42 @@ async def test_a_malformed_case_number_is_reasked_with_an_example(store: CaseSto
     assert responses(dispatcher) == ["utter_case_number_invalid"]
 
 
+@pytest.mark.parametrize(
+    ("form", "slots", "text", "intent"),
+    [
+        (ValidateOpenCaseForm(), {"requested_slot": "phone_number"}, "帮我登记", "open_case"),
+        (
+            ValidateCaseLookupForm(),
+            {"requested_slot": "case_number"},
+            "查询进度",
+            "check_case_status",
+        ),
+    ],
+)
+async def test_asking_for_the_same_flow_again_keeps_the_form_going(
+    store: CaseStore, form: Any, slots: dict[str, Any], text: str, intent: str
+) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots, text, intent, active_loop=form.name().removeprefix("validate_"))
+    events = await form.run(dispatcher, tracker, DOMAIN)
+    # A slot event other than requested_slot, so Rasa does not reject the form (and fall back):
+    # the same question is asked again, with nothing filled and no error message.
+    assert [e["name"] for e in events if e["event"] == "slot"] == ["case_form_misses"]
+    assert dispatcher.messages == []
+
+
+async def test_another_flow_inside_a_case_form_still_leaves_it(store: CaseStore) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        {"requested_slot": "phone_number"},
+        "查询进度",
+        "check_case_status",
+        active_loop="open_case_form",
+    )
+    events = await ValidateOpenCaseForm().run(dispatcher, tracker, DOMAIN)
+    assert [e for e in events if e["event"] == "slot"] == []  # Rasa rejects, the rules switch
+
+
 async def test_a_second_malformed_case_number_offers_a_way_out_of_the_lookup(
     store: CaseStore,
 ) -> None:
