@@ -32,6 +32,7 @@ from rasa.shared.core.events import Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
 
+from pos_assistant import action_client
 from pos_assistant.event_delta import MISSING_KEY, PROTOCOL_KEY
 
 # Event objects only (they are kept by the tracker cache anyway): the same bound as its.
@@ -161,13 +162,14 @@ async def _request(
     **kwargs: Any,
 ) -> Any:
     call = kwargs.get("json")
-    response = await _original_request(self, method, subpath, content_type, compress, **kwargs)
     if not isinstance(call, ActionCall):
-        return response
+        return await _original_request(self, method, subpath, content_type, compress, **kwargs)
+    send = _original_request if self.cafile else action_client.request
+    response = await send(self, method, subpath, content_type, compress, **kwargs)
     if isinstance(response, dict) and response.get(MISSING_KEY):
         call = call.with_every_event()
         kwargs["json"] = call
-        response = await _original_request(self, method, subpath, content_type, compress, **kwargs)
+        response = await send(self, method, subpath, content_type, compress, **kwargs)
     call.answered()
     return response
 

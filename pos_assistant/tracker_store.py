@@ -15,6 +15,7 @@ docs/security.md "What is stored masked" describes the design.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -143,6 +144,27 @@ def unmask_event_data(data: dict[str, Any], cipher: SlotCipher) -> dict[str, Any
         return {**data, "value": None}
 
 
+def _use_write_ahead_log(engine: sa.engine.Engine) -> None:
+    """SQLite in write-ahead-log mode, synced at checkpoints rather than at every commit.
+
+    Every turn commits its events. In SQLite's default mode each commit waits for the disk
+    (fsync) while the Rasa server's event loop is blocked: the largest single cost of a turn
+    under load (`do_commit` in docs/turn-profile.md). With WAL and synchronous=NORMAL a commit
+    survives the process crashing or being killed; only a power cut or OS crash can lose the
+    last turns' rows (https://www.sqlite.org/wal.html). The production layout uses PostgreSQL.
+    Readers (the console, `rasa` tools) no longer wait for the writer either.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    engine.dispose()  # connections opened while Rasa created the tables get the pragmas too
+
+
 def _handed_out(cached: DialogueStateTracker) -> DialogueStateTracker:
     """A copy of a cached tracker, marked with how many of its events are stored ones."""
     tracker = clone_tracker(cached)
@@ -161,11 +183,21 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         # The server reads and saves on its event loop; a tool calling from threads stays safe.
         self._cache_lock = threading.Lock()
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            _use_write_ahead_log(self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
+        stored = getattr(tracker, STORED_EVENTS_ATTRIBUTE, None)
         with self.session_scope() as session:
-            for event in self._additional_events(session, tracker):
+            if stored is None:
+                new_events = list(self._additional_events(session, tracker))
+            else:
+                # Read from this store: its first `stored` events are the stored rows (a
+                # conversation's turns are serialised by the lock store), so Rasa's count of
+                # the session's rows is not needed.
+                new_events = list(itertools.islice(tracker.events, stored, None))
+            for event in new_events:
                 data = mask_event_data(event.as_dict(), self._cipher)
                 intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
                 session.add(
@@ -179,6 +211,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                     )
                 )
             session.commit()
+        if stored is not None:
+            setattr(tracker, STORED_EVENTS_ATTRIBUTE, len(tracker.events))
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool

@@ -31,6 +31,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
+from pos_assistant.action_client import close_sessions_at_stop
 from pos_assistant.channels.addresses import (
     client_address,
     parse_trusted_proxies,
@@ -104,6 +105,7 @@ class RestInput(RasaRestInput):
         webhook = Blueprint("custom_webhook_pos_rest", __name__)
         cap_request_size(webhook, self.max_request_bytes)
         freeze_heap_after_start(webhook)
+        close_sessions_at_stop(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -28,6 +28,7 @@ from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 
+from pos_assistant.action_client import close_sessions_at_stop
 from pos_assistant.channels.addresses import (
     client_address,
     parse_trusted_proxies,
@@ -69,6 +70,7 @@ class SocketIOInput(RasaSocketIOInput):
         webhook = super().blueprint(on_new_message)
         cap_request_size(webhook, settings.max_request_bytes)
         freeze_heap_after_start(webhook)
+        close_sessions_at_stop(webhook)
         sio = self.sio
         sio.eio.max_http_buffer_size = settings.max_request_bytes
         sessions: dict[str, str] = {}  # socket id -> confirmed session id (this process only)

@@ -35,6 +35,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.messages import BaseMessage
 
+from pos_assistant.action_client import close_sessions_at_stop
 from pos_assistant.attachments.provider import get_photo_inbox
 from pos_assistant.channels.heap import freeze_heap_after_start
 from pos_assistant.channels.limits import is_too_long, too_long_reply
@@ -184,6 +185,7 @@ class WeChatInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("wechat_webhook", __name__)
         freeze_heap_after_start(webhook)
+        close_sessions_at_stop(webhook)
 
         @webhook.listener("after_server_start")
         async def start_outbox(app: Any, *_: Any) -> None:

@@ -224,7 +224,7 @@ def test_the_request_sends_every_event_when_the_server_asks(
             return event_delta.missing_answer()
         return {"events": [], "responses": []}
 
-    monkeypatch.setattr(sent_events, "_original_request", fake_request)
+    monkeypatch.setattr(sent_events.action_client, "request", fake_request)
     events = all_events()
     first = DialogueStateTracker.from_events("u", events[:20], domain.slots)
     body = action_call(RemoteAction("action_x", ENDPOINT), first, domain)
