@@ -19,17 +19,28 @@ action server, forgotten), it answers `{"pos_events_missing": true}` without run
 action, and the Rasa server sends the call again with every event. A call without the key (Rasa
 without our patches) is run as it is.
 
+The domain (about 40 KB of JSON, the same on every call of a loaded model) is sent the same
+way: the protocol key names it by its digest (`"domain": "<sha256>"`) and the call carries it
+only in the full call that follows a "missing" answer, after which the action server keeps it.
+
 The kept lists are bounded by their total number of events (least recently used conversations
 are forgotten first; forgetting only costs one full call).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import OrderedDict
 from typing import Any
 
 PROTOCOL_KEY = "pos_events"
 MISSING_KEY = "pos_events_missing"
+# In the protocol key: the digest of the domain, which the call carries only when the action
+# server asked for it (the domain is the same for every call of a loaded model).
+DOMAIN_KEY = "domain"
+# Domains kept: one per model the Rasa servers have loaded.
+MAX_KEPT_DOMAINS = 4
 # Each event is a dict of about 1 KB (user messages with their parse data): at most ~20 MB.
 MAX_KEPT_EVENTS = 20_000
 # Calls kept per conversation (their lists share the event dicts).
@@ -54,6 +65,7 @@ class ReceivedEvents:
         self._calls_per_conversation = calls_per_conversation
         self._calls: OrderedDict[str, OrderedDict[str, list[Event]]] = OrderedDict()
         self._events = 0
+        self._domains: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def complete(self, action_call: dict[str, Any]) -> bool:
         """Puts the whole event list into a call that carries only the new events.
@@ -73,6 +85,8 @@ class ReceivedEvents:
             and isinstance(delta.get("id"), str)
         ):
             return False
+        if not self._complete_domain(action_call, delta.get(DOMAIN_KEY)):
+            return False
         events = tracker.get("events") or []
         base, keep = delta.get("base"), delta.get("keep")
         if base is None:
@@ -85,6 +99,28 @@ class ReceivedEvents:
         self._put(sender_id, delta["id"], full)
         # The action's own list: rasa_sdk appends to `tracker.events` (Tracker.add_slots).
         tracker["events"] = list(full)
+        return True
+
+    def _complete_domain(self, action_call: dict[str, Any], digest: Any) -> bool:
+        """Keeps a domain sent with its digest; puts a kept one into a call that names it.
+
+        The same dict is handed to every call (rasa_sdk and our actions only read it).
+        """
+        if digest is None:
+            return True  # the call carries the domain, or no domain, as Rasa sends it
+        if not isinstance(digest, str):
+            return False
+        sent = action_call.get("domain")
+        if isinstance(sent, dict):
+            self._domains.pop(digest, None)
+            self._domains[digest] = sent
+            while len(self._domains) > MAX_KEPT_DOMAINS:
+                self._domains.popitem(last=False)
+            return True
+        kept = self._domains.get(digest)
+        if kept is None:
+            return False
+        action_call["domain"] = kept
         return True
 
     def _put(self, sender_id: str, call_id: str, events: list[Event]) -> None:
@@ -116,6 +152,12 @@ class ReceivedEvents:
 
 
 received = ReceivedEvents()
+
+
+def domain_digest(domain: dict[str, Any]) -> str:
+    """Names a domain's content (the same content gives the same digest in any process)."""
+    encoded = json.dumps(domain, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
 def missing_answer() -> dict[str, Any]:

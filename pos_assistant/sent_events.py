@@ -33,7 +33,7 @@ from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
 
 from pos_assistant import action_client
-from pos_assistant.event_delta import MISSING_KEY, PROTOCOL_KEY
+from pos_assistant.event_delta import DOMAIN_KEY, MISSING_KEY, PROTOCOL_KEY, domain_digest
 
 # Event objects only (they are kept by the tracker cache anyway): the same bound as its.
 MAX_REMEMBERED_EVENTS = 20_000
@@ -102,27 +102,64 @@ def unchanged_prefix(sent: list[Event], events: list[Event]) -> int:
     return same
 
 
+class _DomainPayloads:
+    """Each loaded domain's dict and digest, computed once (a model is loaded for hours)."""
+
+    MAX_DOMAINS = 4  # a server holds one model; a few while one is replaced
+
+    def __init__(self) -> None:
+        self._payloads: OrderedDict[int, tuple[Any, dict[str, Any], str]] = OrderedDict()
+        # Digests an action server has answered a call with that domain for: later calls only
+        # name it (another action server, or a restarted one, asks for it once).
+        self.delivered: set[str] = set()
+
+    def get(self, domain: Any) -> tuple[dict[str, Any], str]:
+        known = self._payloads.get(id(domain))
+        if known is None or known[0] is not domain:
+            as_dict = domain.as_dict()
+            known = (domain, as_dict, domain_digest(as_dict))
+            self._payloads[id(domain)] = known  # the domain is held, so its id is not reused
+            while len(self._payloads) > self.MAX_DOMAINS:
+                self._payloads.popitem(last=False)
+        return known[1], known[2]
+
+
+domain_payloads = _DomainPayloads()
+
+
 class ActionCall(dict):
-    """The JSON body of one call to the action server (Rasa's, with only the new events), that
-    can make the same call with every event and be told that the server has answered it."""
+    """The JSON body of one call to the action server (Rasa's, with only the new events and the
+    domain named by its digest), that can make the same call with every event and the domain,
+    and be told that the server has answered it."""
 
     def __init__(
-        self, body: dict[str, Any], sender_id: str, call_id: str, events: list[Event]
+        self,
+        body: dict[str, Any],
+        sender_id: str,
+        call_id: str,
+        events: list[Event],
+        domain: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(body)
         self.sender_id = sender_id
         self.call_id = call_id
         self.events = events
+        self.domain = domain
 
     def with_every_event(self) -> ActionCall:
         body = dict(self)
         body["tracker"] = {**self["tracker"], "events": [event.as_dict() for event in self.events]}
         call_id = uuid.uuid4().hex
         body[PROTOCOL_KEY] = {"id": call_id, "base": None, "keep": 0}
-        return ActionCall(body, self.sender_id, call_id, self.events)
+        if self.domain is not None:
+            body["domain"] = self.domain
+            body[PROTOCOL_KEY][DOMAIN_KEY] = self[PROTOCOL_KEY][DOMAIN_KEY]
+        return ActionCall(body, self.sender_id, call_id, self.events, self.domain)
 
     def answered(self) -> None:
         sent_events.put(self.sender_id, self.call_id, self.events)
+        if "domain" in self and self.domain is not None:
+            domain_payloads.delivered.add(self[PROTOCOL_KEY][DOMAIN_KEY])
 
 
 def action_call(action: RemoteAction, tracker: DialogueStateTracker, domain: Any) -> ActionCall:
@@ -139,15 +176,20 @@ def action_call(action: RemoteAction, tracker: DialogueStateTracker, domain: Any
         "tracker": state,
         "version": rasa.__version__,
     }
-    needs_domain = domain.does_custom_action_explicitly_need_domain(action.name())
-    if not action._is_selective_domain_enabled() or needs_domain:
-        body["domain"] = domain.as_dict()
     body[PROTOCOL_KEY] = {
         "id": call_id,
         "base": sent.call_id if sent is not None and keep else None,
         "keep": keep,
     }
-    return ActionCall(body, tracker.sender_id, call_id, events)
+    needs_domain = domain.does_custom_action_explicitly_need_domain(action.name())
+    if action._is_selective_domain_enabled() and not needs_domain:
+        return ActionCall(body, tracker.sender_id, call_id, events)
+    # The domain (about 40 KB of JSON) is named by its digest; the action server keeps it.
+    domain_dict, digest = domain_payloads.get(domain)
+    body[PROTOCOL_KEY][DOMAIN_KEY] = digest
+    if digest not in domain_payloads.delivered:
+        body["domain"] = domain_dict
+    return ActionCall(body, tracker.sender_id, call_id, events, domain_dict)
 
 
 _original_request = EndpointConfig.request

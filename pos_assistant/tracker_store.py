@@ -144,6 +144,23 @@ def unmask_event_data(data: dict[str, Any], cipher: SlotCipher) -> dict[str, Any
         return {**data, "value": None}
 
 
+def _pooled_sqlite_engine(url: Any) -> sa.engine.Engine:
+    """The SQLite file's engine, its connections kept open between turns, in WAL mode.
+
+    SQLAlchemy 1.4 opens and closes a new connection for every session on a SQLite file
+    (NullPool): at least two a turn, each a file open and the pragmas below.
+    """
+    engine = sa.create_engine(
+        url,
+        poolclass=sa.pool.QueuePool,
+        pool_size=4,
+        max_overflow=8,
+        connect_args={"check_same_thread": False},  # a pooled connection may change threads
+    )
+    _use_write_ahead_log(engine)
+    return engine
+
+
 def _use_write_ahead_log(engine: sa.engine.Engine) -> None:
     """SQLite in write-ahead-log mode, synced at checkpoints rather than at every commit.
 
@@ -161,8 +178,6 @@ def _use_write_ahead_log(engine: sa.engine.Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-
-    engine.dispose()  # connections opened while Rasa created the tables get the pragmas too
 
 
 def _handed_out(cached: DialogueStateTracker) -> DialogueStateTracker:
@@ -183,8 +198,10 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         # The server reads and saves on its event loop; a tool calling from threads stays safe.
         self._cache_lock = threading.Lock()
         super().__init__(*args, **kwargs)
-        if self.engine.dialect.name == "sqlite":
-            _use_write_ahead_log(self.engine)
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, ""):
+            self.engine.dispose()
+            self.engine = _pooled_sqlite_engine(self.engine.url)
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)

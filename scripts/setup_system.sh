@@ -10,7 +10,8 @@ command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
-fc-list 2>/dev/null | grep -qi 'cjk\|wqy' || missing+=(fonts-noto-cjk)
+# Not grep -q: it stops reading at the first match and fc-list's SIGPIPE fails the pipeline.
+fc-list 2>/dev/null | grep -i 'cjk\|wqy' >/dev/null || missing+=(fonts-noto-cjk)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

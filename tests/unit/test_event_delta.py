@@ -36,6 +36,7 @@ def domain() -> Domain:
 @pytest.fixture(autouse=True)
 def fresh_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sent_events, "sent_events", SentEvents())
+    monkeypatch.setattr(sent_events, "domain_payloads", sent_events._DomainPayloads())
 
 
 def over_the_wire(body: dict[str, Any]) -> dict[str, Any]:
@@ -267,3 +268,52 @@ def test_two_rasa_servers_taking_turns_each_build_on_their_own_calls(
         call.answered()
         assert received == upstream(tracker, domain)
     assert retries == 0  # the first call of each process had nothing to build on
+
+
+def test_the_domain_is_sent_until_delivered_then_named_by_its_digest(domain: Domain) -> None:
+    events = all_events()
+    server = ReceivedEvents()
+    wire: list[dict[str, Any]] = []
+    for length in (5, 10, 15):
+        tracker = DialogueStateTracker.from_events("u", events[:length], domain.slots)
+        call = action_call(RemoteAction("action_x", ENDPOINT), tracker, domain)
+        wire.append(over_the_wire(call))
+        received = copy.deepcopy(wire[-1])
+        assert server.complete(received)
+        call.answered()
+        assert received == upstream(tracker, domain)
+    assert "domain" in wire[0]
+    assert all("domain" not in body for body in wire[1:])  # about 40 KB less per call
+    assert len({body[PROTOCOL_KEY]["domain"] for body in wire}) == 1
+
+    # A restarted action server asks for it once; the call is then made with it.
+    restarted = ReceivedEvents()
+    tracker = DialogueStateTracker.from_events("u", events[:20], domain.slots)
+    call = action_call(RemoteAction("action_x", ENDPOINT), tracker, domain)
+    assert not restarted.complete(over_the_wire(call))
+    again = over_the_wire(call.with_every_event())
+    assert "domain" in again and restarted.complete(again)
+    assert again == upstream(tracker, domain)
+
+
+def test_another_domain_is_sent_again(domain: Domain) -> None:
+    server = ReceivedEvents()
+    tracker = DialogueStateTracker.from_events("u", all_events()[:5], domain.slots)
+    send(server, tracker, domain)
+    retrained = Domain.from_dict({**domain.as_dict(), "actions": [*domain.user_actions, "a_new"]})
+    call = action_call(RemoteAction("action_x", ENDPOINT), tracker, retrained)
+    assert "domain" in call  # a new digest: not delivered yet
+    received = over_the_wire(call)
+    assert server.complete(received)
+    assert received == upstream(tracker, retrained)
+
+
+def test_a_call_naming_an_unknown_domain_is_not_run() -> None:
+    server = ReceivedEvents()
+    call = {
+        "next_action": "action_x",
+        "sender_id": "u",
+        "tracker": {"events": []},
+        PROTOCOL_KEY: {"id": "c1", "base": None, "keep": 0, "domain": "f" * 64},
+    }
+    assert not server.complete(call)

@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import event as sa_event
 
 from pos_assistant.past_states import STORED_EVENTS_ATTRIBUTE
 from pos_assistant.tracker_store import MaskingSQLTrackerStore
@@ -112,3 +113,13 @@ def test_the_sqlite_file_is_in_write_ahead_log_mode(domain: Domain, tmp_path: Pa
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+def test_turns_reuse_the_open_sqlite_connections(domain: Domain, tmp_path: Path) -> None:
+    store = MaskingSQLTrackerStore(
+        domain=domain, dialect="sqlite", db=str(tmp_path / "tracker.db"), encryption_key=KEY
+    )
+    opened: list[object] = []
+    sa_event.listen(store.engine, "connect", lambda connection, _record: opened.append(connection))
+    _talk(store, turns())
+    assert len(opened) == 1  # one connection for every read and save of the conversation
