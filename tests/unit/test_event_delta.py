@@ -170,6 +170,22 @@ def test_kept_events_are_bounded_least_recent_first() -> None:
     assert not server.complete(late)  # "a" was forgotten first
 
 
+def test_sent_events_are_bounded_least_recent_first() -> None:
+    memory = SentEvents(max_events=10)
+    four = [SlotSet("brand", "x") for _ in range(4)]
+    memory.put("a", "a1", four)
+    memory.put("b", "b1", four)
+    assert memory.get("a") is not None  # "a" is now the most recently used
+    memory.put("c", "c1", four)
+    assert memory.get("b") is None and len(memory) == 2
+    a = memory.get("a")
+    assert a is not None and a.call_id == "a1" and a.events is four
+    memory.put("a", "a2", [SlotSet("brand", "x") for _ in range(11)])
+    assert memory.get("a") is None and len(memory) == 1  # too long: the older one is gone too
+    memory.forget("c")
+    assert memory.get("c") is None and len(memory) == 0
+
+
 def test_the_installed_executor_runs_actions_on_the_full_list_or_asks_again(
     domain: Domain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
