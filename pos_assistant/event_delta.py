@@ -34,6 +34,8 @@ import json
 from collections import OrderedDict
 from typing import Any
 
+from pos_assistant.bounded_lru import BoundedLRU
+
 PROTOCOL_KEY = "pos_events"
 MISSING_KEY = "pos_events_missing"
 # In the protocol key: the digest of the domain, which the call carries only when the action
@@ -63,8 +65,9 @@ class ReceivedEvents:
     ) -> None:
         self._max_events = max_events
         self._calls_per_conversation = calls_per_conversation
-        self._calls: OrderedDict[str, OrderedDict[str, list[Event]]] = OrderedDict()
-        self._events = 0
+        self._calls: BoundedLRU[str, OrderedDict[str, list[Event]]] = BoundedLRU(
+            max_events, lambda calls: sum(len(kept) for kept in calls.values())
+        )
         self._domains: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def complete(self, action_call: dict[str, Any]) -> bool:
@@ -92,7 +95,7 @@ class ReceivedEvents:
         if base is None:
             full = list(events)
         else:
-            kept = self._calls.get(sender_id, {}).get(base)
+            kept = (self._calls.peek(sender_id) or {}).get(base)
             if kept is None or not isinstance(keep, int) or not 0 <= keep <= len(kept):
                 return False
             full = kept[:keep] + list(events)
@@ -126,21 +129,18 @@ class ReceivedEvents:
     def _put(self, sender_id: str, call_id: str, events: list[Event]) -> None:
         if len(events) > self._max_events:
             return
-        calls = self._calls.pop(sender_id, None) or OrderedDict()
-        self._calls[sender_id] = calls  # the most recently used conversation last
+        calls = self._calls.pop(sender_id) or OrderedDict()  # out while it changes
         calls[call_id] = events
-        self._events += len(events)
         while len(calls) > self._calls_per_conversation:
-            _, oldest = calls.popitem(last=False)
-            self._events -= len(oldest)
-        while self._events > self._max_events:
-            _, forgotten = self._calls.popitem(last=False)
-            self._events -= sum(len(kept) for kept in forgotten.values())
+            calls.popitem(last=False)
+        if not self._calls.put(sender_id, calls):  # the most recently used conversation now
+            # Its kept calls together outgrow the bound: keep only the latest (within it, see
+            # above), so that the next call still builds on it instead of every later call of
+            # a very long conversation being sent twice.
+            self._calls.put(sender_id, OrderedDict([(call_id, events)]))
 
     def forget(self, sender_id: str) -> None:
-        calls = self._calls.pop(sender_id, None)
-        if calls is not None:
-            self._events -= sum(len(kept) for kept in calls.values())
+        self._calls.pop(sender_id)
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -148,7 +148,7 @@ class ReceivedEvents:
     @property
     def events(self) -> int:
         """Events kept, counted once per call that holds them (an upper bound)."""
-        return self._events
+        return self._calls.total
 
 
 received = ReceivedEvents()

@@ -33,6 +33,7 @@ from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
 
 from pos_assistant import action_client
+from pos_assistant.bounded_lru import BoundedLRU
 from pos_assistant.event_delta import DOMAIN_KEY, MISSING_KEY, PROTOCOL_KEY, domain_digest
 
 # Event objects only (they are kept by the tracker cache anyway): the same bound as its.
@@ -54,30 +55,17 @@ class SentEvents:
     """Each conversation's events in the latest call the action server answered."""
 
     def __init__(self, max_events: int = MAX_REMEMBERED_EVENTS) -> None:
-        self._max_events = max_events
-        self._sent: OrderedDict[str, _Sent] = OrderedDict()
-        self._events = 0
+        # A conversation with more events than that is not remembered: it gets full calls.
+        self._sent: BoundedLRU[str, _Sent] = BoundedLRU(max_events, lambda sent: len(sent.events))
 
     def get(self, sender_id: str) -> _Sent | None:
-        sent = self._sent.get(sender_id)
-        if sent is not None:
-            self._sent.move_to_end(sender_id)
-        return sent
+        return self._sent.get(sender_id)
 
     def put(self, sender_id: str, call_id: str, events: list[Event]) -> None:
-        self.forget(sender_id)
-        if len(events) > self._max_events:
-            return
-        self._sent[sender_id] = _Sent(call_id, events)
-        self._events += len(events)
-        while self._events > self._max_events:
-            _, oldest = self._sent.popitem(last=False)
-            self._events -= len(oldest.events)
+        self._sent.put(sender_id, _Sent(call_id, events))
 
     def forget(self, sender_id: str) -> None:
-        old = self._sent.pop(sender_id, None)
-        if old is not None:
-            self._events -= len(old.events)
+        self._sent.pop(sender_id)
 
     def __len__(self) -> int:
         return len(self._sent)

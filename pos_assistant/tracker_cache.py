@@ -17,11 +17,12 @@ new rows makes the next read a full one, and the cache is bounded by its total n
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from pos_assistant.bounded_lru import BoundedLRU
 
 # About 1 KB per cached event: at most ~20 MB in a Rasa process.
 MAX_CACHED_EVENTS = 20_000
@@ -46,41 +47,30 @@ class SessionCache:
     """Least recently used conversations' sessions, bounded by their total number of events."""
 
     def __init__(self, max_events: int = MAX_CACHED_EVENTS) -> None:
-        self._max_events = max_events
-        self._sessions: OrderedDict[str, CachedSession] = OrderedDict()
-        self._events = 0
+        self._sessions: BoundedLRU[str, CachedSession] = BoundedLRU(
+            max_events, lambda session: session.size
+        )
 
     def get(self, sender_id: str) -> CachedSession | None:
-        cached = self._sessions.get(sender_id)
-        if cached is not None:
-            self._sessions.move_to_end(sender_id)
-        return cached
+        return self._sessions.get(sender_id)
 
     def put(self, sender_id: str, session: CachedSession) -> None:
-        self.drop(sender_id)
-        if session.size > self._max_events:
-            return  # one conversation larger than the whole cache: read from the database
-        self._sessions[sender_id] = session
-        self._events += session.size
-        while self._events > self._max_events:
-            _, oldest = self._sessions.popitem(last=False)
-            self._events -= oldest.size
+        # One conversation larger than the whole cache is not kept: read from the database.
+        self._sessions.put(sender_id, session)
 
     def extend(self, sender_id: str, session: CachedSession, events: list[Event]) -> None:
         """Applies events read after the cached ones (keeps the bound)."""
-        self.drop(sender_id)
+        self.drop(sender_id)  # out of the cache while its size changes
         for event in events:
             session.tracker.update(event)
         self.put(sender_id, session)
 
     def drop(self, sender_id: str) -> None:
-        old = self._sessions.pop(sender_id, None)
-        if old is not None:
-            self._events -= old.size
+        self._sessions.pop(sender_id)
 
     def __len__(self) -> int:
         return len(self._sessions)
 
     @property
     def events(self) -> int:
-        return self._events
+        return self._sessions.total

@@ -171,6 +171,62 @@ def test_kept_events_are_bounded_least_recent_first() -> None:
     assert not server.complete(late)  # "a" was forgotten first
 
 
+def _call(sender: str, call_id: str, events: int, base: str | None = None, keep: int = 0) -> Any:
+    return {
+        "sender_id": sender,
+        "tracker": {"events": [{"event": "action", "name": "x"}] * events},
+        PROTOCOL_KEY: {"id": call_id, "base": base, "keep": keep},
+    }
+
+
+def test_each_conversation_keeps_its_latest_calls_only() -> None:
+    server = ReceivedEvents(max_events=100, calls_per_conversation=2)
+    assert server.complete(_call("a", "a1", 3))
+    assert server.complete(_call("a", "a2", 1, base="a1", keep=3))
+    assert server.complete(_call("a", "a3", 1, base="a2", keep=4))
+    assert len(server) == 1 and server.events == 4 + 5
+    assert not server.complete(_call("a", "a4", 1, base="a1", keep=3))  # a1 was dropped
+    assert server.complete(_call("a", "a4", 1, base="a2", keep=4))
+
+
+def test_a_call_it_cannot_complete_or_keep_leaves_the_order_alone() -> None:
+    server = ReceivedEvents(max_events=10)
+    assert server.complete(_call("a", "a1", 4))
+    assert server.complete(_call("b", "b1", 4))
+    assert not server.complete(_call("a", "a2", 1, base="unknown", keep=1))
+    assert server.complete(_call("a", "a2", 11))  # run, but too long to keep
+    assert server.events == 8
+    assert server.complete(_call("c", "c1", 4))  # "a" is still the least recently used
+    assert not server.complete(_call("a", "a3", 0, base="a1", keep=4))
+    assert server.complete(_call("b", "b2", 0, base="b1", keep=4))
+
+
+def test_a_conversation_whose_calls_outgrow_the_bound_keeps_its_latest() -> None:
+    server = ReceivedEvents(max_events=10)
+    assert server.complete(_call("b", "b1", 2))
+    assert server.complete(_call("a", "a1", 6))
+    assert server.complete(_call("a", "a2", 0, base="a1", keep=6))  # a's calls: 12 events
+    assert len(server) == 2 and server.events == 8  # b kept, and a's latest call
+    assert server.complete(_call("a", "a3", 1, base="a2", keep=6))  # still builds on it
+    assert not server.complete(_call("a", "a4", 0, base="a1", keep=6))
+
+
+def test_sent_events_are_bounded_least_recent_first() -> None:
+    memory = SentEvents(max_events=10)
+    four = [SlotSet("brand", "x") for _ in range(4)]
+    memory.put("a", "a1", four)
+    memory.put("b", "b1", four)
+    assert memory.get("a") is not None  # "a" is now the most recently used
+    memory.put("c", "c1", four)
+    assert memory.get("b") is None and len(memory) == 2
+    a = memory.get("a")
+    assert a is not None and a.call_id == "a1" and a.events is four
+    memory.put("a", "a2", [SlotSet("brand", "x") for _ in range(11)])
+    assert memory.get("a") is None and len(memory) == 1  # too long: the older one is gone too
+    memory.forget("c")
+    assert memory.get("c") is None and len(memory) == 0
+
+
 def test_the_installed_executor_runs_actions_on_the_full_list_or_asks_again(
     domain: Domain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
