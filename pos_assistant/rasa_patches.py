@@ -22,6 +22,9 @@ the start of the session (pos_assistant/past_states.py), and so does the list of
 events they are built from (pos_assistant/applied_events.py), and each call to the action server
 carries only the events it was not sent before (pos_assistant/sent_events.py).
 
+RulePolicy's rule lookup stops walking back over the conversation once no rule can change
+(pos_assistant/rule_lookup.py).
+
 RulePolicy formats every dialogue state of the session into a string on every prediction, only to
 pass it to a debug log message (`RulePolicy._find_action_from_rules`, `format_tracker_states`):
 about 3 ms per prediction after 100 turns. It is formatted only when that debug message is
@@ -48,7 +51,7 @@ from rasa.core.policies import rule_policy
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.constants import DOCS_BASE_URL
 
-from pos_assistant import applied_events, past_states, sent_events, tracker_copy
+from pos_assistant import applied_events, past_states, rule_lookup, sent_events, tracker_copy
 
 _INSTALLED_MARK = "_pos_assistant_fast_validation"
 
@@ -135,6 +138,7 @@ def install() -> None:
     past_states.install()
     applied_events.install()
     sent_events.install()
+    rule_lookup.install()
     if getattr(RemoteAction, _INSTALLED_MARK, False):
         return
     response_validator()  # prepare now, not in the first user's turn
