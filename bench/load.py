@@ -7,6 +7,7 @@ errors counted instead of hanging the run.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,17 +93,32 @@ async def send(client: httpx.AsyncClient, url: str, sender: str, index: int, tex
         return Turn(sender, index, text, time.perf_counter() - started, False, repr(error))
 
 
+async def pause(seconds: float) -> None:
+    """A user's pause between messages (replaced in tests)."""
+    await asyncio.sleep(seconds)
+
+
 async def run_users(
     url: str,
     senders: list[str],
     scripts: list[list[str]],
     deadline_seconds: float,
+    think_seconds: float = 0.0,
+    seed: int = 2611,
 ) -> PhaseResult:
-    """Each sender types its script, one message after the answer to the previous one."""
+    """Each sender types its script, one message after the answer to the previous one.
+
+    With `think_seconds`, a user reads the answer and types for a random while (exponential,
+    that mean; the same draws every run) before sending the next message, as people do; without
+    it every user sends at once, which measures how many messages the server gets through.
+    """
     result = PhaseResult()
+    pauses = random.Random(seed)
 
     async def user(client: httpx.AsyncClient, sender: str, script: list[str]) -> None:
         for index, text in enumerate(script):
+            if think_seconds:
+                await pause(pauses.expovariate(1.0 / think_seconds))
             result.turns.append(await send(client, url, sender, index, text))
 
     started = time.perf_counter()

@@ -76,6 +76,7 @@ COUNTS = {
         "long_turns": 110,
         "users_20_turns": 4,
         "users_50_turns": 4,
+        "paced_turns": 6,
         "scale_users": 50,
         "scale_turns": 4,
     },
@@ -85,11 +86,17 @@ COUNTS = {
         "long_turns": 110,
         "users_20_turns": 15,
         "users_50_turns": 15,
+        "paced_turns": 20,
         "scale_users": 50,
         "scale_turns": 12,
     },
 }
 PHASE_DEADLINE_SECONDS = 600
+# 20 people chatting at once, each reading the answer and typing the next message: a pause of
+# 3 s on average (exponential), brisk for people typing Chinese on a phone, so the server sees
+# about 6 messages/s arriving at random moments.
+PACED_USERS = 20
+PACED_THINK_SECONDS = 3.0
 # Capacity plan: a person in a support chat types a message about every 20 s while active.
 MESSAGE_INTERVAL_SECONDS = 20.0
 PLANNED_CONVERSATIONS = 1000
@@ -317,6 +324,21 @@ def measure_peer(
             long_figures["early_p50"], long_figures["late_p50"]
         )
     figures["long_conversation"] = long_figures
+
+    log(f"{name}: {PACED_USERS} users at a human pace × {counts['paced_turns']} turns")
+    senders = [f"{prefix}-paced-{k}" for k in range(PACED_USERS)]
+    meter.start()
+    paced = asyncio.run(
+        run_users(
+            url,
+            senders,
+            [workload.script(k, counts["paced_turns"]) for k in range(PACED_USERS)],
+            PHASE_DEADLINE_SECONDS,
+            think_seconds=PACED_THINK_SECONDS,
+        )
+    )
+    cpu["users_20_paced"] = meter.per_message(len(paced.turns))
+    figures["users_20_paced"] = phase_figures(paced)
 
     for users in (20, 50):
         key = f"users_{users}"

@@ -48,7 +48,7 @@ def test_peer_table_shows_each_figure_side_by_side() -> None:
     assert "| parse p50 (/model/parse) | 8.0 ms | 16.0 ms | 0.50× |" in table
     assert "| 1 user: turn p50 | 30.0 ms | 120 ms | 0.25× |" in table
     # A figure only one side has is shown, with no ratio.
-    assert "| 20 users: turn p50 | – | – | – |" in table
+    assert "| 20 users, no pauses: turn p50 | – | – | – |" in table
 
 
 def test_capacity_plan_from_cpu_per_message() -> None:
@@ -64,3 +64,46 @@ def test_capacity_plan_from_cpu_per_message() -> None:
     assert plan["cores_needed"] == 2  # 50 / (40 * 0.7) = 1.8
     assert plan["processes_needed"] == 2  # 50 / (50 * 0.7) = 1.4
     assert report.capacity_plan({}, 2, 20, 1000) is None
+
+
+def test_paced_users_pause_before_each_message_with_the_same_draws_every_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from aiohttp import web
+
+    from bench import load
+
+    async def reply(request: web.Request) -> web.Response:
+        return web.json_response([{"recipient_id": "u", "text": "好的"}])
+
+    pauses: list[float] = []
+
+    async def recorded_pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    monkeypatch.setattr(load, "pause", recorded_pause)
+
+    async def phase(think: float) -> load.PhaseResult:
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", reply)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            return await load.run_users(
+                f"http://127.0.0.1:{port}", ["a", "b"], [["你好", "押金"]] * 2, 30, think
+            )
+        finally:
+            await runner.cleanup()
+
+    assert asyncio.run(phase(0.0)).errors == 0 and pauses == []
+    first = asyncio.run(phase(3.0))
+    first_pauses, pauses[:] = list(pauses), []
+    asyncio.run(phase(3.0))
+    assert first.errors == 0 and len(first.turns) == 4
+    assert len(first_pauses) == 4 and all(pause > 0 for pause in first_pauses)
+    assert sorted(pauses) == sorted(first_pauses)  # the same draws: runs are comparable
