@@ -22,6 +22,9 @@ the start of the session (pos_assistant/past_states.py), and so does the list of
 events they are built from (pos_assistant/applied_events.py), and each call to the action server
 carries only the events it was not sent before (pos_assistant/sent_events.py).
 
+The model graph (NLU pipeline, policies) runs node after node in an order worked out once, not
+through a dask graph built on every run (pos_assistant/graph_runner.py).
+
 RulePolicy's rule lookup stops walking back over the conversation once no rule can change
 (pos_assistant/rule_lookup.py).
 
@@ -51,7 +54,14 @@ from rasa.core.policies import rule_policy
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.constants import DOCS_BASE_URL
 
-from pos_assistant import applied_events, past_states, rule_lookup, sent_events, tracker_copy
+from pos_assistant import (
+    applied_events,
+    graph_runner,
+    past_states,
+    rule_lookup,
+    sent_events,
+    tracker_copy,
+)
 
 _INSTALLED_MARK = "_pos_assistant_fast_validation"
 
@@ -139,6 +149,7 @@ def install() -> None:
     applied_events.install()
     sent_events.install()
     rule_lookup.install()
+    graph_runner.install()
     if getattr(RemoteAction, _INSTALLED_MARK, False):
         return
     response_validator()  # prepare now, not in the first user's turn
