@@ -536,8 +536,13 @@ def render_markdown(results: dict[str, Any]) -> str:
         "- Turn time is the client's time for one REST request (the message in, all replies out);"
         " parse time is `/model/parse` (NLU only).",
         "- 1 user: one conversation after another, each a new sender. One conversation: 110 turns"
-        " with one sender (the scripts one after another). 20 and 50 users: all at once"
-        " (asyncio + httpx); throughput = answered messages / wall time.",
+        " with one sender (the scripts one after another). 20 users at a human pace: each"
+        " reads the answer and types for a while (3 s on average, exponential, the same draws"
+        " every run) before the next message, about 6 messages/s arriving at random moments:"
+        " the latency people see. 20 and 50 users, no pauses: every user sends its next message"
+        " the moment the answer arrives, so the server is saturated and the turn time is mostly"
+        " queueing (with n users waiting, p50 ≈ n / throughput): these phases measure"
+        " throughput (asyncio + httpx; throughput = answered messages / wall time).",
         "- After the 50-user phase every conversation is read back over the HTTP API: each message"
         " sent must be there exactly once.",
         "- CPU per message: the servers' own CPU time (user + system, /proc/<pid>/stat, children"
@@ -586,73 +591,59 @@ def render_markdown(results: dict[str, Any]) -> str:
 COST_NOTES = [
     "## What a turn no longer pays for",
     "",
-    "The Rasa server's CPU per message (1 user, SQLite, `make bench --quick`, 2026-12-02, machine"
-    " shared with other work; CPU time hardly depends on that): **103 ms** at commit 24fe9ab,"
-    " **51 ms** with the validation below, **28 ms** with TEDPolicy removed as well.",
+    "Costs of Rasa 3.6 as shipped that our Rasa server removes. pos_assistant/rasa_patches.py"
+    " installs them in the Rasa server (`POS_RASA_PATCHES=off` leaves Rasa as shipped: that is"
+    " how the stock peer above runs), and each is compared with Rasa's own result in tests/unit."
+    " Figures are the Rasa server's CPU per message from `make bench` runs or interleaved A/B"
+    " runs on this machine; CPU time barely depends on other work, wall-clock time does.",
     "",
-    "- Rasa validates every answer of the action server with `jsonschema.validate`, which checks"
-    " the schema itself against the meta-schema on every call and tries each event against 23"
-    " alternatives: 43 % of the Rasa server's samples in docs/turn-profile-before.md. Our Rasa"
-    " server validates against the same schema prepared once, each event against the one"
-    " alternative it names (pos_assistant/rasa_patches.py): the same verdicts, about 1 ms"
-    " instead of about 140 ms per call on this machine.",
-    "- TEDPolicy: rules and memoization alone predict all 43 test conversations (283 actions) of"
-    " tests/stories and pass the end-to-end conversation tests; the held-out NLU figures are"
-    " unchanged (same NLU). Removing it saved about 23 ms of CPU per message.",
-    "- Long conversations (`PYTHONPATH=$PWD .venv/bin/python scripts/bench_long.py --rounds "
-    "3`: one REST user, 110 turns of bench/workload.yml, a new sender per round; p50 of turns"
-    " 1–10 and 100–110, the servers' CPU per message over those turns from /proc; medians of "
-    "3 rounds; results/bench-long.json). Each turn used to decode, deserialise and replay "
-    "every event of the session, and Rasa replayed it again for every action (tracker copy, "
-    "form and slot-validation trackers) and rebuilt every policy's dialogue states from the "
-    "start. Now the tracker store keeps each recent conversation's replayed session and reads"
-    " only the rows written since (pos_assistant/tracker_cache.py), copies are made without "
-    "replay (pos_assistant/tracker_copy.py), and the applied events and dialogue states "
-    "continue from the previous prediction's (pos_assistant/applied_events.py, "
-    "pos_assistant/past_states.py); each is checked against Rasa's own result in tests/unit.",
+    "| Rasa 3.6 as shipped | ours | where | measured |",
+    "|---|---|---|---|",
+    "| validates every answer of the action server with `jsonschema.validate` (the schema"
+    " checked against the meta-schema, each event tried against 23 alternatives) | the schema"
+    " prepared once, each event checked against the alternative it names | rasa_patches.py |"
+    " about 140 → 1 ms per call (2026-12-02) |",
+    "| TEDPolicy predicts every step | rules and memoization predict all of tests/stories"
+    " (`rasa test core`: 47/47 conversations, 318/318 actions) | config.yml | −23 ms per"
+    " message (2026-12-02) |",
+    "| a model graph run (the NLU pipeline, the policies: four or more a turn) builds and"
+    " schedules a dask graph | the nodes run in an order worked out once | graph_runner.py |"
+    " 50 users: 30.6 → 35.8–40.9 msg/s, 26.7 → 23.1 ms per message (2026-12-03) |",
+    "| RulePolicy checks its rules against every state of the session, and formats them all"
+    " into a debug message | stops once no rule can change (414 rules of at most 5 states);"
+    " formatted only when logged | rule_lookup.py, rasa_patches.py | flat in the length of"
+    " the conversation |",
+    "| every turn replays the whole session from the tracker store, and again for each copy"
+    " and validation tracker | the tracker store keeps recent sessions and reads only new rows;"
+    " copies without replay | tracker_cache.py, tracker_copy.py | turn 100: 218 → about 100 ms"
+    " (2026-12-02) |",
+    "| dialogue states and applied events rebuilt from the start on every prediction |"
+    " continued from the previous prediction | past_states.py, applied_events.py | (same"
+    " row) |",
+    "| every event of the session JSON-encoded into every action call | only the events the"
+    " action server was not sent | sent_events.py, event_delta.py | action server at turn 100:"
+    " 28 → 6.4 ms (2026-12-03) |",
+    "| the domain (42 KB of JSON) in every action call | named by its digest once the action"
+    " server has it | sent_events.py, event_delta.py | see the next row |",
+    "| a new TCP connection for every action call | kept-alive connections | action_client.py"
+    " | with the rows above and below: 50 users 13.3 → 20.5 msg/s (2026-12-03) |",
+    "| SQLite: every commit waits for the disk, every session opens the file, every save"
+    " counts the stored rows first | write-ahead log synced at checkpoints, pooled"
+    " connections, saves from the count it read | tracker_store.py | (previous row) |",
+    "| full garbage collections walk the loaded model | the model's objects frozen after"
+    " start-up | channels/heap.py | parse wall max 497 → under 50 ms (2026-12-03) |",
     "",
-    "  | 2026-12-02, 2 shared cores | load average | turn p50 1–10 → 100–110 | growth | Rasa "
-    "CPU/message 1–10 → 100–110 | action server CPU/message |",
-    "  |---|---|---|---|---|---|",
-    "  | main f95281b, 17:44 | 1.7–4.8 | 117 → 534 ms | +364 % | 70 → 265 ms | 10 → 30 ms |",
-    "  | main 69c2dc3 (heap frozen), 18:31 | 2.5–2.8 | 54 → 237 ms | +287 % | 44 → 218 ms | 7"
-    " → 29 ms |",
-    "  | this change, 18:49 | 2.1 | 66 → 140 ms | +111 % | 54 → 96 ms | 10 → 35 ms |",
-    "  | this change, 18:35 | 4.3–6.5 | 90 → 326 ms | +133 % | 48 → 111 ms | 9 → 38 ms |",
+    "Long conversations: `PYTHONPATH=$PWD .venv/bin/python scripts/bench_long.py --rounds 3`"
+    " (one REST user, 110 turns, p50 and CPU of turns 1–10 against 100–110, medians of the"
+    " rounds) is the quick check; the row in the table above is one round of it.",
     "",
-    "  The Rasa server's CPU for a late turn halved (218 → 96–111 ms) but the target (turns "
-    "100–110 within 15 % of turns 1–10) is not reached: late turns still cost more because "
-    "the whole tracker is still sent to the action server on every call (JSON-encoded by "
-    "Rasa, parsed by the action server, whose CPU per message grows 8 → 30–40 ms; our actions"
-    " read past events), `applied_events`/states are still copied per call, and wall-clock "
-    "figures at load 3–6 on 2 cores vary by ±50 % between rounds.",
-    "- Training from nothing (`rasa train` with an empty RASA_CACHE_DIRECTORY, timed with "
-    "/usr/bin/time, 2026-12-02): with config.yml as it is (DIET 100 epochs) 8 min 35 s at "
-    "load average 2.3–4.5 (377 s user + 17 s system CPU), 11 min 48 s at load 4.6–6 under "
-    "py-spy; the debug log's component times: validation and loading 16 s, tokenizer and "
-    "featurizers 7 s, DIET 10 min 36 s, LexicalIntentBlender 18 s, Memoization and RulePolicy"
-    " 21 s, packing 10 s. DIET 25 epochs: 6 min 13 s at load 4.3–6.3 (144 s user + 6 s system"
-    " CPU, 62 % less), held-out accuracy 0.958, macro-F1 0.954; DIET 30 epochs: 6 min 59 s at"
-    " load 6.4–7.4 (149 s user CPU), 0.951 / 0.951. Neither draw keeps macro-F1 ≥ 0.955, so "
-    "config.yml is unchanged; on this loaded machine no run came near 2 minutes.",
-    "- Training, 2026-12-03 (issue 14: `make train` from nothing under 2 minutes). Story "
-    "augmentation is now off (`rasa train --augmentation 0` in scripts/train.sh and for our "
-    "model here): MemoizationPolicy and RulePolicy skip augmented stories, so their lookups "
-    "are the same (compared file by file after `rasa train core --augmentation 50` and `0`) "
-    "and core training takes 10.8 s CPU instead of 17.7 s (19 s / 23 s wall at load 3.8). "
-    "`make train` from nothing (`RASA_CACHE_DIRECTORY` empty, no model) with config.yml as it"
-    " is: 5 min 11 s at load 3.2–5.2, 301 s user + 12 s system CPU. What the rest costs "
-    "(`rasa train nlu --debug` with DIET at 1 epoch, load 1.7–1.9): start-up and loading 7 s, "
-    "tokenizer and featurizers 6 s, DIET set-up and one epoch 15 s, LexicalIntentBlender 5 s, "
-    "packing 4 s; 36 s CPU in all. DIET at 20 epochs in batches of 256 with learning rate "
-    "0.003 trained through `make train` in 1 min 59 s at load 2.0–4.7 (96 s user + 6 s system "
-    "CPU); without the char_wb CountVectorsFeaturizer as well, in 1 min 38 s at load 1.7–2.9 "
-    "(92 s user + 3 s system CPU). Both scored lower than config.yml (`make eval` 0.954 / 0.954"
-    " and 0.958 / 0.952 against 0.958 / 0.958, `make eval-dialogue` 309–310/312 turns against "
-    "311/312), so config.yml keeps 100 epochs. Every option measured, with its figures: "
-    'docs/nlu-method.md, "Training in under 2 minutes".',
-    "- docs/turn-profile.md shows where the rest of a turn goes now (written by"
-    " `make bench ARGS=--profile-seconds=20`).",
+    "Training: `make train` trains with `--augmentation 0` (MemoizationPolicy and RulePolicy"
+    " read the stories as written; their lookups are identical, core training 17.7 → 10.8 s"
+    ' CPU). Every NLU option measured for training time is in docs/nlu-method.md, "Training in'
+    ' under 2 minutes".',
+    "",
+    "docs/turn-profile.md and docs/turn-flamegraph.svg show where a turn's time goes now"
+    " (`make bench ARGS=--profile-seconds=20`).",
     "",
 ]
 
