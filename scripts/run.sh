@@ -86,7 +86,10 @@ cat <<MSG
 Press Ctrl-C to stop.
 MSG
 
-# The supervisor returns only when told to stop (or if it failed itself).
-wait "$supervisor" || true
+# The supervisor returns only when told to stop (or if it failed itself). Ctrl-C reaches it too:
+# when it has already stopped cleanly (0) by the time this shell looks, that is a normal stop.
+if wait "$supervisor"; then
+  stop_all 0
+fi
 echo "run: the supervisor stopped unexpectedly; see var/logs/" >&2
 stop_all 1
