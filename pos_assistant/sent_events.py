@@ -111,6 +111,11 @@ class _DomainPayloads:
                 self._payloads.popitem(last=False)
         return known[1], known[2]
 
+    def delivered_to_the_action_server(self, digest: str) -> None:
+        if len(self.delivered) >= self.MAX_DOMAINS:
+            self.delivered.clear()  # older models' digests: at worst sent once more
+        self.delivered.add(digest)
+
 
 domain_payloads = _DomainPayloads()
 
@@ -147,7 +152,7 @@ class ActionCall(dict):
     def answered(self) -> None:
         sent_events.put(self.sender_id, self.call_id, self.events)
         if "domain" in self and self.domain is not None:
-            domain_payloads.delivered.add(self[PROTOCOL_KEY][DOMAIN_KEY])
+            domain_payloads.delivered_to_the_action_server(self[PROTOCOL_KEY][DOMAIN_KEY])
 
 
 def action_call(action: RemoteAction, tracker: DialogueStateTracker, domain: Any) -> ActionCall:
