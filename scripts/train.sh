@@ -19,6 +19,9 @@ fi
 
 echo "train: training $model (a few minutes on 2 cores)"
 export PYTHONHASHSEED=0 TF_DETERMINISTIC_OPS=1 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false
+# One TensorFlow thread: on 2 shared cores a second one mostly waits for the other jobs (DIET
+# trained in 1 min 44 s / 94 s CPU against 1 min 55 s / 110 s; docs/nlu-method.md). Training only.
+export TF_INTRA_OP_PARALLELISM_THREADS=1 TF_INTER_OP_PARALLELISM_THREADS=1
 # Rasa warns about every response sent only by custom actions; `rasa data validate` shows them.
 export PYTHONWARNINGS=ignore
 # No story augmentation: MemoizationPolicy and RulePolicy (our only policies) learn from the
