@@ -59,6 +59,8 @@ OUR_MODEL = PROJECT_ROOT / "models" / "pos-assistant.tar.gz"
 # As scripts/train.sh trains our model: no story augmentation (our policies never read it). Stock
 # Rasa keeps its default, which its TEDPolicy learns from.
 OUR_TRAIN_ARGS = ("--augmentation", "0")
+# And with one TensorFlow thread, as scripts/train.sh trains it.
+OUR_TRAIN_ENV = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
 TRAINING_INPUTS = [
     "domain.yml",
     "data",
@@ -752,7 +754,11 @@ def main() -> int:
         if fresh_training:
             log("training our model from nothing (config.yml)")
             our_training = train(
-                PROJECT_ROOT / "config.yml", workdir / "models-ours", "ours", env, OUR_TRAIN_ARGS
+                PROJECT_ROOT / "config.yml",
+                workdir / "models-ours",
+                "ours",
+                {**env, **OUR_TRAIN_ENV},
+                OUR_TRAIN_ARGS,
             )
             our_model = workdir / "models-ours" / "ours.tar.gz"
         else:
