@@ -23,10 +23,11 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from rasa.shared.core.constants import PREVIOUS_ACTION
+from rasa.shared.core.constants import PREVIOUS_ACTION, USER
 from rasa.shared.core.domain import Domain, State, SubState
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT, TEXT
 
 from pos_assistant.tracker_copy import clone_tracker
 
@@ -110,8 +111,23 @@ def _is_start_of(folded: list[Event], applied: list[Event]) -> bool:
 
 
 def _copy_state(state: State) -> State:
-    # Callers change the states they get (the last user input); the kept ones must not change.
     return {kind: dict(sub_state) for kind, sub_state in state.items()}  # type: ignore[misc]
+
+
+def _handed_out(state: State) -> State:
+    """A kept state as a caller may have it: copied only where callers change it.
+
+    Rasa's policies change the states they get in one place only, the featurizer's
+    `_choose_last_user_input` (rasa/core/featurizers/tracker_featurizers.py): it deletes keys from
+    the last state's user part, and the user text of every state whose user part also has an
+    intent (`_remove_user_text_if_intent`). So the last state is always copied (below), and any
+    other state only if it has that text. Copying every state, every prediction,
+    three predictions a turn, was what still made late turns of a long conversation cost more.
+    """
+    user = state.get(USER)
+    if user is not None and INTENT in user and TEXT in user:
+        return _copy_state(state)
+    return state
 
 
 def states_for_tracker_history(
@@ -155,7 +171,9 @@ def states_for_tracker_history(
         len(_folds) > 1 and sum(len(kept.latest.states) for kept in _folds.values()) > MAX_STATES
     ):
         _folds.popitem(last=False)
-    return [_copy_state(state) for state in last.states]
+    # The last state is always copied: the loop's last pass may share its user part with the
+    # state before (`_substitute_rule_only_user_input`) or add no state at all.
+    return [*map(_handed_out, last.states[:-1]), *map(_copy_state, last.states[-1:])]
 
 
 def _continuable(
