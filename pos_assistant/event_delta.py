@@ -68,7 +68,9 @@ class ReceivedEvents:
         self._calls: BoundedLRU[str, OrderedDict[str, list[Event]]] = BoundedLRU(
             max_events, lambda calls: sum(len(kept) for kept in calls.values())
         )
-        self._domains: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._domains: BoundedLRU[str, dict[str, Any]] = BoundedLRU(
+            MAX_KEPT_DOMAINS, lambda _domain: 1
+        )
 
     def complete(self, action_call: dict[str, Any]) -> bool:
         """Puts the whole event list into a call that carries only the new events.
@@ -115,10 +117,7 @@ class ReceivedEvents:
             return False
         sent = action_call.get("domain")
         if isinstance(sent, dict):
-            self._domains.pop(digest, None)
-            self._domains[digest] = sent
-            while len(self._domains) > MAX_KEPT_DOMAINS:
-                self._domains.popitem(last=False)
+            self._domains.put(digest, sent)
             return True
         kept = self._domains.get(digest)
         if kept is None:

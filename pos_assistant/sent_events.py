@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,7 +95,9 @@ class _DomainPayloads:
     MAX_DOMAINS = 4  # a server holds one model; a few while one is replaced
 
     def __init__(self) -> None:
-        self._payloads: OrderedDict[int, tuple[Any, dict[str, Any], str]] = OrderedDict()
+        self._payloads: BoundedLRU[int, tuple[Any, dict[str, Any], str]] = BoundedLRU(
+            self.MAX_DOMAINS, lambda _payload: 1
+        )
         # Digests an action server has answered a call with that domain for: later calls only
         # name it (another action server, or a restarted one, asks for it once).
         self.delivered: set[str] = set()
@@ -106,9 +107,7 @@ class _DomainPayloads:
         if known is None or known[0] is not domain:
             as_dict = domain.as_dict()
             known = (domain, as_dict, domain_digest(as_dict))
-            self._payloads[id(domain)] = known  # the domain is held, so its id is not reused
-            while len(self._payloads) > self.MAX_DOMAINS:
-                self._payloads.popitem(last=False)
+            self._payloads.put(id(domain), known)  # the domain is held: its id is not reused
         return known[1], known[2]
 
     def delivered_to_the_action_server(self, digest: str) -> None:
