@@ -117,7 +117,14 @@ def test_no_number_form_is_stored_unmasked(domain: Domain, tmp_path: Path) -> No
     leaked = []
     for row_index, row in enumerate(rows):
         item = written[row_index // 7]
-        leaked += [(item.kind, item.text, text) for text in _strings(row) if leaks(text, item)]
+        leaked += [
+            (item.kind, item.text, text)
+            for text in _strings(row)
+            # Fernet ciphertext is random base64: its digits can spell a short code by chance
+            # (a fresh-clone run stored "...1105051539" for the code 0505). Encrypted slots are
+            # checked by decrypting them, below.
+            if not text.startswith(ENCRYPTED_PREFIX) and leaks(text, item)
+        ]
     assert leaked == [], leaked[:10]
 
 
