@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 from rasa.core.actions.forms import FormAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, LoopInterrupted, SlotSet
+from rasa.shared.core.slots import TextSlot
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from pos_assistant import tracker_copy
@@ -101,3 +103,43 @@ def test_the_tracker_slot_validation_gets_is_rasas(domain: Domain) -> None:
             "u", tracker.events_after_latest_restart() + extra, slots=domain.slots
         )
         assert full_state(ours, domain) == full_state(rasas, domain), f"after {events[length - 1]}"
+
+
+def test_a_slot_copy_is_copy_copys_for_every_slot_type(domain: Domain) -> None:
+    tracker = DialogueStateTracker.from_events("rest:slots", all_events(), domain.slots)
+    for slot in tracker.slots.values():
+        ours, theirs = tracker_copy.copy_slot(slot), copy.copy(slot)
+        assert type(ours) is type(theirs) and ours is not slot
+        assert vars(ours) == vars(theirs)
+        assert all(vars(ours)[name] is value for name, value in vars(slot).items())  # shallow
+    assert {type(slot).__name__ for slot in tracker.slots.values()} >= {
+        "TextSlot",
+        "BooleanSlot",
+        "CategoricalSlot",
+        "ListSlot",
+        "AnySlot",
+    }
+
+
+def test_a_slot_class_with_its_own_copy_is_copied_by_the_copy_module() -> None:
+    class CountedSlot(TextSlot):
+        def __copy__(self) -> CountedSlot:
+            twin = CountedSlot(self.name, mappings=[])
+            twin.copies = getattr(self, "copies", 0) + 1  # type: ignore[attr-defined]
+            return twin
+
+    slot = CountedSlot("counted", mappings=[])
+    assert tracker_copy.copy_slot(slot).copies == 1  # type: ignore[attr-defined]
+
+
+def test_a_clone_of_a_subclassed_tracker_keeps_its_class(domain: Domain) -> None:
+    class OwnTracker(DialogueStateTracker):
+        def init_copy(self) -> OwnTracker:
+            return OwnTracker(self.sender_id, self.slots.values(), self._max_event_history)
+
+    tracker = OwnTracker("rest:own", domain.slots)
+    for event in all_events():
+        tracker.update(event)
+    clone = clone_tracker(tracker)
+    assert type(clone) is OwnTracker
+    assert full_state(clone, domain) == full_state(tracker, domain)
