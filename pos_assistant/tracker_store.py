@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import SessionStarted, deserialise_events
+from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -214,22 +214,25 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                 # conversation's turns are serialised by the lock store), so Rasa's count of
                 # the session's rows is not needed.
                 new_events = list(itertools.islice(tracker.events, stored, None))
-            for event in new_events:
-                data = mask_event_data(event.as_dict(), self._cipher)
-                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
-                session.add(
-                    self.SQLEvent(
-                        sender_id=tracker.sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=intent,
-                        action_name=data.get("name"),
-                        data=json.dumps(data),
-                    )
-                )
+            rows = [self._event_row(tracker.sender_id, event) for event in new_events]
+            if rows:
+                # One INSERT for the turn's rows, in order, without ORM objects to flush.
+                session.execute(self.SQLEvent.__table__.insert(), rows)
             session.commit()
         if stored is not None:
             setattr(tracker, STORED_EVENTS_ATTRIBUTE, len(tracker.events))
+
+    def _event_row(self, sender_id: str, event: Event) -> dict[str, Any]:
+        """The events table's row for `event` (SQLTrackerStore.save's columns), masked."""
+        data = mask_event_data(event.as_dict(), self._cipher)
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
