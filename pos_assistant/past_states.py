@@ -14,20 +14,30 @@ an undone loop turn or a new session simply starts the fold again). The loop bod
 own, line for line; tests/unit/test_past_states.py compares the result with Rasa's on every
 prefix of a conversation with every kind of event. Folds are kept for the most recent
 conversations, at most 256 and 50,000 states.
+
+A caller that reads only the last states (a featurizer with a max history, RulePolicy whose
+rules are at most a few states long: pos_assistant/state_tail.py) can ask for only those with
+`only_last_states`: the fold still covers the whole session, but what is handed out, and so
+copied and featurized, no longer grows with it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import operator
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from rasa.shared.core.constants import PREVIOUS_ACTION, USER
+from rasa.shared.core.constants import ACTION_UNLIKELY_INTENT_NAME, PREVIOUS_ACTION, USER
 from rasa.shared.core.domain import Domain, State, SubState
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import ACTION_NAME, INTENT, TEXT
 
 from pos_assistant.tracker_copy import clone_tracker
 
@@ -73,7 +83,87 @@ class _Folds:
     stored: _Fold | None = None
 
 
-_folds: OrderedDict[tuple, _Folds] = OrderedDict()
+class _KeptFolds(OrderedDict[tuple, _Folds]):
+    """The folds by conversation and parameters, counting the states they keep.
+
+    The count is kept up to date as entries come and go (a fold grows only while it is out of
+    the map): summing it over every conversation on every prediction cost a few per cent of a
+    busy server's time.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.states = 0
+
+    def __setitem__(self, key: tuple, folds: _Folds) -> None:
+        self.pop(key, None)
+        super().__setitem__(key, folds)
+        self.states += len(folds.latest.states)
+
+    def pop(self, key: tuple, default: Any = None) -> Any:
+        folds = super().pop(key, None)
+        if folds is None:
+            return default
+        self.states -= len(folds.latest.states)
+        return folds
+
+    def popitem(self, last: bool = True) -> tuple[tuple, _Folds]:
+        key, folds = super().popitem(last=last)
+        self.states -= len(folds.latest.states)
+        return key, folds
+
+    def clear(self) -> None:
+        super().clear()
+        self.states = 0
+
+
+_folds = _KeptFolds()
+
+
+@dataclass(frozen=True)
+class _Tail:
+    """How many of the last states a caller reads; `skip_unlikely_intent`: not counting states
+    after `action_unlikely_intent`, which the featurizer drops before it slices."""
+
+    length: int
+    skip_unlikely_intent: bool
+
+
+_wanted_tail: ContextVar[_Tail | None] = ContextVar("pos_assistant_wanted_tail", default=None)
+
+
+@contextmanager
+def only_last_states(length: int | None, skip_unlikely_intent: bool = False) -> Iterator[None]:
+    """Within the block, `states_for_tracker_history` returns only the states a caller that
+    reads the last `length` states needs (None or 0: all of them)."""
+    token = _wanted_tail.set(_Tail(length, skip_unlikely_intent) if length else None)
+    try:
+        yield
+    finally:
+        _wanted_tail.reset(token)
+
+
+def _is_after_unlikely_intent(state: State) -> bool:
+    # The featurizer's `_is_prev_action_unlikely_intent_in_state`.
+    return state.get(PREVIOUS_ACTION, {}).get(ACTION_NAME) == ACTION_UNLIKELY_INTENT_NAME
+
+
+def _tail_start(states: list[State], final: list[State], tail: _Tail | None) -> int:
+    """Where, in the kept `states` followed by the `final` one (if any), the states that `tail`
+    reads begin; counted without joining the two lists."""
+    if tail is None:
+        return 0
+    wanted = tail.length
+    if final and not (tail.skip_unlikely_intent and _is_after_unlikely_intent(final[0])):
+        wanted -= 1
+    if not tail.skip_unlikely_intent:
+        return max(0, len(states) - wanted)
+    counted = 0
+    for index in range(len(states) - 1, -1, -1):
+        if counted == wanted:
+            return index + 1
+        counted += not _is_after_unlikely_intent(states[index])
+    return 0
 
 
 def _step(
@@ -105,9 +195,7 @@ def _step(
 
 
 def _is_start_of(folded: list[Event], applied: list[Event]) -> bool:
-    return len(folded) <= len(applied) and all(
-        a is b for a, b in zip(folded, applied, strict=False)
-    )
+    return len(folded) <= len(applied) and all(map(operator.is_, folded, applied))
 
 
 def _copy_state(state: State) -> State:
@@ -163,17 +251,21 @@ def states_for_tracker_history(
         fold.applied.append(event)
     if stored_end == len(applied):
         stored = fold.branch()
-    # The loop's last pass (after every event) goes into a copy: the fold continues from here.
-    last = _Fold(fold.replay, applied, list(fold.states), *_carried(fold))
+    # The loop's last pass (after every event) is made on the side: the fold continues from
+    # here. The pass reads only the state before it.
+    last = _Fold(fold.replay, applied, fold.states[-1:], *_carried(fold))
     _step(domain, last, False, *params, last.states)
+    final = last.states[len(fold.states[-1:]) :]  # the state it added, if any
+    states = fold.states
     _folds[key] = _Folds(fold, stored)
-    while len(_folds) > MAX_CONVERSATIONS or (
-        len(_folds) > 1 and sum(len(kept.latest.states) for kept in _folds.values()) > MAX_STATES
-    ):
+    while len(_folds) > MAX_CONVERSATIONS or (len(_folds) > 1 and _folds.states > MAX_STATES):
         _folds.popitem(last=False)
+    handed = states[_tail_start(states, final, _wanted_tail.get()) :] + final
+    if not handed:
+        return []
     # The last state is always copied: the loop's last pass may share its user part with the
     # state before (`_substitute_rule_only_user_input`) or add no state at all.
-    return [*map(_handed_out, last.states[:-1]), *map(_copy_state, last.states[-1:])]
+    return [*map(_handed_out, handed[:-1]), _copy_state(handed[-1])]
 
 
 def _continuable(
@@ -193,8 +285,8 @@ def _stored_end(tracker: DialogueStateTracker, applied: list[Event]) -> int | No
     stored = getattr(tracker, STORED_EVENTS_ATTRIBUTE, None)
     if stored is None:
         return None
-    events = list(tracker.events)
-    new = {id(event) for event in events[stored:]}
+    events = tracker.events
+    new = {id(event) for event in itertools.islice(reversed(events), len(events) - stored)}
     end = len(applied)
     while end and id(applied[end - 1]) in new:
         end -= 1

@@ -25,8 +25,11 @@ carries only the events it was not sent before (pos_assistant/sent_events.py).
 The model graph (NLU pipeline, policies) runs node after node in an order worked out once, not
 through a dask graph built on every run (pos_assistant/graph_runner.py).
 
-RulePolicy's rule lookup stops walking back over the conversation once no rule can change
-(pos_assistant/rule_lookup.py).
+RulePolicy's rule lookup stops walking back over the conversation once no rule can change, and
+checks the latest state only against the rules that could match it (pos_assistant/rule_lookup.py).
+The policies are handed only the last dialogue states they read (pos_assistant/state_tail.py).
+Events read back find their class by a dict, not a walk of every event class
+(pos_assistant/event_types.py).
 
 RulePolicy formats every dialogue state of the session into a string on every prediction, only to
 pass it to a debug log message (`RulePolicy._find_action_from_rules`, `format_tracker_states`):
@@ -56,10 +59,12 @@ from rasa.shared.constants import DOCS_BASE_URL
 
 from pos_assistant import (
     applied_events,
+    event_types,
     graph_runner,
     past_states,
     rule_lookup,
     sent_events,
+    state_tail,
     tracker_copy,
 )
 
@@ -149,6 +154,8 @@ def install() -> None:
     applied_events.install()
     sent_events.install()
     rule_lookup.install()
+    state_tail.install()
+    event_types.install()
     graph_runner.install()
     if getattr(RemoteAction, _INSTALLED_MARK, False):
         return
