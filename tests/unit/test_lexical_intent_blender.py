@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -95,3 +96,17 @@ def test_messages_without_a_neural_ranking_are_left_alone(tmp_path: Path) -> Non
     blender = trained(tmp_path)
     [message] = blender.process([Message({TEXT: ""})])
     assert message.get(INTENT) is None
+
+
+def test_the_loaded_weights_are_laid_out_for_one_message_and_give_the_same_probabilities(
+    tmp_path: Path,
+) -> None:
+    blender = trained(tmp_path)
+    model = blender._model
+    assert model is not None
+    classifier = model[-1]
+    assert classifier.coef_.T.flags["C_CONTIGUOUS"]  # scipy multiplies without copying them
+    texts = ["谢谢啦", "你好呀", "收到一台没买的刷卡机", "hello thx"]
+    fortran = model.predict_proba(texts)
+    classifier.coef_ = np.ascontiguousarray(classifier.coef_)
+    assert (model.predict_proba(texts) == fortran).all()
