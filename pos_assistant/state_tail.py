@@ -68,7 +68,7 @@ def rule_policy_reads(policy: RulePolicy) -> int:
 
 
 def _rule_prediction(
-    self: RulePolicy,
+    self,  # unannotated, as upstream's: Rasa's graph validation reads the annotations
     tracker: DialogueStateTracker,
     domain: Domain,
     rule_only_data: dict[str, Any] | None = None,

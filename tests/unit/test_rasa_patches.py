@@ -13,6 +13,7 @@ from rasa.core.policies.policy import Policy
 from rasa.core.policies.rule_policy import RulePolicy
 
 from pos_assistant import rasa_patches
+from tests.e2e.stack import PROJECT_ROOT
 from tests.fresh_python import fresh_python_output
 
 SCHEMA = RemoteAction.action_response_format_spec()
@@ -125,3 +126,17 @@ def test_rule_states_are_formatted_only_for_a_debug_log() -> None:
         logger.setLevel(level)
     assert formatted == Policy.format_tracker_states(STATES)
     assert "report_unordered_device" in formatted
+
+
+def test_rasas_graph_validation_accepts_the_patched_components() -> None:
+    # `rasa train` and the server validate every graph component's run method from its
+    # signature and annotations: a patched method must look like upstream's to them.
+    from rasa.engine.recipes.recipe import Recipe
+    from rasa.engine.validation import validate
+    from rasa.shared.data import TrainingType
+    from rasa.shared.utils.io import read_model_configuration
+
+    rasa_patches.install()
+    config = read_model_configuration(PROJECT_ROOT / "config.yml")
+    recipe = Recipe.recipe_for_name(config.get("recipe"))
+    validate(recipe.graph_config_for_recipe(config, {}, training_type=TrainingType.BOTH))
