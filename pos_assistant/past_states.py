@@ -42,6 +42,8 @@ from rasa.shared.nlu.constants import ACTION_NAME, INTENT, TEXT
 from pos_assistant.tracker_copy import clone_tracker
 
 MAX_CONVERSATIONS = 256
+# Folds kept just after a conversation's latest loop executions (a form in progress needs one).
+MAX_LOOP_MARKS = 3
 # About 1 KB a state: the kept folds stay under ~50 MB however long the conversations.
 MAX_STATES = 50_000
 # Set by the tracker store on the trackers it reads: how many of their events are stored ones.
@@ -72,15 +74,23 @@ class _Fold:
 
 @dataclass
 class _Folds:
-    """A conversation's latest fold, and the fold up to the end of its stored events.
+    """A conversation's latest fold, the fold up to the end of its stored events, and the folds
+    just after its latest loop executions.
 
     The next turn's tracker holds the same stored event objects (the tracker store's cache), but
     this turn's new events come back from the database as new objects: that turn continues from
     `stored`.
+
+    Inside a form, each execution of the form takes the turn since its previous execution out
+    of the applied events again (`DialogueStateTracker._undo_till_previous_loop_execution`): the
+    folded events are no longer their start, but the fold just after that previous execution
+    still is. Without those, every turn of a form started the fold again from the beginning of
+    the session.
     """
 
     latest: _Fold
     stored: _Fold | None = None
+    after_loops: list[_Fold] = field(default_factory=list)
 
 
 class _KeptFolds(OrderedDict[tuple, _Folds]):
@@ -240,7 +250,12 @@ def states_for_tracker_history(
     fold = _continuable(folds, applied, tracker)
     stored_end = _stored_end(tracker, applied)
     stored: _Fold | None = folds.stored if folds else None
+    after_loops = (
+        [mark for mark in folds.after_loops if _is_start_of(mark.applied, applied)] if folds else []
+    )
     params = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    # Its ActiveLoop event comes after a loop's first ActionExecuted: forms are known by name.
+    loop_names = set(domain.form_names)
     for index in range(len(fold.applied), len(applied)):
         if index == stored_end:
             stored = fold.branch()
@@ -249,6 +264,10 @@ def states_for_tracker_history(
             _step(domain, fold, event.hide_rule_turn, *params, fold.states)
         fold.replay.update(event)
         fold.applied.append(event)
+        if isinstance(event, ActionExecuted) and (
+            event.action_name in loop_names or event.action_name == fold.replay.active_loop_name
+        ):
+            after_loops = [*after_loops[-(MAX_LOOP_MARKS - 1) :], fold.branch()]
     if stored_end == len(applied):
         stored = fold.branch()
     # The loop's last pass (after every event) is made on the side: the fold continues from
@@ -257,7 +276,7 @@ def states_for_tracker_history(
     _step(domain, last, False, *params, last.states)
     final = last.states[len(fold.states[-1:]) :]  # the state it added, if any
     states = fold.states
-    _folds[key] = _Folds(fold, stored)
+    _folds[key] = _Folds(fold, stored, after_loops)
     while len(_folds) > MAX_CONVERSATIONS or (len(_folds) > 1 and _folds.states > MAX_STATES):
         _folds.popitem(last=False)
     handed = states[_tail_start(states, final, _wanted_tail.get()) :] + final
@@ -275,8 +294,11 @@ def _continuable(
     if folds is not None:
         if _is_start_of(folds.latest.applied, applied):
             return folds.latest
-        if folds.stored is not None and _is_start_of(folds.stored.applied, applied):
-            return folds.stored.branch()
+        candidates = [folds.stored] if folds.stored is not None else []
+        candidates += reversed(folds.after_loops)
+        usable = [fold for fold in candidates if _is_start_of(fold.applied, applied)]
+        if usable:
+            return max(usable, key=lambda fold: len(fold.applied)).branch()
     return _Fold(replay=tracker.init_copy())
 
 

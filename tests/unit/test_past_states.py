@@ -10,6 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 from rasa.core.featurizers.single_state_featurizer import SingleStateFeaturizer
 from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
+from rasa.core.training import load_data
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -144,3 +145,38 @@ def test_the_kept_folds_are_bounded_by_states(
         tracker = DialogueStateTracker.from_events(f"rest:m{number}", events, domain.slots)
         past_states.states_for_tracker_history(domain, tracker)
     assert [key[1] for key in past_states._folds] == ["rest:m3", "rest:m4"]
+
+
+def _stories_one_after_another(domain: Domain) -> list:
+    """Every training and test story in one conversation: forms filled, interrupted, ended."""
+    trackers = load_data(str(PROJECT_ROOT / "data" / "stories"), domain, augmentation_factor=0)
+    trackers += load_data(str(PROJECT_ROOT / "tests" / "stories"), domain, augmentation_factor=0)
+    return [event for tracker in trackers for event in tracker.events]
+
+
+@pytest.mark.parametrize("parameters", PARAMETERS)
+def test_turns_inside_forms_continue_the_fold_and_equal_rasas(
+    domain: Domain, parameters: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each form execution takes the turn since the previous one out of the applied events:
+    # the fold continues from just after that execution, not from the start of the session.
+    steps: list[int] = []
+    original_step = past_states._step
+
+    def counting_step(*args, **kwargs) -> None:
+        steps.append(1)
+        original_step(*args, **kwargs)
+
+    monkeypatch.setattr(past_states, "_step", counting_step)
+    tracker = DialogueStateTracker("rest:forms", domain.slots)
+    most = predictions = 0
+    for event in _stories_one_after_another(domain):
+        tracker.update(event)
+        if isinstance(event, ActionExecuted):
+            steps.clear()
+            ours = past_states.states_for_tracker_history(domain, tracker, **parameters)
+            most = max(most, len(steps))
+            assert ours == _rasa(domain, tracker, **parameters), f"after {event}"
+            predictions += 1
+    assert predictions > 300
+    assert most <= 3  # a few events, wherever in a long conversation
