@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 from rasa.core.actions.forms import FormAction
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, LoopInterrupted, SlotSet
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    LoopInterrupted,
+    Restarted,
+    SlotSet,
+)
 from rasa.shared.core.slots import TextSlot
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -143,3 +149,19 @@ def test_a_clone_of_a_subclassed_tracker_keeps_its_class(domain: Domain) -> None
     clone = clone_tracker(tracker)
     assert type(clone) is OwnTracker
     assert full_state(clone, domain) == full_state(tracker, domain)
+
+
+def test_a_rejected_loop_is_copied_by_clone_and_a_restart_by_replay(domain: Domain) -> None:
+    events = all_events()
+    rejected = next(i for i, e in enumerate(events) if isinstance(e, ActionExecutionRejected))
+    tracker = DialogueStateTracker.from_events("u", events[: rejected + 1], domain.slots)
+    assert replay_equivalent(tracker)  # a rejection changes no follow-up action: no replay
+    # A restart in the session: the temporary tracker starts after it, as Rasa's does.
+    form = FormAction("unordered_device_form", None)
+    restarted = DialogueStateTracker.from_events(
+        "u", [*events[:5], Restarted(), *events[5:12]], domain.slots
+    )
+    ours = tracker_copy._temporary_tracker(form, restarted, [], domain)
+    rasas = tracker_copy._replaying_temporary_tracker(form, restarted, [], domain)
+    assert len(ours.events) == len(rasas.events) < len(restarted.events)
+    assert _timeless(full_state(ours, domain)) == _timeless(full_state(rasas, domain))
