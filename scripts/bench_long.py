@@ -11,6 +11,9 @@ and a flame graph of the Rasa server in results/). Writes results/bench-long.jso
 `make bench` that it repeats quickly is "one conversation: growth 1–10 → 100–110".
 
   PYTHONPATH=$PWD .venv/bin/python scripts/bench_long.py --rounds 3 [--profile]
+
+`--turns 400 --window 60` types 400 turns and compares the first 60 with the last 60 (much
+longer than a support conversation gets: the check that a turn's cost does not grow with it).
 """
 
 from __future__ import annotations
@@ -48,13 +51,18 @@ def loadavg() -> list[float]:
 
 
 async def one_conversation(
-    url: str, sender: str, script: list[str], servers: dict[str, Any], on_late: Any = None
+    url: str,
+    sender: str,
+    script: list[str],
+    servers: dict[str, Any],
+    on_late: Any = None,
+    late_start: int = LATE.start,
 ) -> list[dict[str, float]]:
     """Each turn's wall time and the CPU seconds each server spent on it."""
     turns: list[dict[str, float]] = []
     async with new_client() as client:
         for index, text in enumerate(script):
-            if index == LATE.start and on_late is not None:
+            if index == late_start and on_late is not None:
                 on_late()
             before = {name: server.cpu_seconds() for name, server in servers.items()}
             turn = await send(client, url, sender, index, text)
@@ -109,7 +117,17 @@ def main() -> int:
         "--keep", action="store_true", help="keep the work folder (tracker.db, logs)"
     )
     parser.add_argument("--json", type=Path, default=PROJECT_ROOT / "results" / "bench-long.json")
+    parser.add_argument("--turns", type=int, default=TURNS, help="turns of each conversation")
+    parser.add_argument(
+        "--window", type=int, default=None, help="compare the first and last N turns"
+    )
     args = parser.parse_args()
+    early_turns, late_turns = EARLY, LATE
+    if args.window is not None or args.turns != TURNS:
+        size = args.window or 10
+        if not 0 < size <= args.turns // 2:
+            parser.error("--window must be between 1 and half of --turns")
+        early_turns, late_turns = range(0, size), range(args.turns - size, args.turns)
 
     workdir = Path(tempfile.mkdtemp(prefix="pos-bench-long-"))
     env = {
@@ -126,8 +144,14 @@ def main() -> int:
     }
     group = ProcessGroup(workdir, env)
     workload = Workload.load(PROJECT_ROOT / "bench" / "workload.yml")
-    script = workload.script(0, TURNS)
-    results: dict[str, Any] = {"loadavg_start": loadavg(), "rounds": []}
+    script = workload.script(0, args.turns)
+    results: dict[str, Any] = {
+        "loadavg_start": loadavg(),
+        "turns": args.turns,
+        "early_turns": [early_turns.start + 1, early_turns.stop],
+        "late_turns": [late_turns.start + 1, late_turns.stop],
+        "rounds": [],
+    }
     try:
         actions = group.action_server()
         endpoints = sqlite_endpoints(workdir / "endpoints.yml", actions.url, workdir / "tracker.db")
@@ -157,12 +181,18 @@ def main() -> int:
             sender = f"long-{time.strftime('%H%M%S')}-{round_number}"
             turns = asyncio.run(
                 one_conversation(
-                    rasa.url, sender, script, servers, start_spies if profile else None
+                    rasa.url,
+                    sender,
+                    script,
+                    servers,
+                    start_spies if profile else None,
+                    late_turns.start,
                 )
             )
             for spy in spies:
                 spy.wait()
-            early, late = window(turns, EARLY, list(servers)), window(turns, LATE, list(servers))
+            early = window(turns, early_turns, list(servers))
+            late = window(turns, late_turns, list(servers))
             growth = round((late["turn_p50_ms"] / early["turn_p50_ms"] - 1) * 100, 1)
             figures = {"early": early, "late": late, "growth_percent": growth, "loadavg": loadavg()}
             results["rounds"].append(figures)
