@@ -12,7 +12,7 @@ on their server's event loop.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -20,14 +20,18 @@ V = TypeVar("V")
 
 
 class BoundedLRU(Generic[K, V]):
-    """Entries by key; the least recently used go first once their sizes sum over `max_size`.
+    """Entries by key; the least recently used go first once their sizes sum over `max_size`
+    (or, with `max_entries`, once there are more entries than that).
 
     A value's size is taken when it is put: take a value out (`pop`) before changing its size.
     """
 
-    def __init__(self, max_size: int, size: Callable[[V], int]) -> None:
+    def __init__(
+        self, max_size: int, size: Callable[[V], int], max_entries: int | None = None
+    ) -> None:
         self._max_size = max_size
         self._size = size
+        self._max_entries = max_entries
         self._entries: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._total = 0
 
@@ -56,7 +60,9 @@ class BoundedLRU(Generic[K, V]):
             return False
         self._entries[key] = (value, size)
         self._total += size
-        while self._total > self._max_size:
+        while self._total > self._max_size or (
+            self._max_entries is not None and len(self._entries) > self._max_entries
+        ):
             _, (_, evicted) = self._entries.popitem(last=False)
             self._total -= evicted
         return True
@@ -75,6 +81,10 @@ class BoundedLRU(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def __iter__(self) -> Iterator[K]:
+        """The keys, least recently used first."""
+        return iter(self._entries)
 
     @property
     def total(self) -> int:

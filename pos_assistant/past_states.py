@@ -13,7 +13,8 @@ tracker's applied events now (`applied_events()` is computed in full every time,
 an undone loop turn or a new session simply starts the fold again). The loop body is Rasa's
 own, line for line; tests/unit/test_past_states.py compares the result with Rasa's on every
 prefix of a conversation with every kind of event. Folds are kept for the most recent
-conversations, at most 256 and 50,000 states.
+conversations, at most 256 and 50,000 states (a conversation longer than that alone is folded
+anew each time).
 
 A caller that reads only the last states (a featurizer with a max history, RulePolicy whose
 rules are at most a few states long: pos_assistant/state_tail.py) can ask for only those with
@@ -26,7 +27,6 @@ from __future__ import annotations
 import itertools
 import json
 import operator
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -39,6 +39,7 @@ from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ACTION_NAME, INTENT, TEXT
 
+from pos_assistant.bounded_lru import BoundedLRU
 from pos_assistant.tracker_copy import clone_tracker
 
 MAX_CONVERSATIONS = 256
@@ -93,41 +94,15 @@ class _Folds:
     after_loops: list[_Fold] = field(default_factory=list)
 
 
-class _KeptFolds(OrderedDict[tuple, _Folds]):
-    """The folds by conversation and parameters, counting the states they keep.
-
-    The count is kept up to date as entries come and go (a fold grows only while it is out of
-    the map): summing it over every conversation on every prediction cost a few per cent of a
-    busy server's time.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.states = 0
-
-    def __setitem__(self, key: tuple, folds: _Folds) -> None:
-        self.pop(key, None)
-        super().__setitem__(key, folds)
-        self.states += len(folds.latest.states)
-
-    def pop(self, key: tuple, default: Any = None) -> Any:
-        folds = super().pop(key, None)
-        if folds is None:
-            return default
-        self.states -= len(folds.latest.states)
-        return folds
-
-    def popitem(self, last: bool = True) -> tuple[tuple, _Folds]:
-        key, folds = super().popitem(last=last)
-        self.states -= len(folds.latest.states)
-        return key, folds
-
-    def clear(self) -> None:
-        super().clear()
-        self.states = 0
+def kept_folds(max_states: int = MAX_STATES) -> BoundedLRU[tuple, _Folds]:
+    """Folds by conversation and parameters, most recently used last. A fold is taken out while
+    it is continued, so its size is current when it is put back."""
+    return BoundedLRU(
+        max_states, lambda folds: len(folds.latest.states), max_entries=MAX_CONVERSATIONS
+    )
 
 
-_folds = _KeptFolds()
+_folds = kept_folds()
 
 
 @dataclass(frozen=True)
@@ -246,7 +221,7 @@ def states_for_tracker_history(
         ignore_rule_only_turns,
         json.dumps(rule_only_data, sort_keys=True, default=str),
     )
-    folds = _folds.pop(key, None)
+    folds = _folds.pop(key)
     fold = _continuable(folds, applied, tracker)
     stored_end = _stored_end(tracker, applied)
     stored: _Fold | None = folds.stored if folds else None
@@ -276,9 +251,7 @@ def states_for_tracker_history(
     _step(domain, last, False, *params, last.states)
     final = last.states[len(fold.states[-1:]) :]  # the state it added, if any
     states = fold.states
-    _folds[key] = _Folds(fold, stored, after_loops)
-    while len(_folds) > MAX_CONVERSATIONS or (len(_folds) > 1 and _folds.states > MAX_STATES):
-        _folds.popitem(last=False)
+    _folds.put(key, _Folds(fold, stored, after_loops))
     handed = states[_tail_start(states, final, _wanted_tail.get()) :] + final
     if not handed:
         return []

@@ -118,3 +118,13 @@ def test_the_size_function_is_the_callers() -> None:
     assert lru.total == 4
     lru.put(2, {"z": [0, 0]})  # 6 > 5: key 1, of size 4, goes
     assert lru.peek(1) is None and lru.total == 2 and len(lru) == 1
+
+
+def test_with_max_entries_the_oldest_go_once_there_are_more_and_keys_iterate_oldest_first() -> None:
+    lru: BoundedLRU[str, list[int]] = BoundedLRU(100, len, max_entries=3)
+    for key in "abcd":
+        lru.put(key, [0])
+    assert list(lru) == ["b", "c", "d"] and lru.total == 3
+    lru.get("b")
+    lru.put("e", [0])
+    assert list(lru) == ["d", "b", "e"]

@@ -10,7 +10,6 @@ import pytest
 from cryptography.fernet import Fernet
 from rasa.core.featurizers.single_state_featurizer import SingleStateFeaturizer
 from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
-from rasa.core.training import load_data
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -18,7 +17,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from pos_assistant import past_states
 from pos_assistant.tracker_store import MaskingSQLTrackerStore
 from tests.e2e.stack import PROJECT_ROOT
-from tests.unit.tracker_states import turns
+from tests.unit.tracker_states import stories_one_after_another, turns
 
 KEY = Fernet.generate_key().decode()
 RULE_ONLY = {"slots": ["human_offered"], "active_loops": ["unordered_device_form"]}
@@ -100,22 +99,28 @@ def test_install_routes_rasa_through_the_fold(domain: Domain) -> None:
     assert any(key[1] == "rest:i" for key in past_states._folds)
 
 
+@pytest.fixture
+def steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry for every pass of the fold's loop body (`_step`) from now on."""
+    counted: list[int] = []
+    original_step = past_states._step
+
+    def counting_step(*args, **kwargs) -> None:
+        counted.append(1)
+        original_step(*args, **kwargs)
+
+    monkeypatch.setattr(past_states, "_step", counting_step)
+    return counted
+
+
 def test_turns_read_from_the_tracker_store_continue_the_fold(
-    domain: Domain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    domain: Domain, tmp_path: Path, steps: list[int]
 ) -> None:
     # Each turn's new events come back from the database as new objects next turn: the fold
     # continues from the end of the events that were stored, not from the start.
     store = MaskingSQLTrackerStore(
         domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"), encryption_key=KEY
     )
-    steps: list[int] = []
-    original_step = past_states._step
-
-    def counting_step(*args, **kwargs) -> None:
-        steps.append(1)
-        original_step(*args, **kwargs)
-
-    monkeypatch.setattr(past_states, "_step", counting_step)
     first, *rest = turns()
     conversation = [first] + rest * 3
     for number, turn in enumerate(conversation):
@@ -139,38 +144,22 @@ def test_the_kept_folds_are_bounded_by_states(
 ) -> None:
     events = _long_conversation()
     one = len(_rasa(domain, DialogueStateTracker.from_events("x", events, domain.slots)))
-    monkeypatch.setattr(past_states, "MAX_STATES", 2 * one + one // 2)  # room for two
-    past_states._folds.clear()
+    monkeypatch.setattr(past_states, "_folds", past_states.kept_folds(2 * one + one // 2))
     for number in range(5):
         tracker = DialogueStateTracker.from_events(f"rest:m{number}", events, domain.slots)
         past_states.states_for_tracker_history(domain, tracker)
     assert [key[1] for key in past_states._folds] == ["rest:m3", "rest:m4"]
 
 
-def _stories_one_after_another(domain: Domain) -> list:
-    """Every training and test story in one conversation: forms filled, interrupted, ended."""
-    trackers = load_data(str(PROJECT_ROOT / "data" / "stories"), domain, augmentation_factor=0)
-    trackers += load_data(str(PROJECT_ROOT / "tests" / "stories"), domain, augmentation_factor=0)
-    return [event for tracker in trackers for event in tracker.events]
-
-
 @pytest.mark.parametrize("parameters", PARAMETERS)
 def test_turns_inside_forms_continue_the_fold_and_equal_rasas(
-    domain: Domain, parameters: dict, monkeypatch: pytest.MonkeyPatch
+    domain: Domain, parameters: dict, steps: list[int]
 ) -> None:
     # Each form execution takes the turn since the previous one out of the applied events:
     # the fold continues from just after that execution, not from the start of the session.
-    steps: list[int] = []
-    original_step = past_states._step
-
-    def counting_step(*args, **kwargs) -> None:
-        steps.append(1)
-        original_step(*args, **kwargs)
-
-    monkeypatch.setattr(past_states, "_step", counting_step)
     tracker = DialogueStateTracker("rest:forms", domain.slots)
     most = predictions = 0
-    for event in _stories_one_after_another(domain):
+    for event in stories_one_after_another(domain):
         tracker.update(event)
         if isinstance(event, ActionExecuted):
             steps.clear()

@@ -11,7 +11,6 @@ from rasa.core.agent import Agent
 from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
 from rasa.core.policies.memoization import MemoizationPolicy
 from rasa.core.policies.rule_policy import RulePolicy
-from rasa.core.training import load_data
 from rasa.shared.core.constants import ACTION_UNLIKELY_INTENT_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
@@ -21,7 +20,7 @@ import pos_assistant.rasa_patches as patches
 from pos_assistant import past_states, rule_lookup, state_tail
 from tests.e2e.stack import PROJECT_ROOT, model_under_test
 from tests.unit.test_rule_lookup import _conversation_states, _rule_from
-from tests.unit.tracker_states import all_events
+from tests.unit.tracker_states import all_events, stories_one_after_another
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +39,6 @@ def _policy(agent: Agent, kind: type) -> RulePolicy | MemoizationPolicy:
     return next(node._component for node in nodes.values() if type(node._component) is kind)
 
 
-def _one_long_conversation(domain: Domain) -> list:
-    """Every training and test story one after another: about 400 predictions, most by rules."""
-    trackers = load_data(str(PROJECT_ROOT / "data" / "stories"), domain, augmentation_factor=0)
-    trackers += load_data(str(PROJECT_ROOT / "tests" / "stories"), domain, augmentation_factor=0)
-    return [event for tracker in trackers for event in tracker.events]
-
-
 def test_predictions_from_the_last_states_are_rasas_over_a_long_conversation(
     agent: Agent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -56,7 +48,7 @@ def test_predictions_from_the_last_states_are_rasas_over_a_long_conversation(
     rule_only_data = rule._get_rule_only_data()
     tracker = DialogueStateTracker("rest:tail", domain.slots)
     predictions = 0
-    for event in _one_long_conversation(domain):
+    for event in stories_one_after_another(domain):
         if isinstance(event, ActionExecuted):
             ours = [
                 policy.predict_action_probabilities(tracker, domain, rule_only_data)
@@ -85,7 +77,7 @@ def test_predictions_from_the_last_states_are_rasas_over_a_long_conversation(
 def test_the_policies_are_handed_only_their_tail(agent: Agent) -> None:
     domain = agent.domain
     rule = _policy(agent, RulePolicy)
-    events = _one_long_conversation(domain)
+    events = stories_one_after_another(domain)
     tracker = DialogueStateTracker.from_events("rest:short", events, domain.slots)
     memoization = _policy(agent, MemoizationPolicy)
     assert len(memoization._prediction_states(tracker, domain)) == 5

@@ -10,6 +10,7 @@ import dataclasses
 import json
 from typing import Any
 
+from rasa.core.training import load_data
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -28,6 +29,8 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+from tests.paths import PROJECT_ROOT
 
 
 def _user(text: str, intent: str) -> UserUttered:
@@ -121,3 +124,11 @@ def full_state(tracker: DialogueStateTracker, domain: Domain) -> dict[str, Any]:
         "rule_past_states": tracker.past_states(domain, ignore_rule_only_turns=True),
         "applied_events": [event.as_dict() for event in tracker.applied_events()],
     }
+
+
+def stories_one_after_another(domain: Domain) -> list[Event]:
+    """Every training and test story in one conversation (about 400 predictions, most by rules;
+    forms filled, interrupted and ended)."""
+    trackers = load_data(str(PROJECT_ROOT / "data" / "stories"), domain, augmentation_factor=0)
+    trackers += load_data(str(PROJECT_ROOT / "tests" / "stories"), domain, augmentation_factor=0)
+    return [event for tracker in trackers for event in tracker.events]
