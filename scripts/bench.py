@@ -674,11 +674,11 @@ COST_NOTES = [
     " | past_states.py, tracker_copy.py | one 400-turn conversation, Rasa CPU per message at"
     " turns 340–400: 47.5 → 30.3 ms, against 29.5 ms at turns 1–60 (2026-12-03) |",
     "",
-    "Long conversations: `PYTHONPATH=$PWD .venv/bin/python scripts/bench_long.py --rounds 9`"
-    " (one REST user, 110 turns, p50 and CPU of turns 1–10 against 100–110, a new sender each"
-    " round) is the steadier check: the row in the table above is one round, and ten turns"
-    " are few (on 2026-12-03 the same script's rounds ranged from −21 % to +16 %, median"
-    " +6.0 %). `--turns 400 --window 60` compares the first and last 60 turns of a 400-turn"
+    "Long conversations: the growth row above is the median of five rounds, since ten turns"
+    " are few. `PYTHONPATH=$PWD .venv/bin/python scripts/bench_long.py --rounds 9` (one REST"
+    " user, 110 turns, p50 and CPU of turns 1–10 against 100–110, a new sender each round)"
+    " runs more of them (on 2026-12-03 the same script's rounds ranged from −21 % to +16 %,"
+    " median +6.0 %). `--turns 400 --window 60` compares the first and last 60 turns of a 400-turn"
     " conversation: Rasa CPU per message 32.2 → 32.5 ms, turn p50 39.6 → 34.6 ms"
     " (2026-12-03 12:00).",
     "",
