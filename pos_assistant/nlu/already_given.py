@@ -8,7 +8,8 @@ clause by clause:
   loss ("被骗了", "钱被转走") is GIVEN, unless a negation comes before it in the same clause
   ("还没报", "没给", "差点就告诉他了", "险些上当");
 - a request by the caller ("让我把验证码报给他", "要我的卡号") is ONLY_ASKED: it does not say
-  whether the user complied, so the assistant asks;
+  whether the user complied, so the assistant asks; unless the verb is marked done ("他还让我转了
+  2000", "让我把钱转过去了");
 - "不记得", "不确定", "好像" … make the message UNCLEAR unless another clause clearly says GIVEN.
 
 One GIVEN clause decides the message (safety first: "没转账，但是验证码告诉他了" is GIVEN).
@@ -45,6 +46,9 @@ _GIVING_VERB = re.compile(
 # A completion sign right after the verb ("报了", "告诉他了", "转过去") or just before it.
 _DONE_AFTER = re.compile(r"^[^了过]{0,12}[了过]|^[^了过]{0,3}(?:完|好|上)")
 _DONE_BEFORE = re.compile(r"(?:已经|已|都|全)[^，。]{0,4}$")
+# After the caller's request ("让我…") only a completion on the verb or at the clause's end counts:
+# "让我报给他" is a request, "让我转了2000" and "让我把钱转过去了" are done.
+_DONE_ON_REQUEST = re.compile(r"^[了过]|了$")
 # Screen sharing still running, or money lost: given without any verb above.
 _SHARING_ON = re.compile(r"共享[^，。]{0,3}(?:开着|开了|打开|中)|(?:开了|开着|正在)(?:屏幕)?共享")
 _LOSS = re.compile(r"被骗|上当|受骗|钱没了|被转走|转走了|被扣|扣了[^，。]{0,3}钱|骗走|损失了")
@@ -105,7 +109,8 @@ def _read_verb(clause: str, verb: re.Match[str]) -> AlreadyGiven | None:
     if _NEGATION.search(before):
         return AlreadyGiven.NOT_GIVEN
     if _REQUEST.search(before):
-        return AlreadyGiven.ONLY_ASKED
+        # "他还让我转了2000": 了 right on the verb, or closing the clause, says it was done.
+        return AlreadyGiven.GIVEN if _DONE_ON_REQUEST.search(after) else AlreadyGiven.ONLY_ASKED
     if _DONE_AFTER.search(after) or _DONE_BEFORE.search(before):
         return AlreadyGiven.GIVEN
     return None

@@ -29,6 +29,10 @@ G, N, A, U = (
         ("险些被骗", N),
         ("我没给验证码，已经报了警", N),  # reporting to the police is not giving anything
         ("让我把验证码报给他", A),
+        ("他还让我转了2000", G),  # a request, but 了 on the verb says it was done
+        ("他让我把钱转过去了", G),
+        ("他让我下载了一个App", G),
+        ("他让我转2000过去", A),
         ("他要我的卡号", A),
         ("有人自称pos售后给我打电话", U),  # "给我" is the caller's doing
         ("pos售后说我的机器违规了", U),
