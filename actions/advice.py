@@ -31,6 +31,7 @@ from actions.tracker_reading import (
     ADVISED_SLOT,
     SITUATION_SLOT,
     VICTIM_QUESTION_SLOT,
+    events_of,
     latest_intent,
     latest_text,
 )
@@ -96,16 +97,37 @@ class AdviseSituationAction(Action, ABC):
             # with one, 110 and the card freeze still come first.
             answer = CollectingDispatcher()
             if answer_follow_up(answer, tracker):
-                if victim_steps:
-                    dispatcher.utter_message(response=victim_reminder_response(tracker))
+                reminder = victim_reminder_response(tracker) if victim_steps else None
+                if reminder:
+                    dispatcher.utter_message(response=reminder)
                 dispatcher.messages.extend(answer.messages)
                 return events
             if not victim_steps:
                 dispatcher.utter_message(response=SENT_BEFORE_RESPONSE, title=situation.title)
                 return events
         core = not scam_warning_in_this_reply(tracker)
-        send(dispatcher, render_situation(situation, answers, knowledge.common, include_core=core))
-        return [*events, SlotSet(ADVISED_SLOT, [*advised, key])]
+        rendered = render_situation(situation, answers, knowledge.common, include_core=core)
+        if key not in advised:
+            events.append(SlotSet(ADVISED_SLOT, [*advised, key]))
+        if victim_steps and steps_already_shown(tracker, rendered):
+            # "我已经把验证码告诉他了" right after the same steps (they hold 110 for everyone):
+            # the reminder that names what to do first, not the same wall of text again.
+            reminder = victim_reminder_response(tracker)
+            if reminder:
+                dispatcher.utter_message(response=reminder)
+            else:
+                dispatcher.utter_message(response=SENT_BEFORE_RESPONSE, title=situation.title)
+            return events
+        send(dispatcher, rendered)
+        return events
+
+
+def steps_already_shown(tracker: Tracker, rendered: list[RenderedMessage]) -> bool:
+    """Whether the steps bubble of `rendered` was sent before in this conversation."""
+    steps = rendered[0].text if rendered else None
+    return steps is not None and any(
+        event.get("text") == steps for event in events_of(tracker, "bot")
+    )
 
 
 def _class_name(prefix: str, code: str) -> str:

@@ -93,7 +93,9 @@ class ActionValidateSlotMappings(Action):
         for response in corrected_fact_responses(tracker, events):
             dispatcher.utter_message(response=response)
         if not waiting and needs_victim_reminder(tracker, events):
-            dispatcher.utter_message(response=victim_reminder_response(tracker))
+            reminder = victim_reminder_response(tracker, events)
+            if reminder:
+                dispatcher.utter_message(response=reminder)
         if not tracker.is_paused():
             events += second_question_events(tracker)
         return events
@@ -135,11 +137,18 @@ _NO_VICTIM_REMINDER_INTENTS = {"thank", "goodbye", "greet"}
 
 def needs_victim_reminder(tracker: Tracker, events: list[EventType]) -> bool:
     """A remembered victim gets 110 and the freeze first, unless this answer has them anyway."""
-    if events_set(events, VICTIM_SLOT):
-        return False  # learnt from this very message: the scam advice that follows has the steps
-    if as_bool(tracker.get_slot(VICTIM_SLOT)) is not True or tracker.is_paused():
+    learnt_now = any(
+        event.get("name") == VICTIM_SLOT and event.get("value") is True for event in events
+    )
+    if events_set(events, VICTIM_SLOT) and not learnt_now:
+        return False  # the user has just taken it back
+    victim = learnt_now or as_bool(tracker.get_slot(VICTIM_SLOT)) is True
+    if not victim or tracker.is_paused():
         return False
+    if learnt_now and scam_guard_fired(tracker):
+        return False  # the safety notice on this very message has the steps
     scam = situations().scam
     intent = latest_intent(tracker)
+    # The scam advice (the scam intent, or its form asking) has the steps itself.
     quiet = intent in _NO_VICTIM_REMINDER_INTENTS or intent == scam.intent
     return not quiet and tracker.active_loop_name != scam.form

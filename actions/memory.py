@@ -10,11 +10,14 @@ never ask again. They are filled by action_validate_slot_mappings after every us
 - known_victim: True once the user said, in a scam story, that a code, card number or money was
   given. It is never cleared by anything but the user's explicit correction ("不对，我没给验证码"),
   so every later answer keeps 110 and freezing the card first.
+- known_police_reported / known_card_frozen: the first steps the user says they have taken ("已经
+  报警了", "卡也冻结了"), or not ("还没报警"): the victim reminder then names only the ones left.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -45,7 +48,18 @@ AMOUNT_SLOT = "known_deposit_amount"
 VICTIM_SLOT = "known_victim"
 # "不是网上买的，业务员上门办的": only "not online" is certain (online says nothing of the 7 days).
 BOUGHT_ONLINE_SLOT = "known_bought_online"
-MEMORY_SLOTS = (DEPOSIT_SLOT, AMOUNT_SLOT, VICTIM_SLOT, BOUGHT_ONLINE_SLOT)
+POLICE_SLOT = "known_police_reported"
+CARD_FROZEN_SLOT = "known_card_frozen"
+# The victim steps a user can say they took, by their key in data/memory.yml's victim_steps_done.
+STEP_SLOTS = {"police": POLICE_SLOT, "card_frozen": CARD_FROZEN_SLOT}
+MEMORY_SLOTS = (
+    DEPOSIT_SLOT,
+    AMOUNT_SLOT,
+    VICTIM_SLOT,
+    BOUGHT_ONLINE_SLOT,
+    POLICE_SLOT,
+    CARD_FROZEN_SLOT,
+)
 # Which remembered fact answers which advice question.
 QUESTION_MEMORY = {
     "deposit_paid": DEPOSIT_SLOT,
@@ -54,6 +68,7 @@ QUESTION_MEMORY = {
     "bought_online_within_7_days": BOUGHT_ONLINE_SLOT,
 }
 _SPACES = re.compile(r"\s+")
+_CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;、~～…]+")
 
 
 @lru_cache(maxsize=1)
@@ -105,6 +120,22 @@ def read_not_online(text: str) -> bool:
     return bool(_contains_any(text.lower(), _phrases()["bought_online"]["when_no"]))
 
 
+def read_step_done(text: str, step: str) -> bool | None:
+    """True/False when the message says the victim step `step` ("police", "card_frozen") was / was
+    not taken by the user, else None. Clauses telling of someone else's claim are skipped."""
+    table = _phrases()["victim_steps_done"]
+    phrases = table[step]
+    said = None
+    for clause in _CLAUSE_BREAK.split(text.lower()):
+        if not clause or _contains_any(clause, table["others_doing"]):
+            continue
+        if _contains_any(clause, phrases["when_no"]):
+            return False  # "not yet" anywhere wins: safety first
+        if _contains_any(clause, phrases["when_yes"]):
+            said = True
+    return said
+
+
 def is_correction(text: str) -> bool:
     return bool(_contains_any(text.lower(), _phrases()["correction_markers"]))
 
@@ -139,6 +170,10 @@ def remember_facts(tracker: Tracker) -> list[EventType]:
         )
         if deposit is True and amount:
             events.append(SlotSet(AMOUNT_SLOT, str(amount)))
+        for step, slot in STEP_SLOTS.items():
+            done = read_step_done(text, step)
+            if done is not None and done != as_bool(tracker.get_slot(slot)):
+                events.append(SlotSet(slot, done))
         reading = read_already_given(text)
         if victim is True:
             if is_correction(text) and reading is AlreadyGiven.NOT_GIVEN:
@@ -187,13 +222,43 @@ def is_victim(tracker: Tracker) -> bool:
 VICTIM_REMINDER_RESPONSE = "utter_victim_reminder"
 # After the first reminder: the same two steps first, without the "您说过…" introduction again.
 VICTIM_REMINDER_AGAIN_RESPONSE = "utter_victim_reminder_again"
+# The steps the user has said they took, and the reminder that names only the rest.
+STEPS_DONE_RESPONSES = {
+    frozenset({"police"}): "utter_victim_reminder_police_done",
+    frozenset({"card_frozen"}): "utter_victim_reminder_card_done",
+    frozenset(STEP_SLOTS): "utter_victim_reminder_steps_done",
+}
 
 
-def victim_reminder_response(tracker: Tracker) -> str:
-    """The full reminder the first time, the short one after it."""
-    reminded = any(
-        (event.get("metadata") or {}).get("utter_action")
-        in (VICTIM_REMINDER_RESPONSE, VICTIM_REMINDER_AGAIN_RESPONSE)
+def steps_taken(tracker: Tracker, events: Sequence[EventType] = ()) -> frozenset[str]:
+    """The victim steps the user said they took, this message's `events` included."""
+    taken: set[str] = set()
+    for step, slot in STEP_SLOTS.items():
+        value = tracker.get_slot(slot)
+        for event in events:
+            if event.get("name") == slot:
+                value = event.get("value")
+        if as_bool(value) is True:
+            taken.add(step)
+    return frozenset(taken)
+
+
+def _sent_before(tracker: Tracker, responses: tuple[str, ...]) -> bool:
+    return any(
+        (event.get("metadata") or {}).get("utter_action") in responses
         for event in events_of(tracker, "bot")
     )
+
+
+def victim_reminder_response(tracker: Tracker, events: Sequence[EventType] = ()) -> str | None:
+    """The full reminder the first time, the short one after it; once the user says they called
+    110 or froze the card, the one naming the steps left. None once every step is taken and
+    that was said: the rest (uninstall, change passwords, keep records) is not repeated forever."""
+    taken = steps_taken(tracker, events)
+    if taken:
+        response = STEPS_DONE_RESPONSES[taken]
+        if taken == frozenset(STEP_SLOTS) and _sent_before(tracker, (response,)):
+            return None
+        return response
+    reminded = _sent_before(tracker, (VICTIM_REMINDER_RESPONSE, VICTIM_REMINDER_AGAIN_RESPONSE))
     return VICTIM_REMINDER_AGAIN_RESPONSE if reminded else VICTIM_REMINDER_RESPONSE

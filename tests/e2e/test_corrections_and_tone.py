@@ -83,13 +83,24 @@ def test_rest_a_victim_keeps_110_first_without_the_same_introduction_each_time(
 ) -> None:
     first = rasa_stack.texts(sender, "有人冒充POS售后，我把验证码给他了，卡里少了两千")
     assert "立即打110报警" in first, first
-    replies = [
-        rasa_stack.texts(sender, text) for text in ("报警了 下一步呢", "银行那边还要我做什么")
-    ]
+    replies = [rasa_stack.texts(sender, text) for text in ("下一步呢", "银行那边还要我做什么")]
     for reply in replies:
         assert "110" in reply and "冻结银行卡" in reply, reply
     introductions = sum("您说过已经把验证码" in reply for reply in replies)
     assert introductions <= 1, replies
+
+
+def test_rest_a_victim_who_called_110_is_told_only_the_steps_left(
+    rasa_stack: RasaStack, sender: str
+) -> None:
+    rasa_stack.texts(sender, "有人冒充POS售后，我把验证码给他了，卡里少了两千")
+    police = rasa_stack.texts(sender, "报警了 下一步呢")
+    assert "您已经报了警" in police and "冻结银行卡" in police, police
+    assert "马上打110报警" not in police, police
+    both = rasa_stack.texts(sender, "卡也冻结了")
+    assert "做得对" in both and "打银行卡背面" not in both, both
+    later = rasa_stack.texts(sender, "还要做什么")
+    assert "【先做这几件事】" not in later and "修改银行卡和支付密码" in later, later
 
 
 # --- emotion, dialect, a family member's device ----------------------------------------------

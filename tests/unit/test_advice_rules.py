@@ -85,10 +85,16 @@ def joined(messages: list[RenderedMessage]) -> str:
 
 def victim_order_problem(text: str) -> str | None:
     """Why `text` gives the victim steps in an unsafe order (None when fine or not given)."""
+    # "您已经报了警。" / "您已经冻结了银行卡。": steps the user took, not instructions; the reminder
+    # then names only the steps left, in the same order.
+    taken = "".join(re.findall(r"您已经([^。]*)。", text))
+    text = re.sub(r"您已经[^。]*。", "", text)
     if "冻结" not in text:
         return None
     freeze = text.index("冻结")
     police = text.rfind("110", 0, freeze)
+    if police == -1 and "报了警" in taken:
+        police = freeze
     if police == -1:
         return "110 must come before freezing the card"
     for first in ("共享", "卸载"):

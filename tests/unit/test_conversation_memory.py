@@ -13,7 +13,12 @@ from actions.advice import ActionResetAdviceAnswers, advise_action
 from actions.advice_forms import situation_form
 from actions.conversation import ActionAcknowledgeYesNo, ActionOutOfScope
 from actions.every_message import ActionValidateSlotMappings
-from actions.memory import read_deposit, remember_facts, victim_reminder_response
+from actions.memory import (
+    read_deposit,
+    read_step_done,
+    remember_facts,
+    victim_reminder_response,
+)
 from actions.tone import needs_word_for_anger
 from tests.unit.test_advice_actions import DOMAIN
 from tests.unit.trackers import build_tracker, parse_data, user_event
@@ -178,6 +183,25 @@ async def test_the_same_article_is_not_sent_twice() -> None:
     assert len(asked.messages) == 2 and asked.messages[1]["text"].startswith("接下来")
 
 
+async def test_a_victim_who_just_read_the_same_steps_gets_the_reminder_not_the_wall() -> None:
+    action = advise_action("suspicious_call")
+    shown = CollectingDispatcher()
+    await action.run(shown, tracker("", slots={"secret_already_given": True}), DOMAIN)
+    steps = shown.messages[0]["text"]
+    # The same steps went out a turn ago (for the question not yet answered); now "我已经把验证码
+    # 告诉他了" answers it: the reminder, not the same bubbles again.
+    told = build_tracker(
+        "我已经把验证码告诉他了",
+        slots={"secret_already_given": True},
+        message=parse_data("我已经把验证码告诉他了", "report_suspicious_call", confidence=0.9),
+        events=[{"event": "bot", "text": steps}],
+    )
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, told, DOMAIN)
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_victim_reminder"]
+    assert len(slot_values(events)["advised_answers"]) == 1  # the answers are now advised
+
+
 async def test_the_same_situation_told_again_keeps_its_answers() -> None:
     slots = {
         "situation": "no_activation_refund",
@@ -328,3 +352,77 @@ async def test_a_situation_read_unsurely_as_a_no_starts_its_questions(
     followed = [e["name"] for e in events if e.get("event") == "followup"]
     assert followed == ([form] if form else [])
     assert bool(dispatcher.messages) is (form is None)
+
+
+@pytest.mark.parametrize(
+    ("text", "police", "card_frozen"),
+    [
+        ("已经报警了", True, None),
+        ("报完警了，卡也冻结了", True, True),
+        ("我打了110，银行卡已经挂失", True, True),
+        ("我要报警了", False, None),  # about to: not done
+        ("还没报警，卡冻结了", False, True),
+        ("要不要报警？", False, None),
+        ("他说我的卡已经冻结了，要交解冻费", None, None),  # the caller's claim, not the user's step
+        ("我的卡被冻结了", None, None),
+        ("卡冻结不了怎么办", None, False),
+        ("I called the police and the card is frozen", True, True),
+        ("挂了，现在打110，然后呢", None, None),
+    ],
+)
+def test_the_victim_steps_taken_are_read(
+    text: str, police: bool | None, card_frozen: bool | None
+) -> None:
+    assert read_step_done(text, "police") is police
+    assert read_step_done(text, "card_frozen") is card_frozen
+
+
+def _victim_turn(text: str, bot_responses: tuple[str, ...] = (), **slots: Any) -> Tracker:
+    sent = [
+        {"event": "bot", "text": "…", "metadata": {"utter_action": name}} for name in bot_responses
+    ]
+    return build_tracker(
+        text,
+        slots={"known_victim": True, **slots},
+        events=[*sent, user_event(text, parse_data(text, "inform"))],
+    )
+
+
+async def reminders_for(turn: Tracker) -> list[str]:
+    dispatcher = CollectingDispatcher()
+    await ActionValidateSlotMappings().run(dispatcher, turn, DOMAIN)
+    return [m["response"] for m in dispatcher.messages if "reminder" in m.get("response", "")]
+
+
+async def test_a_victim_who_called_110_is_not_told_to_call_110() -> None:
+    after_police = await reminders_for(_victim_turn("已经报警了", ("utter_victim_reminder",)))
+    assert after_police == ["utter_victim_reminder_police_done"]
+    text = DOMAIN["responses"]["utter_victim_reminder_police_done"][0]["text"]
+    assert "110" not in text and "冻结银行卡" in text and "屏幕共享" in text
+    after_card = await reminders_for(
+        _victim_turn("卡也冻结了", known_police_reported=True, known_card_frozen=None)
+    )
+    assert after_card == ["utter_victim_reminder_steps_done"]
+    card_only = DOMAIN["responses"]["utter_victim_reminder_card_done"][0]["text"]
+    assert "110" in card_only and "冻结银行卡" not in card_only
+
+
+async def test_once_both_steps_are_taken_and_acknowledged_the_reminder_stops() -> None:
+    done = {"known_police_reported": True, "known_card_frozen": True}
+    acknowledged = _victim_turn("还要做什么", ("utter_victim_reminder_steps_done",), **done)
+    assert await reminders_for(acknowledged) == []
+    # "不对，还没报警": the police step is back in the reminder.
+    taken_back = _victim_turn("不对，还没报警", ("utter_victim_reminder_steps_done",), **done)
+    assert await reminders_for(taken_back) == ["utter_victim_reminder_card_done"]
+
+
+async def test_a_victim_learnt_from_a_message_no_scam_advice_answers_gets_the_steps() -> None:
+    # "他还让我转了2000" inside the scam story, read as case info: no advice follows it, so the
+    # reminder with 110 and the freeze comes first.
+    turn = tracker("他还让我转了2000", intent="inform", slots={"situation": "suspicious_call"})
+    assert await reminders_for(turn) == ["utter_victim_reminder"]
+    # With the safety notice on the same message, that notice has the steps.
+    guarded = tracker(
+        "他还让我转了2000", intent="inform", slots={"situation": "suspicious_call"}, guard=True
+    )
+    assert await reminders_for(guarded) == []

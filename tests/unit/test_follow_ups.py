@@ -53,6 +53,9 @@ async def reply(action: Any, text: str, intent: str = "ask_follow_up", **slots: 
         ("报完警了", "what_next"),
         ("现在怎么办", "what_next"),
         ("商家不理我该怎么办", "seller_ignores"),  # the more specific topic comes first
+        ("他还让我转了2000", "money_sent"),
+        ("I transferred 500 to him", "money_sent"),
+        ("转了钱 现在怎么办", "money_sent"),  # the money first: it says what to keep
         ("今天天气怎么样", None),
     ],
 )
@@ -195,3 +198,11 @@ def test_the_loader_refuses_an_unofficial_number_in_a_follow_up(tmp_path: Path) 
 
 def test_money_already_sent_to_the_caller_is_a_scam() -> None:
     assert scam_topics("对方说要付钱才能退，我已经转了500给他") == ["money_sent_to_caller"]
+
+
+async def test_money_sent_outside_the_scam_story_has_110_and_inside_it_keeps_the_records() -> None:
+    # Inside the scam story the victim reminder (110, the freeze) comes just before this answer.
+    scam = await reply(ActionAnswerFollowUp(), "他还让我转了2000", situation="suspicious_call")
+    assert "转账记录" in scam[0]["text"] and "不要再给对方转" in scam[0]["text"]
+    general = await reply(ActionAnswerFollowUp(), "我转了300给业务员")
+    assert "110" in general[0]["text"] and "冻结银行卡" in general[0]["text"]
