@@ -328,6 +328,10 @@ def test_the_victim_reminder_is_not_the_same_line_every_time() -> None:
 def test_an_angry_message_that_asks_something_gets_a_word_first() -> None:
     assert needs_word_for_anger(build_tracker("你们这什么破助手！！押金到底退不退"))
     assert not needs_word_for_anger(build_tracker("押金怎么退"))
+    assert needs_word_for_anger(build_tracker("我靠 你们这破pos机押金299到现在都不退 是不是骗钱啊"))
+    assert needs_word_for_anger(build_tracker("你们就是骗子 我要投诉"))
+    # A victim telling of the scammer is not angry at us: no apology for "那个骗子".
+    assert not needs_word_for_anger(build_tracker("那个骗子又发短信让我点链接"))
     assert not needs_word_for_anger(build_tracker("😡😡😡"))  # no words: its own gentle question
     frustrated = parse_data("破助手 听不懂人话", "request_human", frustration_detected=True)
     assert not needs_word_for_anger(build_tracker("破助手 听不懂人话", message=frustrated))

@@ -53,6 +53,7 @@ async def reply(action: Any, text: str, intent: str = "ask_follow_up", **slots: 
         ("报完警了", "what_next"),
         ("现在怎么办", "what_next"),
         ("商家不理我该怎么办", "seller_ignores"),  # the more specific topic comes first
+        ("还没报警 我有点怕", "afraid_to_report"),
         ("他还让我转了2000", "money_sent"),
         ("I transferred 500 to him", "money_sent"),
         ("转了钱 现在怎么办", "money_sent"),  # the money first: it says what to keep
