@@ -22,6 +22,7 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions.case_form_bends import category_named_in_request, situation_interrupted_by_case_form
 from actions.summary_corrections import corrections_at_confirmation
+from actions.tone import angry_emoji, no_words
 from actions.tracker_reading import (
     CASE_NUMBER_SLOT,
     EXTRA_SLOTS,
@@ -50,6 +51,8 @@ from pos_assistant.situations import situations
 logger = logging.getLogger(__name__)
 
 MAX_MISSES_BEFORE_HELP = 2
+NO_WORDS_RESPONSE = "utter_case_form_no_words"
+NO_WORDS_ANGRY_RESPONSE = "utter_case_form_no_words_angry"
 DIGRESSION_INTENTS = frozenset({"cancel", "request_human", "check_case_status", "open_case"})
 
 
@@ -97,6 +100,15 @@ class CaseFormValidation(FormValidationAction, ABC):
         example_response: str,
         skippable: bool,
     ) -> dict[str, Any]:
+        text = latest_text(tracker)
+        if no_words(text):
+            # "😭😭" is a feeling, not a wrong answer: a word for it, the question again (the
+            # form asks it), and no miss counted towards the way out; anger is offered a person.
+            angry = angry_emoji(text)
+            dispatcher.utter_message(
+                response=NO_WORDS_ANGRY_RESPONSE if angry else NO_WORDS_RESPONSE
+            )
+            return {slot: None}
         misses = dict(tracker.get_slot(MISSES_SLOT) or {})
         misses[slot] = int(misses.get(slot, 0)) + 1
         if misses[slot] >= MAX_MISSES_BEFORE_HELP:

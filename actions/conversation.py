@@ -7,7 +7,6 @@ counter slot, so nothing has to remember to reset a counter.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.fact_corrections import steps_for_corrected_fact
 from actions.knowledge_replies import answered_in_context
 from actions.memory import is_correction, readable
+from actions.tone import angry_emoji, no_words
 from actions.tracker_reading import SITUATION_SLOT, latest_intent, latest_text, previous_turn
 from actions.two_questions import load_table, topic_of
 from pos_assistant.knowledge import KnowledgeError, get_knowledge_base
@@ -38,9 +38,9 @@ FAILURE_ACTIONS = {"action_clarify", "action_out_of_scope"}
 WHAT_HAPPENED_RESPONSE = "utter_ask_what_happened"
 SENT_BEFORE_RESPONSE = "utter_advice_sent_before"
 # Letters or CJK characters: a message without any is emoji or punctuation only ("😭😭", "？？？").
-_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 # Emoji of anger: the gentle question keeps the offer of a person.
-_ANGRY_EMOJI = ("😡", "🤬", "😤", "💢", "👿", "😠")
+
+
 MAX_CLARIFY_OPTIONS = 3
 MIN_CLARIFY_CONFIDENCE = 0.05
 
@@ -78,16 +78,11 @@ def clarification_candidates(tracker: Tracker) -> list[str]:
     return candidates[:MAX_CLARIFY_OPTIONS]
 
 
-def no_words(text: str | None) -> bool:
-    """Emoji or punctuation only (payloads like "/affirm" are not user words either way)."""
-    return bool(text) and not text.startswith("/") and not _WORD_CHAR.search(text)
-
-
 def answer_without_words(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Gently asks what happened; anger (or a second miss in a row) also offers a person."""
     dispatcher.utter_message(response=WHAT_HAPPENED_RESPONSE)
     text = latest_text(tracker)
-    if any(emoji in text for emoji in _ANGRY_EMOJI) or previous_turn_failed(tracker):
+    if angry_emoji(text) or previous_turn_failed(tracker):
         return offer_human(dispatcher)
     return [SlotSet("human_offered", False)]
 

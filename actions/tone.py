@@ -22,6 +22,7 @@ ANGER_RESPONSE = "utter_sorry_for_the_anger"
 FRUSTRATION_FLAG = "frustration_detected"
 # Letters or CJK characters: without them the message is emoji or punctuation alone.
 _WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+_ANGRY_EMOJI = ("😡", "🤬", "😤", "💢", "👿", "😠")
 _SPACES = re.compile(r"\s+")
 
 
@@ -45,3 +46,12 @@ def needs_word_for_anger(tracker: Tracker) -> bool:
         return False  # the handoff answers it, with its own apology
     readable_text = readable(text)
     return bool(_WORD_CHAR.search(readable_text)) and sounds_angry(readable_text)
+
+
+def no_words(text: str | None) -> bool:
+    """Emoji or punctuation only (payloads like "/affirm" are not user words either way)."""
+    return bool(text) and not text.startswith("/") and not _WORD_CHAR.search(text)
+
+
+def angry_emoji(text: str) -> bool:
+    return any(emoji in text for emoji in _ANGRY_EMOJI)

@@ -412,6 +412,28 @@ async def test_a_malformed_case_number_is_reasked_with_an_example(store: CaseSto
     assert responses(dispatcher) == ["utter_case_number_invalid"]
 
 
+async def test_emoji_alone_in_a_form_gets_a_word_and_counts_no_miss(store: CaseStore) -> None:
+    tracker = make_tracker(
+        {"requested_slot": "case_number"},
+        "😭😭",
+        events=[{"event": "slot", "name": "case_number", "value": "😭😭"}],
+        sender="stranger",
+        active_loop="case_lookup_form",
+    )
+    slots, dispatcher = await validate(ValidateCaseLookupForm(), tracker)
+    assert responses(dispatcher) == ["utter_case_form_no_words"]
+    assert slots["case_number"] is None and "case_form_misses" not in slots
+    angry = make_tracker(
+        {"requested_slot": "phone_number"},
+        "😡",
+        events=[{"event": "slot", "name": "phone_number", "value": "😡"}],
+        active_loop="open_case_form",
+    )
+    slots, dispatcher = await validate(ValidateOpenCaseForm(), angry)
+    assert responses(dispatcher) == ["utter_case_form_no_words_angry"]  # a person, or stop
+    assert slots["phone_number"] is None and "case_form_misses" not in slots
+
+
 @pytest.mark.parametrize(
     ("form", "slots", "text", "intent"),
     [
