@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from typing import Any
@@ -51,6 +52,8 @@ from pos_assistant.situations import situations
 logger = logging.getLogger(__name__)
 
 MAX_MISSES_BEFORE_HELP = 2
+# "CS" and what follows it that could be meant as its digits (bounded: linear on any text).
+_CASE_NUMBER_ATTEMPT = re.compile(r"(?<![A-Za-z])[Cc][Ss][\d\s\-]{1,24}")
 NO_WORDS_RESPONSE = "utter_case_form_no_words"
 NO_WORDS_ANGRY_RESPONSE = "utter_case_form_no_words_angry"
 DIGRESSION_INTENTS = frozenset({"cancel", "request_human", "check_case_status", "open_case"})
@@ -267,6 +270,17 @@ class ValidateCaseLookupForm(CaseFormValidation):
         if starting and not tracker.get_slot(CASE_NUMBER_SLOT) and self._asker_has_cases(tracker):
             return []  # the report lists the asker's own cases: no number, no check needed
         return [CASE_NUMBER_SLOT, "case_lookup_last4"]
+
+    async def extract_case_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """ "查一下我的工单 CS123": a number typed in the request itself that the entity extractor
+        did not take (too short, odd spacing) goes to validation, which names the format,
+        instead of a plain "请发一下工单号" that ignores what was typed."""
+        if tracker.get_slot(REQUESTED_SLOT) is not None or tracker.get_slot(CASE_NUMBER_SLOT):
+            return {}
+        attempt = _CASE_NUMBER_ATTEMPT.search(latest_text(tracker) or "")
+        return {CASE_NUMBER_SLOT: attempt.group(0).strip()} if attempt else {}
 
     @staticmethod
     def _asker_has_cases(tracker: Tracker) -> bool:

@@ -412,6 +412,24 @@ async def test_a_malformed_case_number_is_reasked_with_an_example(store: CaseSto
     assert responses(dispatcher) == ["utter_case_number_invalid"]
 
 
+@pytest.mark.parametrize("text", ["查一下我的工单 CS123", "查进度 cs 2611"])
+async def test_a_short_number_in_the_request_itself_gets_the_format(
+    store: CaseStore, text: str
+) -> None:
+    tracker = make_tracker({}, text, "check_case_status", active_loop="case_lookup_form")
+    slots, dispatcher = await validate(ValidateCaseLookupForm(), tracker)
+    assert responses(dispatcher) == ["utter_case_number_invalid"]
+    assert slots["case_number"] is None
+
+
+async def test_a_request_without_a_number_is_simply_asked_for_one(store: CaseStore) -> None:
+    tracker = make_tracker(
+        {}, "查一下我的工单", "check_case_status", active_loop="case_lookup_form"
+    )
+    slots, dispatcher = await validate(ValidateCaseLookupForm(), tracker)
+    assert dispatcher.messages == [] and "case_number" not in slots
+
+
 async def test_emoji_alone_in_a_form_gets_a_word_and_counts_no_miss(store: CaseStore) -> None:
     tracker = make_tracker(
         {"requested_slot": "case_number"},
