@@ -37,10 +37,6 @@ TOPICS_FILE = Path(__file__).resolve().parent.parent / "data" / "topics.yml"
 FAILURE_ACTIONS = {"action_clarify", "action_out_of_scope"}
 WHAT_HAPPENED_RESPONSE = "utter_ask_what_happened"
 SENT_BEFORE_RESPONSE = "utter_advice_sent_before"
-# Letters or CJK characters: a message without any is emoji or punctuation only ("😭😭", "？？？").
-# Emoji of anger: the gentle question keeps the offer of a person.
-
-
 MAX_CLARIFY_OPTIONS = 3
 MIN_CLARIFY_CONFIDENCE = 0.05
 

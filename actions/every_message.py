@@ -33,6 +33,7 @@ from actions.memory import (
     is_victim,
     readable,
     remember_facts,
+    slot_after,
     victim_reminder_response,
 )
 from actions.sensitive_data import NOTICE_RESPONSE, needs_privacy_notice
@@ -137,14 +138,9 @@ _NO_VICTIM_REMINDER_INTENTS = {"thank", "goodbye", "greet"}
 
 def needs_victim_reminder(tracker: Tracker, events: list[EventType]) -> bool:
     """A remembered victim gets 110 and the freeze first, unless this answer has them anyway."""
-    learnt_now = any(
-        event.get("name") == VICTIM_SLOT and event.get("value") is True for event in events
-    )
-    if events_set(events, VICTIM_SLOT) and not learnt_now:
-        return False  # the user has just taken it back
-    victim = learnt_now or as_bool(tracker.get_slot(VICTIM_SLOT)) is True
-    if not victim or tracker.is_paused():
+    if as_bool(slot_after(tracker, events, VICTIM_SLOT)) is not True or tracker.is_paused():
         return False
+    learnt_now = events_set(events, VICTIM_SLOT)
     if learnt_now and scam_guard_fired(tracker):
         return False  # the safety notice on this very message has the steps
     scam = situations().scam

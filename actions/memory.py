@@ -230,17 +230,22 @@ STEPS_DONE_RESPONSES = {
 }
 
 
+def slot_after(tracker: Tracker, events: Sequence[EventType], slot: str) -> Any:
+    """The slot's value once this message's `events` (not yet in the tracker) are applied."""
+    value = tracker.get_slot(slot)
+    for event in events:
+        if event.get("name") == slot:
+            value = event.get("value")
+    return value
+
+
 def steps_taken(tracker: Tracker, events: Sequence[EventType] = ()) -> frozenset[str]:
     """The victim steps the user said they took, this message's `events` included."""
-    taken: set[str] = set()
-    for step, slot in STEP_SLOTS.items():
-        value = tracker.get_slot(slot)
-        for event in events:
-            if event.get("name") == slot:
-                value = event.get("value")
-        if as_bool(value) is True:
-            taken.add(step)
-    return frozenset(taken)
+    return frozenset(
+        step
+        for step, slot in STEP_SLOTS.items()
+        if as_bool(slot_after(tracker, events, slot)) is True
+    )
 
 
 def _sent_before(tracker: Tracker, responses: tuple[str, ...]) -> bool:

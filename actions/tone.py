@@ -22,6 +22,7 @@ ANGER_RESPONSE = "utter_sorry_for_the_anger"
 FRUSTRATION_FLAG = "frustration_detected"
 # Letters or CJK characters: without them the message is emoji or punctuation alone.
 _WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+# Emoji of anger: the gentle question keeps the offer of a person.
 _ANGRY_EMOJI = ("😡", "🤬", "😤", "💢", "👿", "😠")
 _SPACES = re.compile(r"\s+")
 
